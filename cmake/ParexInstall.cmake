@@ -1,0 +1,18 @@
+# Install and export: headers under include/, the package config under share/cmake/parex, so that
+#   find_package(parex CONFIG REQUIRED)  +  target_link_libraries(app PRIVATE parex::parex)
+# works against any install prefix.
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+set(PAREX_INSTALL_CMAKEDIR "${CMAKE_INSTALL_DATADIR}/cmake/parex")
+
+install(TARGETS parex EXPORT parexTargets)
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/parex" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+install(EXPORT parexTargets NAMESPACE parex:: DESTINATION "${PAREX_INSTALL_CMAKEDIR}")
+
+configure_package_config_file("${PROJECT_SOURCE_DIR}/cmake/parexConfig.cmake.in"
+  "${PROJECT_BINARY_DIR}/parexConfig.cmake" INSTALL_DESTINATION "${PAREX_INSTALL_CMAKEDIR}")
+write_basic_package_version_file("${PROJECT_BINARY_DIR}/parexConfigVersion.cmake"
+  COMPATIBILITY SameMajorVersion ARCH_INDEPENDENT)
+install(FILES "${PROJECT_BINARY_DIR}/parexConfig.cmake" "${PROJECT_BINARY_DIR}/parexConfigVersion.cmake"
+  DESTINATION "${PAREX_INSTALL_CMAKEDIR}")

@@ -1,0 +1,8 @@
+#pragma once
+// parex/parex.hpp: the whole library. Include a single header instead to compile only what you use.
+
+#include <parex/chunked_executor.hpp>
+#include <parex/chunking.hpp>
+#include <parex/pipeline.hpp>
+#include <parex/run_control.hpp>
+#include <parex/topology.hpp>

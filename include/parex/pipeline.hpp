@@ -1,0 +1,135 @@
+#pragma once
+// parex/pipeline.hpp: an ordered streaming pipeline. A serial source produces items, a parallel
+// transform turns each into a result, a serial sink consumes the results in the source's order.
+// At most `max_in_flight` items exist between source and sink, so memory stays bounded however long
+// the stream is. Built on oneTBB's parallel_pipeline.
+
+#include <parex/detail/run_state.hpp>
+#include <parex/run_control.hpp>
+#include <parex/topology.hpp>
+
+#include <oneapi/tbb/parallel_pipeline.h>
+#include <oneapi/tbb/task_arena.h>
+#include <oneapi/tbb/task_group.h>
+
+#include <concepts>
+#include <cstddef>
+#include <exception>
+#include <optional>
+#include <stop_token>
+#include <type_traits>
+#include <utility>
+
+namespace parex {
+
+/// Options of run_pipeline.
+struct pipeline_options {
+    /// Threads that may run the pipeline at once, the caller's included. 0 = workers_for(cpu_bound).
+    std::size_t max_concurrency = 0;
+    /// Items alive at once between source and sink (produced, not yet consumed). 0 = 2 x concurrency.
+    std::size_t max_in_flight = 0;
+};
+
+namespace detail {
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+
+/// What travels between the stages: empty only out of a stopped source (TBB needs a value from it).
+/// The user-provided destructor makes it non-trivially-copyable, so TBB passes it by pointer: oneTBB
+/// 2021.8's by-value path for small trivially copyable types fails to compile for std::optional.
+template <class T>
+struct token {
+    std::optional<T> value;
+    token() = default;
+    token(token&&) noexcept = default;
+    token& operator=(token&&) noexcept = default;
+    ~token() {}  // NOLINT(modernize-use-equals-default): see above
+};
+}  // namespace detail
+
+/// Runs source -> transform -> sink until the source returns std::nullopt.
+///
+/// - `source()` -> std::optional<T>: called on one thread at a time, never concurrently;
+///   std::nullopt ends the stream.
+/// - `transform(T&&)` -> U: called concurrently on different items.
+/// - `sink(U&&)`: called on one thread at a time, in exactly the order the source produced the items.
+///
+/// Returns the number of items the sink consumed. The first exception thrown by any stage stops the
+/// pipeline (no new item is produced, in-flight items are dropped) and is rethrown here.
+/// `run.stop`: once requested nothing new starts and, unless the stream had already been fully
+/// consumed, operation_cancelled is thrown. `run.on_progress` reports items consumed out of items
+/// produced so far. Throws std::invalid_argument when PAREX_NUM_THREADS is needed and invalid.
+template <class Source, class Transform, class Sink>
+    requires std::invocable<Source&> && detail::is_optional<std::invoke_result_t<Source&>>::value
+std::size_t run_pipeline(Source&& source, Transform&& transform, Sink&& sink, const pipeline_options& options = {},
+                         const run_options& run = {}) {
+    using item = typename std::invoke_result_t<Source&>::value_type;
+    static_assert(std::invocable<Transform&, item&&>, "parex: transform must take the source's item");
+    using result = std::remove_cvref_t<std::invoke_result_t<Transform&, item&&>>;
+    static_assert(std::invocable<Sink&, result&&>, "parex: sink must take the transform's result");
+
+    const auto concurrency = workers_for(workload::cpu_bound, options.max_concurrency);
+    const auto in_flight = options.max_in_flight > 0 ? options.max_in_flight : 2 * concurrency;
+
+    detail::run_state state(run, 0);
+    tbb::task_group_context context;
+    struct cancel_context {
+        tbb::task_group_context* context;
+        void operator()() const noexcept { context->cancel_group_execution(); }
+    };
+    // A stop (the caller's, or a failed stage's) drops the items in flight at once.
+    std::stop_callback<cancel_context> cancel_on_stop(state.token(), cancel_context{&context});
+
+    // Records a stage's exception as the run's (first-wins) error before TBB unwinds the pipeline.
+    const auto guarded = [&state](auto&& stage) -> decltype(auto) {
+        try {
+            return stage();
+        } catch (...) {
+            state.fail(std::current_exception());
+            throw;
+        }
+    };
+
+    bool drained = false;
+    using in_token = detail::token<item>;
+    using out_token = detail::token<result>;
+    const auto stages =
+        tbb::make_filter<void, in_token>(tbb::filter_mode::serial_in_order,
+                                         [&](tbb::flow_control& flow) {
+                                             in_token next;
+                                             if (!state.stopping()) next.value = guarded([&] { return source(); });
+                                             if (!next.value) {
+                                                 drained = !state.stopping();
+                                                 flow.stop();
+                                             } else {
+                                                 state.add_to_total();
+                                             }
+                                             return next;
+                                         }) &
+        tbb::make_filter<in_token, out_token>(tbb::filter_mode::parallel,
+                                              [&](in_token in) {
+                                                  out_token out;
+                                                  guarded([&] { out.value.emplace(transform(std::move(*in.value))); });
+                                                  return out;
+                                              }) &
+        tbb::make_filter<out_token, void>(tbb::filter_mode::serial_in_order, [&](out_token out) {
+            guarded([&] {
+                sink(std::move(*out.value));
+                state.unit_done();
+            });
+        });
+
+    tbb::task_arena arena(static_cast<int>(concurrency));
+    try {
+        arena.execute([&] { tbb::parallel_pipeline(in_flight, stages, context); });
+    } catch (...) {
+        state.fail(std::current_exception());  // already recorded unless TBB itself failed
+    }
+    if (!drained) state.mark_incomplete();
+    state.finish();
+    return state.done();
+}
+
+}  // namespace parex

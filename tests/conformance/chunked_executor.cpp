@@ -1,0 +1,358 @@
+// Conformance: parex/chunked_executor.hpp, one test per documented semantic.
+#include <parex/chunked_executor.hpp>
+
+#include "parex_catch.hpp"
+
+#include <oneapi/tbb/global_control.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// Let arenas of up to 8 threads really have 8 threads on a 2-core machine: oversubscribed on purpose,
+// so schedules differ from run to run.
+const tbb::global_control allow_oversubscription(tbb::global_control::max_allowed_parallelism, 8);
+
+/// Values whose floating-point sum depends on the order of additions.
+std::vector<double> ill_conditioned(std::size_t n) {
+    std::mt19937_64 rng(42);
+    std::uniform_real_distribution<double> mantissa(-1.0, 1.0);
+    std::uniform_int_distribution<int> exponent(-30, 30);
+    std::vector<double> x(n);
+    for (auto& v : x) v = std::ldexp(mantissa(rng), exponent(rng));
+    return x;
+}
+
+double chunk_sum(const std::vector<double>& x, parex::chunk c) {
+    double s = 0;
+    for (auto i = c.begin; i < c.end; ++i) s += x[i];
+    return s;
+}
+
+/// A brief, randomly varying delay that scrambles the schedule.
+void jitter(std::size_t seed) {
+    std::this_thread::sleep_for(std::chrono::microseconds((seed * 2654435761u) % 200));
+}
+
+}  // namespace
+
+TEST_CASE("for_each runs every chunk exactly once", "[executor]") {
+    for (std::size_t threads : {1u, 2u, 3u, 8u}) {
+        parex::chunked_executor ex({.max_concurrency = threads});
+        CHECK(ex.max_concurrency() == threads);
+        std::vector<std::atomic<int>> hits(10007);
+        ex.for_each(parex::chunks(hits.size(), parex::grain{97}), [&](parex::chunk c) {
+            for (auto i = c.begin; i < c.end; ++i) hits[i].fetch_add(1);
+        });
+        for (const auto& h : hits) REQUIRE(h.load() == 1);
+    }
+}
+
+TEST_CASE("map returns results in chunk order whatever the schedule", "[executor]") {
+    parex::chunked_executor ex({.max_concurrency = 8});
+    const auto plan = parex::chunks(5000, parex::grain{10});
+    const auto firsts = ex.map(plan, [](parex::chunk c) {
+        jitter(c.index);
+        return c.begin;
+    });
+    REQUIRE(firsts.size() == plan.size());
+    for (std::size_t i = 0; i < firsts.size(); ++i) CHECK(firsts[i] == plan[i].begin);
+}
+
+TEST_CASE("map works for results that are not default-constructible", "[executor]") {
+    struct labelled {
+        explicit labelled(std::size_t v) : value(v) {}
+        std::size_t value;
+    };
+    parex::chunked_executor ex({.max_concurrency = 2});
+    const auto out = ex.map(parex::chunks(100, parex::grain{7}), [](parex::chunk c) { return labelled(c.index); });
+    REQUIRE(out.size() == 15);
+    for (std::size_t i = 0; i < out.size(); ++i) CHECK(out[i].value == i);
+}
+
+TEST_CASE("map_reduce is bitwise identical for 1 2 3 and 8 threads and inline", "[executor]") {
+    const auto x = ill_conditioned(200003);
+    const auto plan = parex::chunks(x.size(), parex::grain{1000});
+    const auto sum = [&](parex::chunked_executor& ex) {
+        return ex.map_reduce(plan, [&](parex::chunk c) { return chunk_sum(x, c); }, std::plus<>{}, 0.0);
+    };
+
+    // The documented tree: pairs (0,1) (2,3) ..., then pairs of pairs, then init + root.
+    std::vector<double> level;
+    for (const auto c : plan) level.push_back(chunk_sum(x, c));
+    for (std::size_t stride = 1; stride < level.size(); stride *= 2)
+        for (std::size_t i = 0; i + stride < level.size(); i += 2 * stride) level[i] = level[i] + level[i + stride];
+    const double expected = 0.0 + level[0];
+
+    parex::chunked_executor inline_ex({.max_concurrency = 4, .sequential_below = x.size() + 1});
+    const double inline_sum = sum(inline_ex);
+    CHECK(std::memcmp(&inline_sum, &expected, sizeof(double)) == 0);
+    for (std::size_t threads : {1u, 2u, 3u, 8u})
+        for (int repeat = 0; repeat < 5; ++repeat) {
+            parex::chunked_executor ex({.max_concurrency = threads});
+            const double s = sum(ex);
+            INFO("threads=" << threads << " repeat=" << repeat);
+            CHECK(std::memcmp(&s, &expected, sizeof(double)) == 0);
+        }
+}
+
+TEST_CASE("map_reduce keeps chunk order for a non-commutative reduce", "[executor]") {
+    parex::chunked_executor ex({.max_concurrency = 8});
+    const auto plan = parex::chunks(26 * 40, parex::grain{26});
+    const auto text = ex.map_reduce(
+        plan,
+        [](parex::chunk c) {
+            jitter(c.index);
+            return std::string(1, static_cast<char>('a' + c.index % 26));
+        },
+        [](std::string a, const std::string& b) { return a + b; }, std::string(">"));
+    std::string expected = ">";
+    for (const auto c : plan) expected += static_cast<char>('a' + c.index % 26);
+    CHECK(text == expected);
+}
+
+TEST_CASE("below sequential_below everything runs inline on the caller and in order", "[executor]") {
+    parex::chunked_executor ex({.max_concurrency = 8, .sequential_below = 1000});
+    const auto caller = std::this_thread::get_id();
+    std::vector<std::size_t> order;
+    ex.for_each(parex::chunks(999, parex::grain{10}), [&](parex::chunk c) {
+        CHECK(std::this_thread::get_id() == caller);
+        order.push_back(c.index);  // no lock: a data race here would mean the path is not inline
+    });
+    REQUIRE(order.size() == 100);
+    for (std::size_t i = 0; i < order.size(); ++i) CHECK(order[i] == i);
+}
+
+TEST_CASE("at or above sequential_below chunks run concurrently", "[executor]") {
+    parex::chunked_executor ex({.max_concurrency = 2, .sequential_below = 1000});
+    std::mutex m;
+    std::condition_variable cv;
+    int arrived = 0;
+    bool met = true;
+    // Each of the two chunks waits for the other: they can only both finish if they overlap.
+    ex.for_each(parex::chunks(1000, parex::chunk_count{2}), [&](parex::chunk) {
+        std::unique_lock lock(m);
+        ++arrived;
+        cv.notify_all();
+        met = cv.wait_for(lock, 20s, [&] { return arrived == 2; }) && met;
+    });
+    CHECK(met);
+}
+
+TEST_CASE("no more than max_concurrency chunks run at once", "[executor]") {
+    for (std::size_t limit : {1u, 2u, 3u}) {
+        parex::chunked_executor ex({.max_concurrency = limit});
+        std::atomic<std::size_t> running{0}, peak{0};
+        ex.for_each(parex::chunks(64, parex::grain{1}), [&](parex::chunk c) {
+            const auto now = ++running;
+            auto seen = peak.load();
+            while (now > seen && !peak.compare_exchange_weak(seen, now)) {}
+            jitter(c.index + 1);
+            --running;
+        });
+        INFO("limit=" << limit);
+        CHECK(peak.load() <= limit);
+        CHECK(peak.load() >= 1);
+    }
+}
+
+TEST_CASE("the first exception is rethrown and chunks not yet started are skipped", "[executor]") {
+    SECTION("inline: exactly the chunks before the failing one ran") {
+        parex::chunked_executor ex({.sequential_below = 1 << 20});
+        std::size_t ran = 0;
+        CHECK_THROWS_WITH(ex.for_each(parex::chunks(100, parex::grain{1}),
+                                      [&](parex::chunk c) {
+                                          ++ran;
+                                          if (c.index == 5) throw std::runtime_error("chunk 5 failed");
+                                      }),
+                          "chunk 5 failed");
+        CHECK(ran == 6);
+    }
+    SECTION("parallel: at most one chunk per thread starts before the failure is seen") {
+        parex::chunked_executor ex({.max_concurrency = 3});
+        std::atomic<int> ran{0};
+        try {
+            ex.for_each(parex::chunks(1000, parex::grain{1}), [&](parex::chunk c) {
+                ++ran;
+                throw std::out_of_range("chunk " + std::to_string(c.index));
+            });
+            FAIL("expected an exception");
+        } catch (const std::out_of_range& e) {
+            CHECK(std::string(e.what()).starts_with("chunk "));
+        }
+        CHECK(ran.load() <= 3);
+    }
+}
+
+TEST_CASE("a running chunk sees its stop token requested when a sibling fails", "[executor]") {
+    parex::chunked_executor ex({.max_concurrency = 2});
+    std::atomic<bool> saw_stop{false};
+    CHECK_THROWS_AS(ex.for_each(parex::chunks(2, parex::grain{1}),
+                                [&](parex::chunk c, std::stop_token stop) {
+                                    if (c.index == 1) {
+                                        std::this_thread::sleep_for(10ms);
+                                        throw std::logic_error("sibling");
+                                    }
+                                    const auto deadline = std::chrono::steady_clock::now() + 20s;
+                                    while (!stop.stop_requested() && std::chrono::steady_clock::now() < deadline)
+                                        std::this_thread::sleep_for(1ms);
+                                    saw_stop = stop.stop_requested();
+                                }),
+                    std::logic_error);
+    CHECK(saw_stop.load());
+}
+
+TEST_CASE("a stop request cancels the call with operation_cancelled", "[executor]") {
+    SECTION("requested before the call: nothing runs") {
+        std::stop_source stop;
+        stop.request_stop();
+        parex::chunked_executor ex({.max_concurrency = 2});
+        std::atomic<int> ran{0};
+        try {
+            ex.for_each(parex::chunks(10, parex::grain{1}), [&](parex::chunk) { ++ran; }, {.stop = stop.get_token()});
+            FAIL("expected operation_cancelled");
+        } catch (const parex::operation_cancelled& e) {
+            CHECK(e.done() == 0);
+            CHECK(e.total() == 10);
+        }
+        CHECK(ran.load() == 0);
+    }
+    SECTION("requested by chunk 3 of an inline run: chunks 0..3 ran") {
+        std::stop_source stop;
+        parex::chunked_executor ex({.sequential_below = 1 << 20});
+        std::size_t ran = 0;
+        try {
+            ex.map(parex::chunks(10, parex::grain{1}),
+                   [&](parex::chunk c) {
+                       ++ran;
+                       if (c.index == 3) stop.request_stop();
+                       return c.index;
+                   },
+                   {.stop = stop.get_token()});
+            FAIL("expected operation_cancelled");
+        } catch (const parex::operation_cancelled& e) {
+            CHECK(e.done() == 4);
+        }
+        CHECK(ran == 4);
+    }
+    SECTION("requested during the last chunk: the work is complete, so no exception") {
+        std::stop_source stop;
+        parex::chunked_executor ex({.sequential_below = 1 << 20});
+        const auto out = ex.map(parex::chunks(4, parex::grain{1}),
+                                [&](parex::chunk c) {
+                                    if (c.index == 3) stop.request_stop();
+                                    return c.index;
+                                },
+                                {.stop = stop.get_token()});
+        CHECK(out.size() == 4);
+    }
+    SECTION("requested from another thread while running") {
+        std::stop_source stop;
+        parex::chunked_executor ex({.max_concurrency = 2});
+        std::atomic<int> ran{0};
+        std::jthread stopper([&] {
+            while (ran.load() < 10) std::this_thread::yield();
+            stop.request_stop();
+        });
+        CHECK_THROWS_AS(ex.for_each(parex::chunks(100000, parex::grain{1}),
+                                    [&](parex::chunk) {
+                                        ++ran;
+                                        std::this_thread::sleep_for(50us);
+                                    },
+                                    {.stop = stop.get_token()}),
+                        parex::operation_cancelled);
+        CHECK(ran.load() < 100000);
+    }
+}
+
+TEST_CASE("progress is monotonic and never concurrent and reported once at the end", "[executor]") {
+    parex::chunked_executor ex({.max_concurrency = 8});
+    std::vector<parex::progress> reports;
+    std::atomic<bool> inside{false};
+    bool overlapped = false;
+    ex.for_each(parex::chunks(400, parex::grain{1}), [](parex::chunk c) { jitter(c.index); },
+                {.on_progress =
+                     [&](parex::progress p) {
+                         overlapped = overlapped || inside.exchange(true);
+                         reports.push_back(p);
+                         inside = false;
+                     },
+                 .progress_interval = 1ms});
+    CHECK_FALSE(overlapped);
+    REQUIRE(!reports.empty());
+    for (std::size_t i = 1; i < reports.size(); ++i) CHECK(reports[i].done >= reports[i - 1].done);
+    for (const auto& r : reports) CHECK(r.total == 400);
+    CHECK(reports.back().done == 400);
+}
+
+TEST_CASE("progress honours its interval: a long interval leaves only the final report", "[executor]") {
+    parex::chunked_executor ex({.max_concurrency = 2});
+    int calls = 0;
+    parex::progress last;
+    ex.for_each(parex::chunks(100, parex::grain{1}), [](parex::chunk) {},
+                {.on_progress = [&](parex::progress p) { ++calls, last = p; }, .progress_interval = 1h});
+    CHECK(calls == 1);
+    CHECK(last.done == 100);
+}
+
+TEST_CASE("progress reports the final count of a cancelled run", "[executor]") {
+    std::stop_source stop;
+    parex::chunked_executor ex({.sequential_below = 1 << 20});
+    parex::progress last{99, 99};
+    CHECK_THROWS_AS(ex.for_each(parex::chunks(10, parex::grain{1}),
+                                [&](parex::chunk c) {
+                                    if (c.index == 1) stop.request_stop();
+                                },
+                                {.stop = stop.get_token(), .on_progress = [&](parex::progress p) { last = p; }}),
+                    parex::operation_cancelled);
+    CHECK(last.done == 2);
+    CHECK(last.total == 10);
+}
+
+TEST_CASE("a chunk may call the same executor again without deadlock", "[executor]") {
+    parex::chunked_executor ex({.max_concurrency = 2});
+    std::atomic<std::size_t> leaves{0};
+    ex.for_each(parex::chunks(8, parex::grain{1}), [&](parex::chunk) {
+        ex.for_each(parex::chunks(8, parex::grain{1}), [&](parex::chunk) { ++leaves; });
+    });
+    CHECK(leaves.load() == 64);
+}
+
+TEST_CASE("one executor serves several calling threads at once", "[executor]") {
+    parex::chunked_executor ex({.max_concurrency = 3});
+    std::vector<std::size_t> sums(4);
+    {
+        std::vector<std::jthread> callers;
+        for (std::size_t t = 0; t < sums.size(); ++t)
+            callers.emplace_back([&, t] {
+                sums[t] = ex.map_reduce(parex::chunks(10000 * (t + 1), parex::grain{100}),
+                                        [](parex::chunk c) { return c.size(); }, std::plus<>{}, std::size_t{0});
+            });
+    }
+    for (std::size_t t = 0; t < sums.size(); ++t) CHECK(sums[t] == 10000 * (t + 1));
+}
+
+TEST_CASE("byte plans run through the executor: a line count", "[executor]") {
+    std::string text;
+    for (int i = 0; i < 5000; ++i) text += "line " + std::to_string(i) + "\n";
+    parex::chunked_executor ex({.max_concurrency = 3});
+    const auto plan = parex::split_bytes(text, 1000, parex::after_delimiter("\n"));
+    const auto lines = ex.map_reduce(
+        plan, [](const parex::byte_chunk& c) { return static_cast<std::size_t>(std::ranges::count(c.bytes, '\n')); },
+        std::plus<>{}, std::size_t{0});
+    CHECK(lines == 5000);
+    const auto first_words = ex.map(plan, [](const parex::byte_chunk& c) { return c.bytes.substr(0, 4); });
+    for (const auto w : first_words) CHECK(w == "line");  // every chunk starts at a line
+}

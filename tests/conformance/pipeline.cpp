@@ -1,0 +1,193 @@
+// Conformance: parex/pipeline.hpp: order, in-flight bound, exceptions, cancellation, progress.
+#include <parex/pipeline.hpp>
+
+#include "parex_catch.hpp"
+
+#include <oneapi/tbb/global_control.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace {
+
+const tbb::global_control allow_oversubscription(tbb::global_control::max_allowed_parallelism, 8);
+
+/// A source of 0, 1, ..., n-1 that counts how often it was called.
+struct counting_source {
+    std::size_t n;
+    std::size_t next = 0;
+    std::size_t* calls;
+    std::optional<std::size_t> operator()() {
+        ++*calls;
+        if (next == n) return std::nullopt;
+        return next++;
+    }
+};
+
+void jitter(std::size_t seed) {
+    std::this_thread::sleep_for(std::chrono::microseconds((seed * 2654435761u) % 300));
+}
+
+}  // namespace
+
+TEST_CASE("the sink sees every result in the source's order", "[pipeline]") {
+    for (std::size_t threads : {1u, 2u, 8u}) {
+        std::size_t calls = 0;
+        std::vector<std::size_t> seen;
+        const auto consumed = parex::run_pipeline(
+            counting_source{3000, 0, &calls},
+            [](std::size_t i) {
+                jitter(i);
+                return i * i;
+            },
+            [&](std::size_t square) { seen.push_back(square); }, {.max_concurrency = threads});
+        INFO("threads=" << threads);
+        CHECK(consumed == 3000);
+        REQUIRE(seen.size() == 3000);
+        for (std::size_t i = 0; i < seen.size(); ++i) CHECK(seen[i] == i * i);
+        CHECK(calls == 3001);  // the last call returned nullopt
+    }
+}
+
+TEST_CASE("no more than max_in_flight items live between source and sink", "[pipeline]") {
+    for (std::size_t limit : {1u, 3u, 8u}) {
+        std::atomic<std::size_t> alive{0}, peak{0};
+        std::size_t produced = 0;
+        parex::run_pipeline(
+            [&]() -> std::optional<std::size_t> {
+                if (produced == 500) return std::nullopt;
+                const auto now = ++alive;
+                auto seen = peak.load();
+                while (now > seen && !peak.compare_exchange_weak(seen, now)) {}
+                return produced++;
+            },
+            [](std::size_t i) {
+                jitter(i);
+                return i;
+            },
+            [&](std::size_t) { --alive; }, {.max_concurrency = 8, .max_in_flight = limit});
+        INFO("limit=" << limit);
+        CHECK(peak.load() <= limit);
+        CHECK(peak.load() >= 1);
+    }
+}
+
+TEST_CASE("move-only items and results pass through", "[pipeline]") {
+    int next = 0;
+    int total = 0;
+    parex::run_pipeline(
+        [&]() -> std::optional<std::unique_ptr<int>> {
+            if (next == 100) return std::nullopt;
+            return std::make_unique<int>(next++);
+        },
+        [](std::unique_ptr<int> p) { return std::make_unique<long>(*p * 2L); },
+        [&](std::unique_ptr<long> p) { total += static_cast<int>(*p); }, {.max_concurrency = 2});
+    CHECK(total == 9900);
+}
+
+TEST_CASE("an empty stream consumes nothing and reports once", "[pipeline]") {
+    int reports = 0;
+    const auto consumed = parex::run_pipeline([]() -> std::optional<int> { return std::nullopt; },
+                                              [](int x) { return x; }, [](int) { FAIL("sink called"); }, {},
+                                              {.on_progress = [&](parex::progress p) {
+                                                  ++reports;
+                                                  CHECK(p.done == 0);
+                                                  CHECK(p.total == 0);
+                                              }});
+    CHECK(consumed == 0);
+    CHECK(reports == 1);
+}
+
+TEST_CASE("the first exception from any stage is rethrown and the stream stops", "[pipeline]") {
+    SECTION("transform") {
+        std::size_t calls = 0;
+        std::vector<std::size_t> seen;
+        CHECK_THROWS_WITH(parex::run_pipeline(
+                              counting_source{100000, 0, &calls},
+                              [](std::size_t i) {
+                                  if (i == 50) throw std::runtime_error("item 50");
+                                  return i;
+                              },
+                              [&](std::size_t i) { seen.push_back(i); }, {.max_concurrency = 2, .max_in_flight = 4}),
+                          "item 50");
+        CHECK(calls < 100000);
+        for (std::size_t i = 0; i < seen.size(); ++i) CHECK(seen[i] == i);  // in order, and all before 50
+        CHECK(seen.size() <= 50);
+    }
+    SECTION("source") {
+        int next = 0;
+        CHECK_THROWS_AS(parex::run_pipeline(
+                            [&]() -> std::optional<int> {
+                                if (next == 7) throw std::length_error("source broke");
+                                return next++;
+                            },
+                            [](int x) { return x; }, [](int) {}),
+                        std::length_error);
+    }
+    SECTION("sink") {
+        std::size_t calls = 0;
+        CHECK_THROWS_AS(parex::run_pipeline(
+                            counting_source{100000, 0, &calls}, [](std::size_t i) { return i; },
+                            [](std::size_t i) {
+                                if (i == 10) throw std::domain_error("sink broke");
+                            },
+                            {.max_concurrency = 2, .max_in_flight = 4}),
+                        std::domain_error);
+        CHECK(calls < 100000);
+    }
+}
+
+TEST_CASE("a stop request ends the stream with operation_cancelled", "[pipeline]") {
+    SECTION("requested before the call: the source is never called") {
+        std::stop_source stop;
+        stop.request_stop();
+        std::size_t calls = 0;
+        CHECK_THROWS_AS(parex::run_pipeline(counting_source{10, 0, &calls}, [](std::size_t i) { return i; },
+                                            [](std::size_t) {}, {}, {.stop = stop.get_token()}),
+                        parex::operation_cancelled);
+        CHECK(calls == 0);
+    }
+    SECTION("requested by the sink: production stops within the in-flight bound") {
+        std::stop_source stop;
+        std::size_t calls = 0;
+        std::size_t sunk = 0;
+        try {
+            parex::run_pipeline(
+                counting_source{1000000, 0, &calls}, [](std::size_t i) { return i; },
+                [&](std::size_t) {
+                    if (++sunk == 20) stop.request_stop();
+                },
+                {.max_concurrency = 2, .max_in_flight = 4}, {.stop = stop.get_token()});
+            FAIL("expected operation_cancelled");
+        } catch (const parex::operation_cancelled& e) {
+            CHECK(e.done() == sunk);
+            CHECK(e.done() >= 20);
+            CHECK(e.total() <= 20 + 4);
+        }
+        CHECK(calls <= 20 + 4);
+    }
+}
+
+TEST_CASE("pipeline progress counts consumed out of produced and ends at done == total", "[pipeline]") {
+    std::size_t calls = 0;
+    std::vector<parex::progress> reports;
+    parex::run_pipeline(
+        counting_source{2000, 0, &calls},
+        [](std::size_t i) {
+            jitter(i);
+            return i;
+        },
+        [](std::size_t) {}, {.max_concurrency = 4},
+        {.on_progress = [&](parex::progress p) { reports.push_back(p); },
+         .progress_interval = std::chrono::milliseconds(1)});
+    REQUIRE(!reports.empty());
+    for (std::size_t i = 1; i < reports.size(); ++i) CHECK(reports[i].done >= reports[i - 1].done);
+    for (const auto& r : reports) CHECK(r.done <= r.total);
+    CHECK(reports.back().done == 2000);
+    CHECK(reports.back().total == 2000);
+}
