@@ -9,7 +9,7 @@ packages=(
   libtbb-dev libtbbbind-2-5      # oneTBB; TBB's CMake config fails without libtbbbind
   catch2                         # tests (v2.13 on Debian 12; v3 also works)
   libbenchmark-dev               # Google Benchmark
-  libfmt-dev nlohmann-json3-dev  # the benchmark report
+  libfmt-dev nlohmann-json3-dev libcli11-dev  # the benchmark report
 )
 
 missing=()

@@ -3,23 +3,20 @@
 # and prints one table; the same table is written as JSON to build/release/benchmarks/summary.json.
 # Extra arguments go to every benchmark binary (e.g. --benchmark_filter=executor).
 set -euo pipefail
-export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} CTEST_PARALLEL_LEVEL=${CTEST_PARALLEL_LEVEL:-$(nproc)}
+export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}
 cd "$(dirname "$0")/.."
 cmake/install-deps.sh
 cmake --workflow --preset release >/dev/null
 
 out=build/release/benchmarks
 raw=()
-# Each binary (and the OpenMP peers, whose spinning threads would disturb the TBB runs) gets its own process.
-while read -r binary filter; do
-  [[ -x $out/$binary ]] || continue
-  json=$out/raw-$binary${filter:+-omp}.json
-  echo "running $binary ${filter:-}" >&2
-  "$out/$binary" ${filter:+--benchmark_filter=$filter} --benchmark_out="$json" --benchmark_out_format=json \
+# One process per binary: OpenMP's spinning idle threads must not share a process with the oneTBB runs.
+for binary in "$out"/parex-bench-*; do
+  name=$(basename "$binary")
+  [[ $name == parex-bench-report ]] && continue
+  echo "running $name" >&2
+  "$binary" --benchmark_out="$out/raw-$name.json" --benchmark_out_format=json \
     --benchmark_repetitions=3 --benchmark_report_aggregates_only=true "$@" >/dev/null
-  raw+=("$json")
-done <<'LIST'
-parex-bench-primitives -omp
-parex-bench-primitives omp
-LIST
+  raw+=("$out/raw-$name.json")
+done
 "$out/parex-bench-report" --json "$out/summary.json" "${raw[@]}"

@@ -1,0 +1,98 @@
+#pragma once
+// The work every variant of a benchmark does, shared so that parex, its peers and the sequential
+// baseline run the same instructions and differ only in how they are scheduled.
+//
+// Naming convention (read by report.cpp): "<module>/<input>/<role>", role = sequential | parex |
+// peer:<name>. Times are wall-clock (UseRealTime) medians of the repetitions.
+
+#include <parex/topology.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+namespace parex::bench {
+
+/// Threads for every parallel variant, parex and peers alike: workers_for(cpu_bound), so
+/// PAREX_NUM_THREADS=N runs the whole suite at N threads.
+inline std::size_t threads() { return parex::workers_for(parex::workload::cpu_bound); }
+
+// --- executor overhead: 1e7 trivial iterations -------------------------------------------------
+inline constexpr std::size_t overhead_n = 10'000'000;
+inline constexpr std::size_t overhead_grain = 1 << 16;
+/// x = x/2 + 1 converges to 2: no overflow however often it runs.
+inline void halve_plus_one(float* x, std::size_t begin, std::size_t end) {
+    for (auto i = begin; i < end; ++i) x[i] = x[i] * 0.5f + 1.0f;
+}
+
+// --- map_reduce sum over 256 MiB of doubles vs a STREAM triad ----------------------------------
+inline constexpr std::size_t sum_n = (std::size_t{256} << 20) / sizeof(double);
+inline constexpr std::size_t sum_grain = 1 << 16;  // 512 KiB per chunk
+/// Four independent accumulators so the loop is limited by memory, not by the add latency.
+inline double sum(const double* x, std::size_t begin, std::size_t end) {
+    double a = 0, b = 0, c = 0, d = 0;
+    auto i = begin;
+    for (; i + 4 <= end; i += 4) {
+        a += x[i];
+        b += x[i + 1];
+        c += x[i + 2];
+        d += x[i + 3];
+    }
+    for (; i < end; ++i) a += x[i];
+    return (a + b) + (c + d);
+}
+/// STREAM's triad a = b + s*c (McCalpin, https://www.cs.virginia.edu/stream/): counts 3 x 8 bytes
+/// per element, as STREAM does.
+inline void triad(double* a, const double* b, const double* c, std::size_t begin, std::size_t end) {
+    for (auto i = begin; i < end; ++i) a[i] = b[i] + 3.0 * c[i];
+}
+
+// --- skewed work: item i costs i steps ---------------------------------------------------------
+inline constexpr std::size_t skew_n = 1 << 14;
+/// i dependent xorshift steps (about a nanosecond each); the result keeps the loop alive.
+inline std::uint64_t skewed_item(std::size_t i) {
+    std::uint64_t s = i + 1;
+    for (std::size_t k = 0; k < i; ++k) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+    }
+    return s;
+}
+inline std::uint64_t skewed_range(std::size_t begin, std::size_t end) {
+    std::uint64_t acc = 0;
+    for (auto i = begin; i < end; ++i) acc += skewed_item(i);
+    return acc;
+}
+
+/// main() of every benchmark binary: records parex's thread count and build type in the JSON context
+/// (Google Benchmark's own "library_build_type" describes the benchmark library, not this code).
+inline int run_benchmarks(int argc, char** argv) {
+    benchmark::AddCustomContext("parex_threads", std::to_string(threads()));
+#ifdef NDEBUG
+    benchmark::AddCustomContext("parex_build", "optimised (NDEBUG)");
+#else
+    benchmark::AddCustomContext("parex_build", "debug (assertions on)");
+#endif
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}
+
+// --- bundled real data ---------------------------------------------------------------------------
+/// ../shared/data next to the source tree (PAREX_SHARED_DATA, set by CMake); empty if absent.
+inline std::string read_shared(const std::string& relative) {
+    const std::filesystem::path file = std::filesystem::path(PAREX_SHARED_DATA) / relative;
+    std::ifstream in(file, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace parex::bench

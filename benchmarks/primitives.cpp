@@ -1,0 +1,339 @@
+// Benchmarks of parex's primitives against the sequential loop and raw oneTBB, plain std::thread and a
+// STREAM triad, all in one binary and one run (OpenMP peers: openmp_peers.cpp, its own process).
+#include "kernels.hpp"
+
+#include <parex/parex.hpp>
+
+#include <benchmark/benchmark.h>
+#include <oneapi/tbb/blocked_range.h>
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/parallel_pipeline.h>
+#include <oneapi/tbb/parallel_reduce.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <algorithm>
+#include <functional>
+#include <numeric>
+#include <optional>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace pb = parex::bench;
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// executor overhead: 1e7 trivial iterations
+std::vector<float>& overhead_data() {
+    static std::vector<float> x(pb::overhead_n, 1.0f);
+    return x;
+}
+
+void set_overhead_counters(benchmark::State& state) {
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * pb::overhead_n));
+}
+
+void overhead_sequential(benchmark::State& state) {
+    auto& x = overhead_data();
+    for (auto _ : state) {
+        pb::halve_plus_one(x.data(), 0, x.size());
+        benchmark::ClobberMemory();
+    }
+    set_overhead_counters(state);
+}
+
+void overhead_parex(benchmark::State& state) {
+    auto& x = overhead_data();
+    parex::chunked_executor ex({.max_concurrency = pb::threads()});
+    const auto plan = parex::chunks(x.size(), parex::grain{pb::overhead_grain});
+    for (auto _ : state) {
+        ex.for_each(plan, [&](parex::chunk c) { pb::halve_plus_one(x.data(), c.begin, c.end); });
+        benchmark::ClobberMemory();
+    }
+    set_overhead_counters(state);
+}
+
+void overhead_tbb(benchmark::State& state) {
+    auto& x = overhead_data();
+    tbb::task_arena arena(static_cast<int>(pb::threads()));
+    for (auto _ : state) {
+        arena.execute([&] {
+            tbb::parallel_for(tbb::blocked_range<std::size_t>(0, x.size()),
+                              [&](const auto& r) { pb::halve_plus_one(x.data(), r.begin(), r.end()); });
+        });
+        benchmark::ClobberMemory();
+    }
+    set_overhead_counters(state);
+}
+
+void overhead_threads(benchmark::State& state) {
+    auto& x = overhead_data();
+    const auto t = pb::threads();
+    for (auto _ : state) {
+        std::vector<std::jthread> workers;
+        for (std::size_t k = 0; k < t; ++k)
+            workers.emplace_back([&, k] { pb::halve_plus_one(x.data(), x.size() * k / t, x.size() * (k + 1) / t); });
+        workers.clear();  // joins
+        benchmark::ClobberMemory();
+    }
+    set_overhead_counters(state);
+}
+
+// ---------------------------------------------------------------------------------------------
+// map_reduce sum over 256 MiB of doubles, and the STREAM triad it is held against
+const std::vector<double>& sum_data() {
+    static const std::vector<double> x = [] {
+        std::vector<double> v(pb::sum_n);
+        for (std::size_t i = 0; i < v.size(); ++i) v[i] = 1.0 / static_cast<double>(i % 1000 + 1);
+        return v;
+    }();
+    return x;
+}
+
+void set_sum_counters(benchmark::State& state) {
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * pb::sum_n * sizeof(double)));
+}
+
+void sum_sequential(benchmark::State& state) {
+    const auto& x = sum_data();
+    for (auto _ : state) benchmark::DoNotOptimize(pb::sum(x.data(), 0, x.size()));
+    set_sum_counters(state);
+}
+
+void sum_parex(benchmark::State& state) {
+    const auto& x = sum_data();
+    parex::chunked_executor ex({.max_concurrency = pb::threads()});
+    const auto plan = parex::chunks(x.size(), parex::grain{pb::sum_grain});
+    for (auto _ : state)
+        benchmark::DoNotOptimize(ex.map_reduce(
+            plan, [&](parex::chunk c) { return pb::sum(x.data(), c.begin, c.end); }, std::plus<>{}, 0.0));
+    set_sum_counters(state);
+}
+
+void sum_tbb_reduce(benchmark::State& state) {
+    const auto& x = sum_data();
+    tbb::task_arena arena(static_cast<int>(pb::threads()));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(arena.execute([&] {
+            return tbb::parallel_reduce(
+                tbb::blocked_range<std::size_t>(0, x.size()), 0.0,
+                [&](const auto& r, double s) { return s + pb::sum(x.data(), r.begin(), r.end()); }, std::plus<>{});
+        }));
+    set_sum_counters(state);
+}
+
+void sum_tbb_deterministic(benchmark::State& state) {
+    const auto& x = sum_data();
+    tbb::task_arena arena(static_cast<int>(pb::threads()));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(arena.execute([&] {
+            return tbb::parallel_deterministic_reduce(
+                tbb::blocked_range<std::size_t>(0, x.size(), pb::sum_grain), 0.0,
+                [&](const auto& r, double s) { return s + pb::sum(x.data(), r.begin(), r.end()); }, std::plus<>{});
+        }));
+    set_sum_counters(state);
+}
+
+void stream_triad(benchmark::State& state) {
+    static std::vector<double> a(pb::sum_n, 0.0), b(pb::sum_n, 1.0), c(pb::sum_n, 2.0);
+    tbb::task_arena arena(static_cast<int>(pb::threads()));
+    for (auto _ : state) {
+        arena.execute([&] {
+            tbb::parallel_for(
+                tbb::blocked_range<std::size_t>(0, a.size()),
+                [&](const auto& r) { pb::triad(a.data(), b.data(), c.data(), r.begin(), r.end()); },
+                tbb::static_partitioner{});
+        });
+        benchmark::ClobberMemory();
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * 3 * pb::sum_n * sizeof(double)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// skewed work: item i costs i steps, so equal-sized chunks carry unequal work
+void set_skew_counters(benchmark::State& state) {
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * pb::skew_n));
+}
+
+void skew_sequential(benchmark::State& state) {
+    for (auto _ : state) benchmark::DoNotOptimize(pb::skewed_range(0, pb::skew_n));
+    set_skew_counters(state);
+}
+
+void skew_parex(benchmark::State& state, const parex::index_plan& plan) {
+    parex::chunked_executor ex({.max_concurrency = pb::threads()});
+    for (auto _ : state)
+        benchmark::DoNotOptimize(ex.map_reduce(
+            plan, [](parex::chunk c) { return pb::skewed_range(c.begin, c.end); }, std::plus<>{}, std::uint64_t{0}));
+    set_skew_counters(state);
+}
+void skew_parex_grain_256(benchmark::State& state) { skew_parex(state, parex::chunks(pb::skew_n, parex::grain{256})); }
+void skew_parex_per_thread(benchmark::State& state) {
+    skew_parex(state, parex::chunks(pb::skew_n, parex::chunk_count{pb::threads()}));
+}
+
+template <class Partitioner>
+void skew_tbb(benchmark::State& state, std::size_t grain) {
+    tbb::task_arena arena(static_cast<int>(pb::threads()));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(arena.execute([&] {
+            Partitioner partitioner;
+            return tbb::parallel_reduce(
+                tbb::blocked_range<std::size_t>(0, pb::skew_n, grain), std::uint64_t{0},
+                [](const auto& r, std::uint64_t s) { return s + pb::skewed_range(r.begin(), r.end()); },
+                std::plus<>{}, partitioner);
+        }));
+    set_skew_counters(state);
+}
+void skew_tbb_simple_256(benchmark::State& state) { skew_tbb<tbb::simple_partitioner>(state, 256); }
+void skew_tbb_auto(benchmark::State& state) { skew_tbb<tbb::auto_partitioner>(state, 1); }
+void skew_tbb_static(benchmark::State& state) { skew_tbb<tbb::static_partitioner>(state, 1); }
+
+// ---------------------------------------------------------------------------------------------
+// ordered pipeline: 2048 blocks of 64 KiB, FNV-1a checksum each (parallel), folded in order (serial)
+constexpr std::size_t block_bytes = 64 << 10;
+constexpr std::size_t block_count = 2048;
+
+const std::vector<unsigned char>& pipeline_data() {
+    static const std::vector<unsigned char> data = [] {
+        std::vector<unsigned char> v(block_bytes * block_count);
+        for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<unsigned char>(i * 2654435761u >> 13);
+        return v;
+    }();
+    return data;
+}
+
+std::uint64_t fnv1a(const unsigned char* p, std::size_t n) {  // FNV-1a 64 (Fowler, Noll, Vo; IETF draft)
+    std::uint64_t h = 14695981039346656037ull;
+    for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+void set_pipeline_counters(benchmark::State& state) {
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * block_bytes * block_count));
+}
+
+void pipeline_sequential(benchmark::State& state) {
+    const auto& data = pipeline_data();
+    for (auto _ : state) {
+        std::uint64_t folded = 0;
+        for (std::size_t b = 0; b < block_count; ++b) folded = folded * 31 + fnv1a(&data[b * block_bytes], block_bytes);
+        benchmark::DoNotOptimize(folded);
+    }
+    set_pipeline_counters(state);
+}
+
+void pipeline_parex(benchmark::State& state) {
+    const auto& data = pipeline_data();
+    for (auto _ : state) {
+        std::size_t next = 0;
+        std::uint64_t folded = 0;
+        parex::run_pipeline(
+            [&]() -> std::optional<const unsigned char*> {
+                if (next == block_count) return std::nullopt;
+                return &data[block_bytes * next++];
+            },
+            [](const unsigned char* block) { return fnv1a(block, block_bytes); },
+            [&](std::uint64_t h) { folded = folded * 31 + h; }, {.max_concurrency = pb::threads()});
+        benchmark::DoNotOptimize(folded);
+    }
+    set_pipeline_counters(state);
+}
+
+void pipeline_tbb(benchmark::State& state) {
+    const auto& data = pipeline_data();
+    tbb::task_arena arena(static_cast<int>(pb::threads()));
+    for (auto _ : state) {
+        std::size_t next = 0;
+        std::uint64_t folded = 0;
+        // Tokens are block indices: oneTBB 2021.8 cannot pass pointers to const between filters.
+        const auto source = [&](tbb::flow_control& fc) -> std::size_t {
+            if (next == block_count) fc.stop();
+            return next++;
+        };
+        const auto checksum = [&](std::size_t b) { return fnv1a(&data[b * block_bytes], block_bytes); };
+        const auto fold = [&](std::uint64_t h) { folded = folded * 31 + h; };
+        arena.execute([&] {
+            tbb::parallel_pipeline(2 * pb::threads(),
+                                   tbb::make_filter<void, std::size_t>(tbb::filter_mode::serial_in_order, source) &
+                                       tbb::make_filter<std::size_t, std::uint64_t>(tbb::filter_mode::parallel, checksum) &
+                                       tbb::make_filter<std::uint64_t, void>(tbb::filter_mode::serial_in_order, fold));
+        });
+        benchmark::DoNotOptimize(folded);
+    }
+    set_pipeline_counters(state);
+}
+
+// ---------------------------------------------------------------------------------------------
+// record-aligned chunking on real data: count the QSO records of the official ADIF 3.1.6 test file
+const std::string& adif_test_log() {
+    static const std::string text = pb::read_shared("adif/logs/ADIF_316_test_QSOs_2025_08_27.adi");
+    return text;
+}
+
+/// Occurrences of "<EOR>" in any letter case (a field's data could hold one too: the ADIF module's
+/// parser follows field lengths; this benchmark measures the chunking around a plain scan).
+std::size_t count_eor(std::string_view text) {
+    std::size_t n = 0;
+    for (auto p = text.find('<'); p != std::string_view::npos; p = text.find('<', p + 1))
+        if (p + 5 <= text.size() && (text[p + 1] | 0x20) == 'e' && (text[p + 2] | 0x20) == 'o' &&
+            (text[p + 3] | 0x20) == 'r' && text[p + 4] == '>')
+            ++n;
+    return n;
+}
+
+void adif_sequential(benchmark::State& state) {
+    const auto& text = adif_test_log();
+    if (text.empty()) return state.SkipWithError("../shared/data/adif is missing");
+    for (auto _ : state) benchmark::DoNotOptimize(count_eor(text));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * text.size()));
+}
+
+void adif_parex(benchmark::State& state) {
+    const auto& text = adif_test_log();
+    if (text.empty()) return state.SkipWithError("../shared/data/adif is missing");
+    const parex::after_delimiter eor("<EOR>", parex::ignore_case);
+    parex::chunked_executor ex({.max_concurrency = pb::threads()});
+    const auto expected = count_eor(text);
+    for (auto _ : state) {
+        const auto plan = parex::split_bytes(text, 64 << 10, eor);
+        const auto records = ex.map_reduce(
+            plan, [](const parex::byte_chunk& c) { return count_eor(c.bytes); }, std::plus<>{},
+            std::size_t{0});
+        if (records != expected) return state.SkipWithError("chunked record count differs from sequential");
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * text.size()));
+}
+
+}  // namespace
+
+#define PAREX_BENCH(fn, name) BENCHMARK(fn)->Name(name)->UseRealTime()->Unit(benchmark::kMillisecond)
+
+PAREX_BENCH(overhead_sequential, "executor/for_each over 1e7 floats/sequential");
+PAREX_BENCH(overhead_parex, "executor/for_each over 1e7 floats/parex");
+PAREX_BENCH(overhead_tbb, "executor/for_each over 1e7 floats/peer:tbb::parallel_for");
+PAREX_BENCH(overhead_threads, "executor/for_each over 1e7 floats/peer:std::thread split");
+
+PAREX_BENCH(sum_sequential, "executor/map_reduce sum of 256 MiB doubles/sequential");
+PAREX_BENCH(sum_parex, "executor/map_reduce sum of 256 MiB doubles/parex");
+PAREX_BENCH(sum_tbb_reduce, "executor/map_reduce sum of 256 MiB doubles/peer:tbb::parallel_reduce");
+PAREX_BENCH(sum_tbb_deterministic, "executor/map_reduce sum of 256 MiB doubles/peer:tbb::parallel_deterministic_reduce");
+PAREX_BENCH(stream_triad, "executor/map_reduce sum of 256 MiB doubles/peer:STREAM triad (bandwidth)");
+
+PAREX_BENCH(skew_sequential, "executor/skewed work - grain 256/sequential");
+PAREX_BENCH(skew_parex_grain_256, "executor/skewed work - grain 256/parex");
+PAREX_BENCH(skew_tbb_simple_256, "executor/skewed work - grain 256/peer:tbb simple_partitioner");
+PAREX_BENCH(skew_tbb_auto, "executor/skewed work - grain 256/peer:tbb auto_partitioner");
+PAREX_BENCH(skew_sequential, "executor/skewed work - one chunk per thread/sequential");
+PAREX_BENCH(skew_parex_per_thread, "executor/skewed work - one chunk per thread/parex");
+PAREX_BENCH(skew_tbb_static, "executor/skewed work - one chunk per thread/peer:tbb static_partitioner");
+
+PAREX_BENCH(pipeline_sequential, "pipeline/2048 blocks of 64 KiB - FNV-1a in order/sequential");
+PAREX_BENCH(pipeline_parex, "pipeline/2048 blocks of 64 KiB - FNV-1a in order/parex");
+PAREX_BENCH(pipeline_tbb, "pipeline/2048 blocks of 64 KiB - FNV-1a in order/peer:tbb::parallel_pipeline");
+
+PAREX_BENCH(adif_sequential, "chunking/ADIF 3.1.6 test QSOs (0.94 MiB) - <EOR> count/sequential");
+PAREX_BENCH(adif_parex, "chunking/ADIF 3.1.6 test QSOs (0.94 MiB) - <EOR> count/parex");
+
+int main(int argc, char** argv) { return pb::run_benchmarks(argc, argv); }

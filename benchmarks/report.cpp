@@ -1,0 +1,199 @@
+// parex-bench-report: reads Google Benchmark JSON files whose benchmarks follow the naming convention
+// "<module>/<input>/<role>" (role = sequential | parex | peer:<name>) and prints the main job's table:
+// module, input, sequential time, parallel time, speed-up, throughput, and each peer with its time and
+// the ratio of parex's throughput to the peer's (> 1: parex is faster). Writes the same as JSON.
+//
+// Usage: parex-bench-report [--json SUMMARY.json] RAW.json...
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+using json = nlohmann::json;
+
+struct measurement {
+    double ms = 0;                     // median wall-clock time per iteration
+    std::optional<double> throughput;  // per second
+    std::string unit;                  // "B/s" or "items/s"
+};
+
+struct row {
+    std::string module, input;
+    std::optional<measurement> sequential, parallel;
+    std::vector<std::pair<std::string, measurement>> peers;
+};
+
+double to_ms(double value, const std::string& unit) {
+    if (unit == "ns") return value / 1e6;
+    if (unit == "us") return value / 1e3;
+    if (unit == "ms") return value;
+    if (unit == "s") return value * 1e3;
+    throw std::runtime_error("unknown time unit '" + unit + "'");
+}
+
+measurement measurement_of(const json& b) {
+    measurement m{to_ms(b.at("real_time").get<double>(), b.at("time_unit").get<std::string>()), {}, {}};
+    if (b.contains("bytes_per_second")) m.throughput = b["bytes_per_second"].get<double>(), m.unit = "B/s";
+    else if (b.contains("items_per_second")) m.throughput = b["items_per_second"].get<double>(), m.unit = "items/s";
+    return m;
+}
+
+std::string format_time(double ms) {
+    return ms >= 100 ? fmt::format("{:.0f} ms", ms) : ms >= 1 ? fmt::format("{:.2f} ms", ms)
+                                                              : fmt::format("{:.1f} us", ms * 1e3);
+}
+
+std::string format_throughput(const measurement& m) {
+    if (!m.throughput) return "-";
+    if (m.unit == "B/s") return fmt::format("{:.2f} GB/s", *m.throughput / 1e9);
+    if (*m.throughput >= 1e6) return fmt::format("{:.0f} M items/s", *m.throughput / 1e6);
+    return fmt::format("{:.0f} k items/s", *m.throughput / 1e3);
+}
+
+/// parex's speed relative to the peer: the throughput ratio when both count the same unit (it also
+/// covers peers that do other work, such as the STREAM triad), else the inverse time ratio.
+double ratio(const measurement& parex, const measurement& peer) {
+    if (parex.throughput && peer.throughput && parex.unit == peer.unit) return *parex.throughput / *peer.throughput;
+    return peer.ms / parex.ms;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Prints the parex benchmark table from Google Benchmark JSON files"};
+    std::vector<std::filesystem::path> inputs;
+    std::filesystem::path summary_path;
+    app.add_option("raw", inputs, "Google Benchmark --benchmark_out JSON files")->required()->check(CLI::ExistingFile);
+    app.add_option("--json", summary_path, "write the table as JSON here");
+    CLI11_PARSE(app, argc, argv);
+
+    std::vector<row> rows;
+    std::vector<std::string> errors;
+    json context;
+    const auto row_for = [&](const std::string& module, const std::string& input) -> row& {
+        auto it = std::find_if(rows.begin(), rows.end(), [&](const row& r) { return r.module == module && r.input == input; });
+        if (it != rows.end()) return *it;
+        return rows.emplace_back(row{module, input, {}, {}, {}});
+    };
+
+    for (const auto& path : inputs) {
+        std::ifstream in(path);
+        const json doc = json::parse(in);
+        if (context.is_null()) context = doc.at("context");
+        std::map<std::string, json> chosen;  // per run: the median aggregate, else the last iteration
+        for (const auto& b : doc.at("benchmarks")) {
+            std::string name = b.value("run_name", b.at("name").get<std::string>());
+            if (b.value("error_occurred", false)) {
+                errors.push_back(name + ": " + b.value("error_message", std::string("error")));
+                continue;
+            }
+            const bool median = b.value("aggregate_name", "") == "median";
+            if (b.value("run_type", "iteration") == "aggregate" && !median) continue;
+            if (median || !chosen.contains(name) || chosen[name].value("aggregate_name", "") != "median")
+                chosen[name] = b;
+        }
+        // Keep the file's order: iterate its benchmarks again, taking each run once.
+        for (const auto& b : doc.at("benchmarks")) {
+            std::string name = b.value("run_name", b.at("name").get<std::string>());
+            auto it = chosen.find(name);
+            if (it == chosen.end()) continue;
+            const auto m = measurement_of(it->second);
+            chosen.erase(it);
+            if (name.ends_with("/real_time")) name.resize(name.size() - std::string("/real_time").size());
+            const auto first = name.find('/');
+            const auto last = name.rfind('/');
+            if (first == std::string::npos || first == last) {
+                errors.push_back(name + ": not named <module>/<input>/<role>");
+                continue;
+            }
+            auto& r = row_for(name.substr(0, first), name.substr(first + 1, last - first - 1));
+            const auto role = name.substr(last + 1);
+            if (role == "sequential") r.sequential = m;
+            else if (role == "parex") r.parallel = m;
+            else if (role.starts_with("peer:")) r.peers.emplace_back(role.substr(5), m);
+            else errors.push_back(name + ": unknown role '" + role + "'");
+        }
+    }
+
+    // The table: a row per (module, input), a continuation line per further peer.
+    const std::vector<std::string> header{"module", "input", "sequential", "parallel", "speed-up",
+                                          "throughput", "peer", "peer time", "parex vs peer"};
+    std::vector<std::vector<std::string>> cells;
+    json summary_rows = json::array();
+    for (const auto& r : rows) {
+        json jr{{"module", r.module}, {"input", r.input}, {"peers", json::array()}};
+        std::vector<std::string> line{r.module, r.input, "-", "-", "-", "-", "-", "-", "-"};
+        if (r.sequential) line[2] = format_time(r.sequential->ms), jr["sequential_ms"] = r.sequential->ms;
+        if (r.parallel) {
+            line[3] = format_time(r.parallel->ms);
+            line[5] = format_throughput(*r.parallel);
+            jr["parallel_ms"] = r.parallel->ms;
+            if (r.parallel->throughput) jr["throughput"] = {{"value", *r.parallel->throughput}, {"unit", r.parallel->unit}};
+        }
+        if (r.sequential && r.parallel) {
+            line[4] = fmt::format("{:.2f}x", r.sequential->ms / r.parallel->ms);
+            jr["speedup"] = r.sequential->ms / r.parallel->ms;
+        }
+        if (r.peers.empty()) cells.push_back(line);
+        for (std::size_t p = 0; p < r.peers.size(); ++p) {
+            const auto& [peer_name, peer] = r.peers[p];
+            if (p > 0) line.assign(line.size(), "");
+            line[6] = peer_name;
+            line[7] = format_time(peer.ms) + (peer.throughput ? " (" + format_throughput(peer) + ")" : "");
+            json jp{{"name", peer_name}, {"time_ms", peer.ms}};
+            if (peer.throughput) jp["throughput"] = {{"value", *peer.throughput}, {"unit", peer.unit}};
+            if (r.parallel) {
+                line[8] = fmt::format("{:.2f}x", ratio(*r.parallel, peer));
+                jp["parex_vs_peer"] = ratio(*r.parallel, peer);
+            }
+            jr["peers"].push_back(jp);
+            cells.push_back(line);
+        }
+        summary_rows.push_back(jr);
+    }
+
+    std::vector<std::size_t> width(header.size());
+    for (std::size_t c = 0; c < header.size(); ++c) {
+        width[c] = header[c].size();
+        for (const auto& line : cells) width[c] = std::max(width[c], line[c].size());
+    }
+    const auto print_line = [&](const std::vector<std::string>& line) {
+        std::string out;
+        for (std::size_t c = 0; c < line.size(); ++c) out += fmt::format("{:<{}}  ", line[c], width[c]);
+        while (!out.empty() && out.back() == ' ') out.pop_back();
+        fmt::print("{}\n", out);
+    };
+    fmt::print("parex benchmarks: {} threads on {} CPUs at {} MHz, parex {}, {}\n",
+               context.value("parex_threads", std::string("?")), context.value("num_cpus", 0),
+               context.value("mhz_per_cpu", 0), context.value("parex_build", std::string("?")),
+               context.value("date", std::string("?")));
+    fmt::print("times are medians of the repetitions (wall clock); 'parex vs peer' > 1 means parex is faster\n\n");
+    print_line(header);
+    std::vector<std::string> rule;
+    for (auto w : width) rule.emplace_back(w, '-');
+    print_line(rule);
+    for (const auto& line : cells) print_line(line);
+    for (const auto& e : errors) fmt::print(stderr, "benchmark error: {}\n", e);
+
+    if (!summary_path.empty()) {
+        const json summary{{"context", context}, {"rows", summary_rows}, {"errors", errors}};
+        const auto tmp = std::filesystem::path(summary_path).concat(".tmp");
+        std::ofstream(tmp) << summary.dump(2) << '\n';
+        std::filesystem::rename(tmp, summary_path);  // readers never see a half-written summary
+        fmt::print("\nwritten: {}\n", summary_path.string());
+    }
+    return errors.empty() ? 0 : 1;
+}
