@@ -18,6 +18,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -127,6 +128,11 @@ int main(int argc, char** argv) {
             else errors.push_back(name + ": unknown role '" + role + "'");
         }
     }
+
+    // Stable order whatever order the runs came in (random interleaving shuffles them).
+    std::sort(rows.begin(), rows.end(),
+              [](const row& a, const row& b) { return std::tie(a.module, a.input) < std::tie(b.module, b.input); });
+    for (auto& r : rows) std::sort(r.peers.begin(), r.peers.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
 
     // The table: a row per (module, input), a continuation line per further peer.
     const std::vector<std::string> header{"module", "input", "sequential", "parallel", "speed-up",

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The tests: installs what is missing, builds everything (strict warnings), runs every test with ctest.
-# Exits non-zero on any failure. Build folder: build/dev.
+# The tests: installs what is missing, builds everything with -Werror and runs every test with ctest,
+# twice: optimised with libstdc++ assertions (build/dev), then under AddressSanitizer, LeakSanitizer
+# and UndefinedBehaviorSanitizer (build/asan). Exits non-zero on any failure.
 set -euo pipefail
 export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} CTEST_PARALLEL_LEVEL=${CTEST_PARALLEL_LEVEL:-$(nproc)}
 cd "$(dirname "$0")/.."
 cmake/install-deps.sh
 cmake --workflow --preset dev
+cmake --workflow --preset asan

@@ -109,12 +109,12 @@ std::size_t run_pipeline(Source&& source, Transform&& transform, Sink&& sink, co
                                              return next;
                                          }) &
         tbb::make_filter<in_token, out_token>(tbb::filter_mode::parallel,
-                                              [&](in_token in) {
+                                              [&](in_token&& in) {  // by reference: no token copy
                                                   out_token out;
                                                   guarded([&] { out.value.emplace(transform(std::move(*in.value))); });
                                                   return out;
                                               }) &
-        tbb::make_filter<out_token, void>(tbb::filter_mode::serial_in_order, [&](out_token out) {
+        tbb::make_filter<out_token, void>(tbb::filter_mode::serial_in_order, [&](out_token&& out) {
             guarded([&] {
                 sink(std::move(*out.value));
                 state.unit_done();
