@@ -18,6 +18,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -71,6 +72,19 @@ double ratio(const measurement& parex, const measurement& peer) {
     return peer.ms / parex.ms;
 }
 
+/// Drops what Google Benchmark appends to a registered name ("/8", "/iterations:2", "/real_time").
+void strip_benchmark_suffixes(std::string& name) {
+    const auto is_suffix = [](std::string_view part) {
+        const bool numeric = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+        return numeric || part == "real_time" || part == "manual_time" || part == "process_time" ||
+               part.starts_with("iterations:") || part.starts_with("repeats:") || part.starts_with("min_time:") ||
+               part.starts_with("threads:");
+    };
+    for (auto slash = name.rfind('/'); slash != std::string::npos && is_suffix(std::string_view(name).substr(slash + 1));
+         slash = name.rfind('/'))
+        name.resize(slash);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -113,7 +127,7 @@ int main(int argc, char** argv) {
             if (it == chosen.end()) continue;
             const auto m = measurement_of(it->second);
             chosen.erase(it);
-            if (name.ends_with("/real_time")) name.resize(name.size() - std::string("/real_time").size());
+            strip_benchmark_suffixes(name);
             const auto first = name.find('/');
             const auto last = name.rfind('/');
             if (first == std::string::npos || first == last) {

@@ -4,6 +4,7 @@
 #include <parex/chunked_executor.hpp>
 #include <parex/chunking.hpp>
 #include <parex/pipeline.hpp>
-#include <parex/worker_pool.hpp>
 #include <parex/run_control.hpp>
+#include <parex/shm_arena.hpp>
 #include <parex/topology.hpp>
+#include <parex/worker_pool.hpp>
