@@ -11,6 +11,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -74,7 +76,12 @@ inline std::uint64_t skewed_range(std::size_t begin, std::size_t end) {
 /// main() of every benchmark binary: records parex's thread count and build type in the JSON context
 /// (Google Benchmark's own "library_build_type" describes the benchmark library, not this code).
 inline int run_benchmarks(int argc, char** argv) {
-    benchmark::AddCustomContext("parex_threads", std::to_string(threads()));
+    try {
+        benchmark::AddCustomContext("parex_threads", std::to_string(threads()));
+    } catch (const std::exception& e) {  // an invalid PAREX_NUM_THREADS
+        std::fprintf(stderr, "%s\n", e.what());
+        return 2;
+    }
 #ifdef NDEBUG
     benchmark::AddCustomContext("parex_build", "optimised (NDEBUG)");
 #else

@@ -105,8 +105,15 @@ int main(int argc, char** argv) {
     };
 
     for (const auto& path : inputs) {
+        if (std::filesystem::file_size(path) == 0) continue;  // a binary whose benchmarks were all filtered out
         std::ifstream in(path);
-        const json doc = json::parse(in);
+        json doc;
+        try {
+            doc = json::parse(in);
+        } catch (const json::parse_error& e) {
+            fmt::print(stderr, "{}: not Google Benchmark JSON: {}\n", path.string(), e.what());
+            return 1;
+        }
         if (context.is_null()) context = doc.at("context");
         std::map<std::string, json> chosen;  // per run: the median aggregate, else the last iteration
         for (const auto& b : doc.at("benchmarks")) {
