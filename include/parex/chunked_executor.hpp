@@ -119,6 +119,7 @@ public:
                 });
             }
         }
+        if (partials.empty()) return init;  // only a user plan can have no chunk at all
         return reduce(std::move(init), std::move(partials.front()));
     }
 

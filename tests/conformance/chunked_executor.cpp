@@ -356,3 +356,18 @@ TEST_CASE("byte plans run through the executor: a line count", "[executor]") {
     const auto first_words = ex.map(plan, [](const parex::byte_chunk& c) { return c.bytes.substr(0, 4); });
     for (const auto w : first_words) CHECK(w == "line");  // every chunk starts at a line
 }
+
+TEST_CASE("a user plan is any random-access sequence of chunks and may be empty", "[executor]") {
+    struct odd_elements_plan {  // chunks over the odd indices of [0, 2n): gaps are the user's choice
+        std::size_t n;
+        std::size_t size() const { return n; }
+        std::size_t input_size() const { return 2 * n; }
+        parex::chunk operator[](std::size_t i) const { return {i, 2 * i + 1, 2 * i + 2}; }
+    };
+    parex::chunked_executor ex({.max_concurrency = 2});
+    CHECK(ex.map_reduce(odd_elements_plan{100}, [](parex::chunk c) { return c.begin; }, std::plus<>{},
+                        std::size_t{0}) == 100 * 100);
+    CHECK(ex.map_reduce(odd_elements_plan{0}, [](parex::chunk c) { return c.begin; }, std::plus<>{},
+                        std::size_t{7}) == 7);
+    CHECK(ex.map(odd_elements_plan{0}, [](parex::chunk c) { return c.begin; }).empty());
+}
