@@ -1,0 +1,292 @@
+// parex-compress: chunked parallel zstd and lz4 that the standard tools read, with a seek table for
+// range reads. Command line modelled on zstd's:
+//   parex-compress [-#] [-T N] [--codec zstd|lz4] [--chunk-size SIZE] FILE [-o OUT]
+//   parex-compress -d [--range START:LEN] FILE [-o OUT]     parex-compress -t FILE     parex-compress -l FILE
+// FILE "-" is stdin; -c writes to stdout. Output goes to a temporary file beside the target, renamed on
+// success (never over an existing file without -f); the input is never modified. Exit status: 0 ok,
+// 1 error (message on stderr, no output left behind), 2 usage.
+
+#include "archive.hpp"
+#include "engine.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace fs = std::filesystem;
+namespace pc = parex::compress;
+
+namespace {
+
+[[noreturn]] void fail_errno(const std::string& what) { throw std::system_error(errno, std::generic_category(), what); }
+
+/// "64K", "1M", "1MiB", "3G", "1000": bytes (powers of 1024, as zstd reads them).
+std::size_t parse_size(const std::string& text) {
+    const std::regex form(R"((\d+)\s*([KkMmGg]?)(i?B)?)");
+    std::smatch m;
+    if (!std::regex_match(text, m, form)) throw CLI::ValidationError("size", "'" + text + "' is not a size like 1M");
+    std::size_t value = std::stoull(m[1]);
+    switch (m[2].str().empty() ? ' ' : static_cast<char>(std::toupper(m[2].str()[0]))) {
+        case 'G': value <<= 10; [[fallthrough]];
+        case 'M': value <<= 10; [[fallthrough]];
+        case 'K': value <<= 10; break;
+        default: break;
+    }
+    return value;
+}
+
+/// An input file mapped read-only (or stdin read whole): the decompressor's random access.
+class input_bytes {
+public:
+    explicit input_bytes(const std::string& path) {
+        if (path == "-") {
+            std::vector<char> buffer(1 << 20);
+            for (ssize_t n; (n = ::read(STDIN_FILENO, buffer.data(), buffer.size())) != 0;) {
+                if (n < 0) fail_errno("reading stdin");
+                owned_.append(buffer.data(), static_cast<std::size_t>(n));
+            }
+            view_ = owned_;
+            return;
+        }
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) fail_errno(path);
+        struct stat st {};
+        if (::fstat(fd, &st) != 0) {
+            ::close(fd);
+            fail_errno(path);
+        }
+        size_ = static_cast<std::size_t>(st.st_size);
+        if (size_ > 0) {
+            map_ = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+            if (map_ == MAP_FAILED) {
+                ::close(fd);
+                fail_errno(path);
+            }
+            view_ = {static_cast<const char*>(map_), size_};
+        }
+        ::close(fd);
+    }
+    input_bytes(const input_bytes&) = delete;
+    input_bytes& operator=(const input_bytes&) = delete;
+    ~input_bytes() {
+        if (map_ != nullptr && map_ != MAP_FAILED) ::munmap(map_, size_);
+    }
+    [[nodiscard]] std::string_view view() const { return view_; }
+
+private:
+    std::string owned_;
+    void* map_ = nullptr;
+    std::size_t size_ = 0;
+    std::string_view view_;
+};
+
+/// Where output goes: stdout, or a temporary file beside the target that becomes the target only on
+/// commit(). Destroyed without commit (an error), the temporary file is removed.
+class output_file {
+public:
+    output_file(std::optional<fs::path> target, bool overwrite) : target_(std::move(target)), overwrite_(overwrite) {
+        if (!target_) {
+            fd_ = STDOUT_FILENO;
+            return;
+        }
+        if (!overwrite_ && fs::exists(*target_))
+            throw std::runtime_error(target_->string() + " already exists; use -f to overwrite it");
+        auto pattern = (target_->parent_path() / ("." + target_->filename().string() + ".parex-XXXXXX")).string();
+        fd_ = ::mkstemp(pattern.data());
+        if (fd_ < 0) fail_errno("creating a temporary file beside " + target_->string());
+        temporary_ = pattern;
+    }
+    output_file(const output_file&) = delete;
+    output_file& operator=(const output_file&) = delete;
+    ~output_file() {
+        if (temporary_) {
+            ::close(fd_);
+            ::unlink(temporary_->c_str());
+        }
+    }
+    void write(std::string_view bytes) {
+        while (!bytes.empty()) {
+            const auto n = ::write(fd_, bytes.data(), bytes.size());
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                fail_errno("writing " + (target_ ? target_->string() : std::string("stdout")));
+            }
+            bytes.remove_prefix(static_cast<std::size_t>(n));
+        }
+    }
+    /// Makes the output visible under its name, atomically; without -f never over an existing file.
+    void commit() {
+        if (!temporary_) return;
+        if (::fchmod(fd_, 0644) != 0 || ::close(fd_) != 0) fail_errno(temporary_->string());
+        const unsigned flags = overwrite_ ? 0 : RENAME_NOREPLACE;
+        if (::renameat2(AT_FDCWD, temporary_->c_str(), AT_FDCWD, target_->c_str(), flags) != 0) {
+            const int error = errno;
+            ::unlink(temporary_->c_str());
+            temporary_.reset();
+            errno = error;
+            fail_errno("renaming to " + target_->string());
+        }
+        temporary_.reset();
+    }
+
+private:
+    std::optional<fs::path> target_;
+    bool overwrite_;
+    int fd_ = -1;
+    std::optional<fs::path> temporary_;
+};
+
+/// Progress on stderr, only when it is a terminal.
+parex::run_options progress_options(const char* verb) {
+    if (!::isatty(STDERR_FILENO)) return {};
+    return {.on_progress = [verb](parex::progress p) { fmt::print(stderr, "\rparex-compress: {} chunk {}   ", verb, p.done); },
+            .progress_interval = std::chrono::milliseconds(200)};
+}
+void end_progress() {
+    if (::isatty(STDERR_FILENO)) fmt::print(stderr, "\r\033[K");
+}
+
+std::string suffix_of(pc::codec c) { return c == pc::codec::zstd ? ".zst" : ".lz4"; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // zstd's "-3" style levels: turn -N into --level N before CLI11 reads the line.
+    std::vector<std::string> args(argv, argv + argc);
+    for (auto& a : args)
+        if (a.size() >= 2 && a[0] == '-' && std::all_of(a.begin() + 1, a.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            a = "--level=" + a.substr(1);
+    std::vector<char*> argv2;
+    for (auto& a : args) argv2.push_back(a.data());
+
+    CLI::App app{"Chunked parallel zstd and lz4, readable by the standard tools, seekable"};
+    app.name("parex-compress");
+    std::string input, output, codec_name = "zstd", chunk_text = "1M", range_text;
+    int level = 3;
+    std::size_t threads = 0;
+    bool decompress = false, test = false, list = false, to_stdout = false, force = false;
+    app.add_option("FILE", input, "input file, - for stdin")->required();
+    app.add_option("-o", output, "output file");
+    app.add_option("--level", level, "compression level, also as -#: zstd 1..19 (default 3), lz4 0..12");
+    app.add_option("-T,--threads", threads, "worker threads (default: physical cores, or PAREX_NUM_THREADS)");
+    app.add_option("--codec", codec_name, "zstd or lz4")->check(CLI::IsMember({"zstd", "lz4"}));
+    app.add_option("--chunk-size", chunk_text, "bytes per frame, e.g. 256K, 1M (default 1M)");
+    app.add_flag("-d,--decompress", decompress, "decompress");
+    app.add_flag("-t,--test", test, "decompress and check, write nothing");
+    app.add_flag("-l,--list", list, "list frames and chunks");
+    app.add_option("--range", range_text, "with -d: only bytes START:LEN of the decoded data");
+    app.add_flag("-c,--stdout", to_stdout, "write to stdout");
+    app.add_flag("-f,--force", force, "overwrite an existing output file");
+    try {
+        app.parse(static_cast<int>(argv2.size()), argv2.data());
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+
+    try {
+        pc::options opts;
+        opts.kind = codec_name == "lz4" ? pc::codec::lz4 : pc::codec::zstd;
+        opts.level = level;
+        opts.chunk_size = parse_size(chunk_text);
+        opts.threads = threads;
+        if (input != "-" && !fs::is_regular_file(input)) throw std::runtime_error(input + ": no such file");
+
+        if (list) {
+            input_bytes bytes(input);
+            const pc::archive file(bytes.view());
+            fmt::print("{}: {} file, {} frames, {}\n", input, pc::name_of(file.kind()), file.frames().size(),
+                       file.indexed() ? "seek table" : "no seek table");
+            fmt::print("{:>6}  {:>12}  {:>12}  {:>12}  {:>10}\n", "frame", "offset", "compressed", "decompressed", "checksum");
+            for (std::size_t i = 0; i < file.frames().size(); ++i) {
+                const auto& f = file.frames()[i];
+                fmt::print("{:>6}  {:>12}  {:>12}  {:>12}  {:>10}\n", i, f.offset, f.compressed,
+                           f.decompressed ? std::to_string(*f.decompressed) : "?",
+                           f.checksum ? fmt::format("{:08x}", *f.checksum) : "-");
+            }
+            return 0;
+        }
+
+        if (decompress || test) {
+            input_bytes bytes(input);
+            const pc::archive file(bytes.view());
+            opts.run = progress_options(test ? "testing" : "decoding");
+            pc::decompressor engine(opts);
+            if (test) {
+                const auto n = engine.decompress(file, [](std::string_view) {});
+                end_progress();
+                fmt::print(stderr, "{}: OK, {} bytes in {} frames\n", input, n, file.frames().size());
+                return 0;
+            }
+            std::optional<fs::path> target;
+            if (!to_stdout && !output.empty()) target = output;
+            if (!to_stdout && output.empty() && input != "-") {
+                const fs::path in(input);
+                if (in.extension() != ".zst" && in.extension() != ".lz4")
+                    throw std::runtime_error(input + ": unknown suffix (.zst or .lz4), use -o or -c");
+                target = in.parent_path() / in.stem();
+            }
+            if (target && input != "-" && fs::exists(*target) && fs::equivalent(*target, input))
+                throw std::runtime_error("the output would overwrite the input");
+            output_file out(target, force);
+            if (!range_text.empty()) {
+                const auto colon = range_text.find(':');
+                if (colon == std::string::npos) throw std::runtime_error("--range needs START:LEN");
+                out.write(engine.read_range(file, parse_size(range_text.substr(0, colon)),
+                                            parse_size(range_text.substr(colon + 1))));
+            } else {
+                engine.decompress(file, [&](std::string_view piece) { out.write(piece); });
+            }
+            end_progress();
+            out.commit();
+            return 0;
+        }
+
+        if (!range_text.empty()) throw std::runtime_error("--range goes with -d");
+        std::optional<fs::path> target;
+        if (!to_stdout && !output.empty()) target = output;
+        if (!to_stdout && output.empty() && input != "-") target = input + suffix_of(opts.kind);
+        if (target && input != "-" && fs::exists(*target) && fs::equivalent(*target, input))
+            throw std::runtime_error("the output would overwrite the input");
+        const int in_fd = input == "-" ? STDIN_FILENO : ::open(input.c_str(), O_RDONLY | O_CLOEXEC);
+        if (in_fd < 0) fail_errno(input);
+        output_file out(target, force);
+        opts.run = progress_options("compressing");
+        pc::compressor engine(opts);
+        engine.compress(
+            [&](char* to, std::size_t n) {
+                std::size_t got = 0;
+                while (got < n) {
+                    const auto r = ::read(in_fd, to + got, n - got);
+                    if (r < 0 && errno == EINTR) continue;
+                    if (r < 0) fail_errno("reading " + input);
+                    if (r == 0) break;
+                    got += static_cast<std::size_t>(r);
+                }
+                return got;
+            },
+            [&](std::string_view piece) { out.write(piece); });
+        end_progress();
+        if (in_fd != STDIN_FILENO) ::close(in_fd);
+        out.commit();
+        return 0;
+    } catch (const std::exception& e) {
+        end_progress();
+        fmt::print(stderr, "parex-compress: {}: {}\n", input, e.what());
+        return 1;
+    }
+}
