@@ -30,6 +30,7 @@ struct measurement {
     double ms = 0;                     // median wall-clock time per iteration
     std::optional<double> throughput;  // per second
     std::string unit;                  // "B/s" or "items/s"
+    std::optional<double> ratio;       // compression ratio, when the benchmark reports one
 };
 
 struct row {
@@ -47,9 +48,10 @@ double to_ms(double value, const std::string& unit) {
 }
 
 measurement measurement_of(const json& b) {
-    measurement m{to_ms(b.at("real_time").get<double>(), b.at("time_unit").get<std::string>()), {}, {}};
+    measurement m{to_ms(b.at("real_time").get<double>(), b.at("time_unit").get<std::string>()), {}, {}, {}};
     if (b.contains("bytes_per_second")) m.throughput = b["bytes_per_second"].get<double>(), m.unit = "B/s";
     else if (b.contains("items_per_second")) m.throughput = b["items_per_second"].get<double>(), m.unit = "items/s";
+    if (b.contains("ratio")) m.ratio = b["ratio"].get<double>();
     return m;
 }
 
@@ -60,6 +62,8 @@ std::string format_time(double ms) {
 
 std::string format_throughput(const measurement& m) {
     if (!m.throughput) return "-";
+    if (m.ratio) return format_throughput(measurement{m.ms, m.throughput, m.unit, std::nullopt}) + fmt::format(", ratio {:.3f}", *m.ratio);
+    if (m.unit == "B/s" && *m.throughput < 1e9) return fmt::format("{:.0f} MB/s", *m.throughput / 1e6);
     if (m.unit == "B/s") return fmt::format("{:.2f} GB/s", *m.throughput / 1e9);
     if (*m.throughput >= 1e6) return fmt::format("{:.0f} M items/s", *m.throughput / 1e6);
     return fmt::format("{:.0f} k items/s", *m.throughput / 1e3);
@@ -169,6 +173,7 @@ int main(int argc, char** argv) {
             line[5] = format_throughput(*r.parallel);
             jr["parallel_ms"] = r.parallel->ms;
             if (r.parallel->throughput) jr["throughput"] = {{"value", *r.parallel->throughput}, {"unit", r.parallel->unit}};
+            if (r.parallel->ratio) jr["ratio"] = *r.parallel->ratio;
         }
         if (r.sequential && r.parallel) {
             line[4] = fmt::format("{:.2f}x", r.sequential->ms / r.parallel->ms);
@@ -182,6 +187,7 @@ int main(int argc, char** argv) {
             line[7] = format_time(peer.ms) + (peer.throughput ? " (" + format_throughput(peer) + ")" : "");
             json jp{{"name", peer_name}, {"time_ms", peer.ms}};
             if (peer.throughput) jp["throughput"] = {{"value", *peer.throughput}, {"unit", peer.unit}};
+            if (peer.ratio) jp["ratio"] = *peer.ratio;
             if (r.parallel) {
                 line[8] = fmt::format("{:.2f}x", ratio(*r.parallel, peer));
                 jp["parex_vs_peer"] = ratio(*r.parallel, peer);

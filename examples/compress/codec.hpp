@@ -5,6 +5,7 @@
 // standard `zstd` and `lz4` tools decode parex output.
 
 #define LZ4F_STATIC_LINKING_ONLY  // LZ4F_getErrorCode
+#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_getCParams: the window of a level (exported by the shared libzstd)
 #include "errors.hpp"
 
 #include <lz4frame.h>
@@ -106,12 +107,13 @@ public:
         const auto fail = [&](const std::string& why) -> void {
             throw format_error(std::string(name_of(kind_)) + " frame: " + why, chunk, offset);
         };
-        std::size_t produced = 0;
-        if (kind_ == codec::zstd && expected) {
+        if (expected) {
             out.resize(*expected);
-            produced = ZSTD_decompressDCtx(zd_, out.data(), out.size(), frame.data(), frame.size());
-            if (ZSTD_isError(produced)) fail(ZSTD_getErrorName(produced));
-        } else if (kind_ == codec::zstd) {  // content size not in the header (a streamed frame): grow
+            decompress_into(frame, out.data(), *expected, chunk, offset);
+            return;
+        }
+        std::size_t produced = 0;
+        if (kind_ == codec::zstd) {  // content size not in the header (a streamed frame): grow
             check_zstd(ZSTD_DCtx_reset(zd_, ZSTD_reset_session_only), "reset");
             out.resize(std::max<std::size_t>(frame.size() * 4, 1 << 16));
             ZSTD_inBuffer in{frame.data(), frame.size(), 0};
@@ -125,33 +127,61 @@ public:
                 if (o.pos == o.size) grow(out, produced);
             }
         } else {
-            LZ4F_resetDecompressionContext(ld_);
-            out.resize(expected ? *expected : std::max<std::size_t>(frame.size() * 4, 1 << 16));
-            std::size_t consumed = 0;
-            for (;;) {
-                std::size_t dst = out.size() - produced;
-                std::size_t src = frame.size() - consumed;
-                const auto hint = LZ4F_decompress(ld_, out.data() + produced, &dst, frame.data() + consumed, &src, nullptr);
-                if (LZ4F_isError(hint)) fail(LZ4F_getErrorName(hint));
-                produced += dst;
-                consumed += src;
-                if (hint == 0) break;  // frame complete, content checksum verified
-                if (dst == 0 && src == 0) {  // no progress: out of input, or of room
-                    if (consumed == frame.size()) fail("truncated");
-                    if (expected) fail("more data than expected");
-                    grow(out, produced);
-                }
-            }
-            if (consumed != frame.size()) fail("trailing bytes after the frame");
+            out.resize(std::max<std::size_t>(frame.size() * 4, 1 << 16));
+            produced = lz4_decode(frame, out, false, chunk, offset);
         }
-        if (expected && produced != *expected)
-            fail("decoded " + std::to_string(produced) + " bytes, expected " + std::to_string(*expected));
         out.resize(produced);
+    }
+
+    /// Decodes the single frame `frame`, whose decoded size is known to be `size`, straight into
+    /// dst[0, size). Throws format_error when it decodes to anything else.
+    void decompress_into(std::string_view frame, char* dst, std::size_t size, std::size_t chunk, std::size_t offset) {
+        std::size_t produced = 0;
+        if (kind_ == codec::zstd) {
+            produced = ZSTD_decompressDCtx(zd_, dst, size, frame.data(), frame.size());
+            if (ZSTD_isError(produced))
+                throw format_error(std::string("zstd frame: ") + ZSTD_getErrorName(produced), chunk, offset);
+        } else {
+            byte_buffer view;  // unused by the fixed-size path
+            produced = lz4_decode(frame, view, true, chunk, offset, dst, size);
+        }
+        if (produced != size)
+            throw format_error(std::string(name_of(kind_)) + " frame: decoded " + std::to_string(produced) +
+                                   " bytes, expected " + std::to_string(size),
+                               chunk, offset);
     }
 
     [[nodiscard]] codec kind() const noexcept { return kind_; }
 
 private:
+    /// lz4 frame decoding into `dst` (fixed size) or into `out` (growing).
+    std::size_t lz4_decode(std::string_view frame, byte_buffer& out, bool fixed, std::size_t chunk, std::size_t offset,
+                           char* dst_fixed = nullptr, std::size_t fixed_size = 0) {
+        const auto fail = [&](const std::string& why) {
+            throw format_error(std::string("lz4 frame: ") + why, chunk, offset);
+        };
+        LZ4F_resetDecompressionContext(ld_);
+        std::size_t produced = 0, consumed = 0;
+        for (;;) {
+            char* base = fixed ? dst_fixed : out.data();
+            const std::size_t room = fixed ? fixed_size : out.size();
+            std::size_t dst = room - produced;
+            std::size_t src = frame.size() - consumed;
+            const auto hint = LZ4F_decompress(ld_, base + produced, &dst, frame.data() + consumed, &src, nullptr);
+            if (LZ4F_isError(hint)) fail(LZ4F_getErrorName(hint));
+            produced += dst;
+            consumed += src;
+            if (hint == 0) break;  // frame complete, content checksum verified
+            if (dst == 0 && src == 0) {  // no progress: out of input, or of room
+                if (consumed == frame.size()) fail("truncated");
+                if (fixed) fail("more data than expected");
+                grow(out, produced);
+            }
+        }
+        if (consumed != frame.size()) fail("trailing bytes after the frame");
+        return produced;
+    }
+
     static void grow(byte_buffer& out, std::size_t keep) {
         byte_buffer bigger;
         bigger.resize(out.size() * 2);

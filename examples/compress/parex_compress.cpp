@@ -151,14 +151,16 @@ private:
     std::optional<fs::path> temporary_;
 };
 
+bool show_progress = true;  // -q turns it off
+
 /// Progress on stderr, only when it is a terminal.
 parex::run_options progress_options(const char* verb) {
-    if (!::isatty(STDERR_FILENO)) return {};
+    if (!show_progress || !::isatty(STDERR_FILENO)) return {};
     return {.on_progress = [verb](parex::progress p) { fmt::print(stderr, "\rparex-compress: {} chunk {}   ", verb, p.done); },
             .progress_interval = std::chrono::milliseconds(200)};
 }
 void end_progress() {
-    if (::isatty(STDERR_FILENO)) fmt::print(stderr, "\r\033[K");
+    if (show_progress && ::isatty(STDERR_FILENO)) fmt::print(stderr, "\r\033[K");
 }
 
 std::string suffix_of(pc::codec c) { return c == pc::codec::zstd ? ".zst" : ".lz4"; }
@@ -176,33 +178,37 @@ int main(int argc, char** argv) {
 
     CLI::App app{"Chunked parallel zstd and lz4, readable by the standard tools, seekable"};
     app.name("parex-compress");
-    std::string input, output, codec_name = "zstd", chunk_text = "1M", range_text;
+    std::string input, output, codec_name = "zstd", chunk_text = "auto", range_text;
     int level = 3;
     std::size_t threads = 0;
-    bool decompress = false, test = false, list = false, to_stdout = false, force = false;
+    bool decompress = false, test = false, list = false, to_stdout = false, force = false, quiet = false;
     app.add_option("FILE", input, "input file, - for stdin")->required();
     app.add_option("-o", output, "output file");
     app.add_option("--level", level, "compression level, also as -#: zstd 1..19 (default 3), lz4 0..12");
     app.add_option("-T,--threads", threads, "worker threads (default: physical cores, or PAREX_NUM_THREADS)");
     app.add_option("--codec", codec_name, "zstd or lz4")->check(CLI::IsMember({"zstd", "lz4"}));
-    app.add_option("--chunk-size", chunk_text, "bytes per frame, e.g. 256K, 1M (default 1M)");
+    app.add_option("--chunk-size", chunk_text,
+                   "bytes per frame, e.g. 256K, 4M (default auto: zstd twice the level's window, at least 1M; lz4 1M)");
     app.add_flag("-d,--decompress", decompress, "decompress");
     app.add_flag("-t,--test", test, "decompress and check, write nothing");
     app.add_flag("-l,--list", list, "list frames and chunks");
     app.add_option("--range", range_text, "with -d: only bytes START:LEN of the decoded data");
     app.add_flag("-c,--stdout", to_stdout, "write to stdout");
     app.add_flag("-f,--force", force, "overwrite an existing output file");
+    app.add_flag("-q,--quiet", quiet, "no progress and no -t summary");
     try {
         app.parse(static_cast<int>(argv2.size()), argv2.data());
     } catch (const CLI::ParseError& e) {
         return app.exit(e) == 0 ? 0 : 2;
     }
 
+    show_progress = !quiet;
     try {
         pc::options opts;
         opts.kind = codec_name == "lz4" ? pc::codec::lz4 : pc::codec::zstd;
         opts.level = level;
-        opts.chunk_size = parse_size(chunk_text);
+        opts.chunk_size = chunk_text == "auto" ? 0 : parse_size(chunk_text);
+        if (chunk_text != "auto" && opts.chunk_size == 0) throw std::runtime_error("--chunk-size must be positive");
         opts.threads = threads;
         if (input != "-" && !fs::is_regular_file(input)) throw std::runtime_error(input + ": no such file");
 
@@ -229,7 +235,7 @@ int main(int argc, char** argv) {
             if (test) {
                 const auto n = engine.decompress(file, [](std::string_view) {});
                 end_progress();
-                fmt::print(stderr, "{}: OK, {} bytes in {} frames\n", input, n, file.frames().size());
+                if (!quiet) fmt::print(stderr, "{}: OK, {} bytes in {} frames\n", input, n, file.frames().size());
                 return 0;
             }
             std::optional<fs::path> target;

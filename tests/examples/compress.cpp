@@ -283,3 +283,25 @@ TEST_CASE("parex-compress: outputs appear only whole, never over a file without 
     CHECK(run(cli + " --bogus " + quote(in) + " 2>/dev/null") == 2);
     CHECK(read_file(in) == data);
 }
+
+TEST_CASE("the automatic chunk size is twice the zstd window of the level, at least 1 MiB", "[compress]") {
+    CHECK(pc::default_chunk_size(pc::codec::zstd, 1) == std::size_t{1} << 20);  // window 2^19
+    CHECK(pc::default_chunk_size(pc::codec::zstd, 3) == std::size_t{4} << 20);  // window 2^21
+    CHECK(pc::default_chunk_size(pc::codec::zstd, 9) == std::size_t{8} << 20);  // window 2^22
+    CHECK(pc::default_chunk_size(pc::codec::lz4, 1) == std::size_t{1} << 20);
+    CHECK(pc::compressor(pc::options{}).chunk_size() == std::size_t{4} << 20);
+}
+
+TEST_CASE("decompress_into decodes every frame in place and checks the buffer size", "[compress]") {
+    const auto data = canterbury();
+    for (auto kind : {pc::codec::zstd, pc::codec::lz4}) {
+        const auto o = with(kind, 200000);
+        const auto packed = pc::compressor(o).compress(data);
+        const pc::archive file(packed);
+        std::string out(data.size(), '\0');
+        pc::decompressor(o).decompress_into(file, out);
+        CHECK(out == data);
+        std::string wrong(data.size() - 1, '\0');
+        CHECK_THROWS_AS(pc::decompressor(o).decompress_into(file, wrong), std::invalid_argument);
+    }
+}

@@ -1,0 +1,221 @@
+// The compression module against the zstd and lz4 libraries and command-line tools, on the corpus of
+// cmake/make-compress-corpus.sh (PAREX_COMPRESS_CORPUS; the main job builds it).
+//   in memory:    parex 1 thread (sequential) and N threads vs libzstd one-shot (zstd -T1) and libzstd
+//                 with N workers (zstd -TN); decompression vs ZSTD_decompress; lz4 vs LZ4F one frame
+//   file to file: parex-compress -T1 / -TN vs zstd -T1, zstd -TN, pzstd -p N, lz4
+//   threshold:    small inputs, single-shot path vs pipeline, to place default_single_shot_below
+// Levels: PAREX_COMPRESS_LEVELS (comma-separated, default "3"); the docs' full run uses 1,3,9.
+// Every benchmark reports "ratio" (input bytes / output bytes).
+#include "kernels.hpp"
+
+#include "engine.hpp"
+
+#include <benchmark/benchmark.h>
+#include <lz4frame.h>
+#include <zstd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace pb = parex::bench;
+namespace pc = parex::compress;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string& corpus() {
+    static const std::string data = [] {
+        const char* path = std::getenv("PAREX_COMPRESS_CORPUS");
+        if (path == nullptr) return std::string();
+        std::ifstream in(path, std::ios::binary);
+        return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }();
+    return data;
+}
+
+fs::path scratch() { return fs::path(std::getenv("PAREX_COMPRESS_CORPUS")).parent_path(); }
+
+void finish(benchmark::State& state, std::size_t input, std::size_t output) {
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * input));
+    state.counters["ratio"] = static_cast<double>(input) / static_cast<double>(output);
+}
+
+bool have_corpus(benchmark::State& state) {
+    if (!corpus().empty()) return true;
+    state.SkipWithError("PAREX_COMPRESS_CORPUS is not set or empty (cmake/make-compress-corpus.sh)");
+    return false;
+}
+
+pc::options parex_options(pc::codec kind, int level, std::size_t threads) {
+    pc::options o;
+    o.kind = kind;
+    o.level = level;
+    o.threads = threads;
+    return o;
+}
+
+// ---- in memory ------------------------------------------------------------------------------
+void memory_parex(benchmark::State& state, pc::codec kind, int level, std::size_t threads) {
+    if (!have_corpus(state)) return;
+    pc::compressor c(parex_options(kind, level, threads));
+    std::string out(corpus().size(), '\0');  // touched before timing, as the peers' buffers are
+    for (auto _ : state) {
+        out.clear();
+        c.compress(corpus(), [&](std::string_view piece) { out.append(piece); });
+    }
+    finish(state, corpus().size(), out.size());
+}
+
+void memory_zstd(benchmark::State& state, int level, int workers) {
+    if (!have_corpus(state)) return;
+    ZSTD_CCtx* cctx = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+    if (workers > 0) ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, workers);
+    std::string out(ZSTD_compressBound(corpus().size()), '\0');
+    std::size_t n = 0;
+    for (auto _ : state) n = ZSTD_compress2(cctx, out.data(), out.size(), corpus().data(), corpus().size());
+    ZSTD_freeCCtx(cctx);
+    if (ZSTD_isError(n)) return state.SkipWithError(ZSTD_getErrorName(n));
+    finish(state, corpus().size(), n);
+}
+
+void memory_lz4(benchmark::State& state) {
+    if (!have_corpus(state)) return;
+    LZ4F_preferences_t prefs{};
+    prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
+    std::string out(LZ4F_compressFrameBound(corpus().size(), &prefs), '\0');
+    std::size_t n = 0;
+    for (auto _ : state) n = LZ4F_compressFrame(out.data(), out.size(), corpus().data(), corpus().size(), &prefs);
+    finish(state, corpus().size(), n);
+}
+
+void memory_parex_decompress(benchmark::State& state, int level, std::size_t threads) {
+    if (!have_corpus(state)) return;
+    const auto packed = pc::compressor(parex_options(pc::codec::zstd, level, 0)).compress(corpus());
+    const pc::archive file(packed);
+    pc::decompressor d(parex_options(pc::codec::zstd, level, threads));
+    std::string out(corpus().size(), '\0');  // touched before timing, as the peer's buffer is
+    for (auto _ : state) d.decompress_into(file, out);
+    if (out != corpus()) return state.SkipWithError("round trip differs");
+    finish(state, corpus().size(), packed.size());
+}
+
+void memory_zstd_decompress(benchmark::State& state, int level) {
+    if (!have_corpus(state)) return;
+    // one frame with a content checksum, as `zstd -T1` writes it; decoding verifies it, as parex's does
+    ZSTD_CCtx* cctx = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+    std::string packed(ZSTD_compressBound(corpus().size()), '\0');
+    packed.resize(ZSTD_compress2(cctx, packed.data(), packed.size(), corpus().data(), corpus().size()));
+    ZSTD_freeCCtx(cctx);
+    std::string out(corpus().size(), '\0');
+    for (auto _ : state) benchmark::DoNotOptimize(ZSTD_decompress(out.data(), out.size(), packed.data(), packed.size()));
+    finish(state, corpus().size(), packed.size());
+}
+
+// ---- file to file: the command-line tools, started by the shell -----------------------------
+void file_to_file(benchmark::State& state, const std::string& command, const std::string& output_name) {
+    if (!have_corpus(state)) return;
+    const auto in = fs::path(std::getenv("PAREX_COMPRESS_CORPUS"));
+    const auto out = scratch() / output_name;
+    std::string line = command;
+    for (const auto& [key, value] : {std::pair{std::string("{in}"), in.string()}, std::pair{std::string("{out}"), out.string()},
+                                     std::pair{std::string("{parex}"), std::string(PAREX_COMPRESS_CLI)}})
+        for (std::size_t at; (at = line.find(key)) != std::string::npos;) line.replace(at, key.size(), "'" + value + "'");
+    line += " 2>/dev/null";
+    for (auto _ : state)
+        if (std::system(line.c_str()) != 0) return state.SkipWithError(("failed: " + line).c_str());
+    const bool decompressing = command.find(" -d") != std::string::npos;
+    const auto packed = decompressing ? fs::file_size(scratch() / "corpus-parex.zst") : fs::file_size(out);
+    finish(state, corpus().size(), packed);
+    fs::remove(out);
+}
+
+// ---- the single-shot threshold: 64 KiB chunks, inputs of a few chunks --------------------------
+void threshold(benchmark::State& state, std::size_t bytes, bool single_shot) {
+    if (!have_corpus(state)) return;
+    const std::string_view input = std::string_view(corpus()).substr(0, bytes);
+    auto o = parex_options(pc::codec::zstd, 3, pb::threads());
+    o.chunk_size = 64 << 10;
+    o.single_shot_below = single_shot ? std::size_t{1} << 40 : 0;
+    pc::compressor c(o);
+    std::size_t out = 0;
+    for (auto _ : state) out = c.compress(input).size();
+    finish(state, bytes, out);
+}
+
+std::vector<int> levels() {
+    const char* text = std::getenv("PAREX_COMPRESS_LEVELS");
+    std::vector<int> out;
+    std::stringstream in(text ? text : "3");
+    for (std::string item; std::getline(in, item, ',');) out.push_back(std::stoi(item));
+    return out;
+}
+
+void register_all() {
+    const auto t = pb::threads();
+    const auto T = std::to_string(t);
+    const auto add = [](const std::string& name, auto fn) {
+        return benchmark::RegisterBenchmark(name.c_str(), fn)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(1);
+    };
+    for (const int level : levels()) {
+        const auto L = std::to_string(level);
+        const auto mem = "compress/zstd-" + L + " compress in memory - 108 MiB corpus/";
+        add(mem + "sequential", [=](benchmark::State& s) { memory_parex(s, pc::codec::zstd, level, 1); });
+        add(mem + "parex", [=](benchmark::State& s) { memory_parex(s, pc::codec::zstd, level, t); });
+        add(mem + "peer:libzstd 1 thread (zstd -T1)", [=](benchmark::State& s) { memory_zstd(s, level, 0); });
+        add(mem + "peer:libzstd " + T + " workers (zstd -T" + T + ")", [=](benchmark::State& s) { memory_zstd(s, level, static_cast<int>(t)); });
+        const auto dmem = "compress/zstd-" + L + " decompress in memory - 108 MiB corpus/";
+        add(dmem + "sequential", [=](benchmark::State& s) { memory_parex_decompress(s, level, 1); });
+        add(dmem + "parex", [=](benchmark::State& s) { memory_parex_decompress(s, level, t); });
+        add(dmem + "peer:libzstd ZSTD_decompress", [=](benchmark::State& s) { memory_zstd_decompress(s, level); });
+        const auto file = "compress/zstd-" + L + " compress file to file - 108 MiB corpus/";
+        add(file + "sequential", [=](benchmark::State& s) { file_to_file(s, "{parex} -f -" + L + " -T1 {in} -o {out}", "seq.zst"); });
+        add(file + "parex", [=](benchmark::State& s) { file_to_file(s, "{parex} -f -" + L + " -T" + T + " {in} -o {out}", "par.zst"); });
+        add(file + "peer:zstd -T1", [=](benchmark::State& s) { file_to_file(s, "zstd -q -f -" + L + " -T1 {in} -o {out}", "z1.zst"); });
+        add(file + "peer:zstd -T" + T, [=](benchmark::State& s) { file_to_file(s, "zstd -q -f -" + L + " -T" + T + " {in} -o {out}", "zn.zst"); });
+        add(file + "peer:pzstd -p " + T, [=](benchmark::State& s) { file_to_file(s, "pzstd -q -f -" + L + " -p " + T + " {in} -o {out}", "pz.zst"); });
+    }
+    // decompression file to file, of parex's own output at level 3, written once here
+    if (!corpus().empty()) {
+        std::ofstream(scratch() / "corpus-parex.zst", std::ios::binary)
+            << pc::compressor(parex_options(pc::codec::zstd, 3, 0)).compress(corpus());
+    }
+    const auto dfile = std::string("compress/zstd-3 decompress file to file - 108 MiB corpus/");
+    const auto src = (scratch() / "corpus-parex.zst").string();
+    add(dfile + "sequential", [=](benchmark::State& s) { file_to_file(s, "{parex} -f -d -T1 '" + src + "' -o {out}", "d1"); });
+    add(dfile + "parex", [=](benchmark::State& s) { file_to_file(s, "{parex} -f -d -T" + T + " '" + src + "' -o {out}", "dn"); });
+    add(dfile + "peer:zstd -d", [=](benchmark::State& s) { file_to_file(s, "zstd -q -f -d '" + src + "' -o {out}", "dz"); });
+    add(dfile + "peer:pzstd -d -p " + T, [=](benchmark::State& s) { file_to_file(s, "pzstd -q -f -d -p " + T + " '" + src + "' -o {out}", "dp"); });
+
+    const auto lz = std::string("compress/lz4 compress in memory - 108 MiB corpus/");
+    add(lz + "sequential", [](benchmark::State& s) { memory_parex(s, pc::codec::lz4, 1, 1); });
+    add(lz + "parex", [=](benchmark::State& s) { memory_parex(s, pc::codec::lz4, 1, t); });
+    add(lz + "peer:liblz4 one frame", [](benchmark::State& s) { memory_lz4(s); });
+    const auto lzf = std::string("compress/lz4 compress file to file - 108 MiB corpus/");
+    add(lzf + "sequential", [](benchmark::State& s) { file_to_file(s, "{parex} -f --codec lz4 -1 -T1 {in} -o {out}", "l1.lz4"); });
+    add(lzf + "parex", [=](benchmark::State& s) { file_to_file(s, "{parex} -f --codec lz4 -1 -T" + T + " {in} -o {out}", "ln.lz4"); });
+    add(lzf + "peer:lz4 -1", [](benchmark::State& s) { file_to_file(s, "lz4 -q -f -1 {in} {out}", "lz.lz4"); });
+
+    for (const std::size_t kib : {128, 256, 512, 1024, 4096}) {
+        const auto row = "compress/threshold - " + std::to_string(kib) + " KiB in 64 KiB chunks - single-shot vs pipeline/";
+        benchmark::RegisterBenchmark((row + "sequential").c_str(), [=](benchmark::State& s) { threshold(s, kib << 10, true); })
+            ->UseRealTime()->Unit(benchmark::kMillisecond);
+        benchmark::RegisterBenchmark((row + "parex").c_str(), [=](benchmark::State& s) { threshold(s, kib << 10, false); })
+            ->UseRealTime()->Unit(benchmark::kMillisecond);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    register_all();
+    return pb::run_benchmarks(argc, argv);
+}
