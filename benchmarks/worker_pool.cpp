@@ -117,7 +117,7 @@ void pool_tbb_ets(benchmark::State& state) {
 }  // namespace
 
 #define PAREX_POOL_BENCH(fn, name) \
-    BENCHMARK(fn)->Name(name)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(2)
+    BENCHMARK(fn)->Name(name)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(1)
 
 PAREX_POOL_BENCH(pool_sequential, "worker_pool/20000 tasks of 20 us - 1 ms initializer - batch 1/sequential");
 PAREX_POOL_BENCH(pool_parex, "worker_pool/20000 tasks of 20 us - 1 ms initializer - batch 1/parex")->Arg(1);

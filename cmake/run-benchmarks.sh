@@ -20,7 +20,7 @@ for binary in "$out"/parex-bench-*; do
   [[ $name == parex-bench-report ]] && continue
   echo "running $name" >&2
   "$binary" --benchmark_out="$out/raw-$name.json" --benchmark_out_format=json \
-    --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \
+    --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true --benchmark_min_time=0.2 \
     --benchmark_report_aggregates_only=true "$@" >/dev/null
   raw+=("$out/raw-$name.json")
 done
