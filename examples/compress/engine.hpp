@@ -30,9 +30,9 @@ namespace parex::compress {
 
 /// Inputs smaller than this are compressed on the calling thread, with no pipeline and no worker
 /// threads (the seed engine's single-shot route for small inputs). Chosen by measurement (the
-/// "threshold" rows of benchmarks/compress.cpp, docs/compress.md): with 64 KiB chunks on 2 cores the
-/// pipeline gained 1.1x at 128 KiB (two chunks) and 1.4x at 256 KiB. Inputs of one chunk or less
-/// never start threads anyway.
+/// "threshold" rows of benchmarks/compress.cpp, docs/compress.md): with 64 KiB chunks on 2 cores one
+/// chunk is faster single-shot, and from two chunks (128 KiB) on the pipeline is faster (1.1x to
+/// 1.45x at 128 KiB over runs). Inputs of one chunk or less never start threads anyway.
 inline constexpr std::size_t default_single_shot_below = std::size_t{128} << 10;
 
 /// The automatic chunk size: for zstd twice the window of the level (ZSTD_getCParams), at least
