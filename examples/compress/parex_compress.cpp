@@ -17,12 +17,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -37,17 +39,20 @@ namespace {
 
 /// "64K", "1M", "1MiB", "3G", "1000": bytes (powers of 1024, as zstd reads them).
 std::size_t parse_size(const std::string& text) {
-    const std::regex form(R"((\d+)\s*([KkMmGg]?)(i?B)?)");
-    std::smatch m;
-    if (!std::regex_match(text, m, form)) throw CLI::ValidationError("size", "'" + text + "' is not a size like 1M");
-    std::size_t value = std::stoull(m[1]);
-    switch (m[2].str().empty() ? ' ' : static_cast<char>(std::toupper(m[2].str()[0]))) {
-        case 'G': value <<= 10; [[fallthrough]];
-        case 'M': value <<= 10; [[fallthrough]];
-        case 'K': value <<= 10; break;
-        default: break;
+    std::size_t value = 0;
+    const auto* end = text.data() + text.size();
+    auto [rest, ec] = std::from_chars(text.data(), end, value);
+    std::string_view unit(rest, static_cast<std::size_t>(end - rest));
+    int shift = 0;
+    if (!unit.empty()) {
+        const auto u = static_cast<char>(std::toupper(static_cast<unsigned char>(unit[0])));
+        shift = u == 'K' ? 10 : u == 'M' ? 20 : u == 'G' ? 30 : -1;
+        unit.remove_prefix(1);
+        if (unit == "iB" || unit == "B") unit = {};
     }
-    return value;
+    if (ec != std::errc{} || rest == text.data() || shift < 0 || !unit.empty() || value > (SIZE_MAX >> shift))
+        throw CLI::ValidationError("size", "'" + text + "' is not a size like 1M");
+    return value << shift;
 }
 
 /// An input file mapped read-only (or stdin read whole): the decompressor's random access.

@@ -281,6 +281,9 @@ TEST_CASE("parex-compress: outputs appear only whole, never over a file without 
     CHECK(run(cli + " -d " + quote(in) + " -o " + quote(dir.path() / "x") + " 2>/dev/null") == 1);  // not compressed
     CHECK_FALSE(fs::exists(dir.path() / "x"));
     CHECK(run(cli + " --bogus " + quote(in) + " 2>/dev/null") == 2);
+    CHECK(run(cli + " -f --chunk-size 5Q " + quote(in) + " 2>/dev/null") == 1);  // not a size
+    CHECK(run(cli + " -f --chunk-size 64KiB " + quote(in) + " -o " + quote(dir.path() / "k.zst")) == 0);
+    CHECK(pc::archive(read_file(dir.path() / "k.zst")).frames().front().decompressed == std::size_t{64} << 10);
     CHECK(read_file(in) == data);
 }
 
