@@ -215,7 +215,8 @@ int main(int argc, char** argv) {
         opts.chunk_size = chunk_text == "auto" ? 0 : parse_size(chunk_text);
         if (chunk_text != "auto" && opts.chunk_size == 0) throw std::runtime_error("--chunk-size must be positive");
         opts.threads = threads;
-        if (input != "-" && !fs::is_regular_file(input)) throw std::runtime_error(input + ": no such file");
+        if (input != "-" && !fs::is_regular_file(input))
+            throw std::runtime_error(fs::exists(input) ? "not a regular file" : "no such file");
 
         if (list) {
             input_bytes bytes(input);
