@@ -165,8 +165,12 @@ private:
         };
         const auto compress_one = [&](detail::chunk_job& job) {
             codecs_.local().compress(job.data, job.output);
+            // A zstd frame ends with its content checksum, the low 32 bits of XXH64 of the chunk (RFC
+            // 8878 section 3.1.1): the seek table's value, already computed by libzstd.
+            const auto checksum = options_.kind == codec::zstd ? detail::get32(job.output.view(), job.output.size() - 4)
+                                                               : seek_checksum(job.data);
             job.entry = {static_cast<std::uint32_t>(job.output.size()), static_cast<std::uint32_t>(job.data.size()),
-                         seek_checksum(job.data)};
+                         checksum};
         };
 
         // Take up to single_shot_below bytes first: an input that ends there never starts a thread.

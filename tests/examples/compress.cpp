@@ -308,3 +308,20 @@ TEST_CASE("decompress_into decodes every frame in place and checks the buffer si
         CHECK_THROWS_AS(pc::decompressor(o).decompress_into(file, wrong), std::invalid_argument);
     }
 }
+
+TEST_CASE("seek table checksums are the low 32 bits of XXH64 of each chunk", "[compress]") {
+    const auto data = canterbury();
+    for (auto kind : {pc::codec::zstd, pc::codec::lz4}) {
+        const auto packed = pc::compressor(with(kind, 300000)).compress(data);
+        const auto table = pc::read_seek_table(packed);
+        REQUIRE(table.has_value());
+        CHECK(table->has_checksums);
+        std::size_t at = 0;
+        for (const auto& e : table->entries) {
+            const auto chunk = std::string_view(data).substr(at, e.decompressed);
+            CHECK(e.checksum == static_cast<std::uint32_t>(XXH64(chunk.data(), chunk.size(), 0)));
+            at += e.decompressed;
+        }
+        CHECK(at == data.size());
+    }
+}
