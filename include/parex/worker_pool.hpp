@@ -377,8 +377,13 @@ private:
                         queue_.pop_front();
                     }
                 }
-                if (next) next->run(*current_state, slot);
-                else std::this_thread::yield();  // our batches run on other workers right now
+                if (next) {
+                    next->run(*current_state, slot);
+                } else {  // our batches run on other workers: sleep until one finishes, or new work may be queued
+                    std::unique_lock lock(group.m);
+                    group.all_done.wait_for(lock, std::chrono::microseconds(200),
+                                            [&] { return group.pending.load(std::memory_order_acquire) == 0; });
+                }
             }
             return;
         }
