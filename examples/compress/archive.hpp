@@ -108,7 +108,7 @@ public:
             } else {
                 throw format_error("not a zstd or lz4 frame (magic number " + hex(magic) + ")", frames_.size(), offset);
             }
-            add_frame(offset, size, content, std::nullopt, magic == zstd_magic ? codec::zstd : codec::lz4);
+            add_frame(offset, size, content, std::nullopt);
             offset += size;
         }
         if (frames_.empty()) throw format_error("no zstd or lz4 frame", format_error::no_chunk, 0);
@@ -120,14 +120,20 @@ public:
     [[nodiscard]] std::string_view frame_bytes(std::size_t i) const {
         return bytes_.substr(frames_[i].offset, frames_[i].compressed);
     }
-    /// Total decoded size, when every frame's is known.
-    [[nodiscard]] std::optional<std::size_t> decompressed_size() const {
-        std::size_t total = 0;
+    /// Where each frame's data starts in the decoded stream, then the total (frames().size() + 1
+    /// values), when every frame's decoded size is known.
+    [[nodiscard]] std::optional<std::vector<std::size_t>> decoded_offsets() const {
+        std::vector<std::size_t> offsets{0};
         for (const auto& f : frames_) {
             if (!f.decompressed) return std::nullopt;
-            total += *f.decompressed;
+            offsets.push_back(offsets.back() + *f.decompressed);
         }
-        return total;
+        return offsets;
+    }
+    /// Total decoded size, when every frame's is known.
+    [[nodiscard]] std::optional<std::size_t> decompressed_size() const {
+        const auto offsets = decoded_offsets();
+        return offsets ? std::optional(offsets->back()) : std::nullopt;
     }
 
 private:
@@ -137,14 +143,14 @@ private:
         return text;
     }
 
+    /// Appends a zstd or lz4 frame, checking its magic number and that the file keeps to one codec.
     void add_frame(std::size_t offset, std::size_t size, std::optional<std::size_t> content,
-                   std::optional<std::uint32_t> checksum, std::optional<codec> kind = std::nullopt) {
+                   std::optional<std::uint32_t> checksum) {
         const auto magic = detail::get32(bytes_, offset);
         const codec detected = magic == zstd_magic  ? codec::zstd
                                : magic == lz4_magic ? codec::lz4
                                : throw format_error("not a zstd or lz4 frame (magic number " + hex(magic) + ")",
                                                     frames_.size(), offset);
-        if (kind && *kind != detected) throw format_error("frame header disagrees", frames_.size(), offset);
         if (!frames_.empty() && detected != kind_)
             throw format_error("zstd and lz4 frames mixed in one file", frames_.size(), offset);
         kind_ = detected;

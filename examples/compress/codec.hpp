@@ -128,7 +128,7 @@ public:
             }
         } else {
             out.resize(std::max<std::size_t>(frame.size() * 4, 1 << 16));
-            produced = lz4_decode(frame, out, false, chunk, offset);
+            produced = lz4_decode(frame, nullptr, 0, &out, chunk, offset);
         }
         out.resize(produced);
     }
@@ -142,8 +142,7 @@ public:
             if (ZSTD_isError(produced))
                 throw format_error(std::string("zstd frame: ") + ZSTD_getErrorName(produced), chunk, offset);
         } else {
-            byte_buffer view;  // unused by the fixed-size path
-            produced = lz4_decode(frame, view, true, chunk, offset, dst, size);
+            produced = lz4_decode(frame, dst, size, nullptr, chunk, offset);
         }
         if (produced != size)
             throw format_error(std::string(name_of(kind_)) + " frame: decoded " + std::to_string(produced) +
@@ -154,17 +153,18 @@ public:
     [[nodiscard]] codec kind() const noexcept { return kind_; }
 
 private:
-    /// lz4 frame decoding into `dst` (fixed size) or into `out` (growing).
-    std::size_t lz4_decode(std::string_view frame, byte_buffer& out, bool fixed, std::size_t chunk, std::size_t offset,
-                           char* dst_fixed = nullptr, std::size_t fixed_size = 0) {
+    /// Decodes an lz4 frame into dst[0, room), or, when `growable` is given, into it, growing it as
+    /// needed (dst and room are then unused). Returns the decoded size.
+    std::size_t lz4_decode(std::string_view frame, char* dst_fixed, std::size_t room_fixed, byte_buffer* growable,
+                           std::size_t chunk, std::size_t offset) {
         const auto fail = [&](const std::string& why) {
             throw format_error(std::string("lz4 frame: ") + why, chunk, offset);
         };
         LZ4F_resetDecompressionContext(ld_);
         std::size_t produced = 0, consumed = 0;
         for (;;) {
-            char* base = fixed ? dst_fixed : out.data();
-            const std::size_t room = fixed ? fixed_size : out.size();
+            char* base = growable ? growable->data() : dst_fixed;
+            const std::size_t room = growable ? growable->size() : room_fixed;
             std::size_t dst = room - produced;
             std::size_t src = frame.size() - consumed;
             const auto hint = LZ4F_decompress(ld_, base + produced, &dst, frame.data() + consumed, &src, nullptr);
@@ -174,8 +174,8 @@ private:
             if (hint == 0) break;  // frame complete, content checksum verified
             if (dst == 0 && src == 0) {  // no progress: out of input, or of room
                 if (consumed == frame.size()) fail("truncated");
-                if (fixed) fail("more data than expected");
-                grow(out, produced);
+                if (!growable) fail("more data than expected");
+                grow(*growable, produced);
             }
         }
         if (consumed != frame.size()) fail("trailing bytes after the frame");

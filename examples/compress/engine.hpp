@@ -273,16 +273,14 @@ public:
     /// Needs every frame's decoded size; `out` must be exactly decompressed_size() bytes.
     /// Throws std::invalid_argument otherwise, format_error for damaged data.
     void decompress_into(const archive& file, std::span<char> out) {
-        const auto size = file.decompressed_size();
-        if (!size || *size != out.size())
+        const auto begins = file.decoded_offsets();
+        if (!begins || begins->back() != out.size())
             throw std::invalid_argument("decompress_into needs known frame sizes and a buffer of exactly their sum");
-        std::vector<std::size_t> begins{0};
-        for (const auto& f : file.frames()) begins.push_back(begins.back() + *f.decompressed);
         auto& codecs = codecs_for(file.kind());
         parex::chunked_executor ex({.max_concurrency = parex::workers_for(parex::workload::cpu_bound, options_.threads)});
         ex.for_each(parex::chunks(file.frames().size(), parex::grain{1}), [&](parex::chunk c) {
             const auto& f = file.frames()[c.begin];
-            const auto dst = out.subspan(begins[c.begin], *f.decompressed);
+            const auto dst = out.subspan((*begins)[c.begin], *f.decompressed);
             codecs.local().decompress_into(file.frame_bytes(c.begin), dst.data(), dst.size(), c.begin, f.offset);
             check_seek_checksum(file, c.begin, {dst.data(), dst.size()});
         }, options_.run);
@@ -304,11 +302,9 @@ public:
     /// parallel. Needs every frame's decoded size (a seek table, or sizes in the frame headers).
     /// Throws std::out_of_range past the end, std::invalid_argument when sizes are unknown.
     std::string read_range(const archive& file, std::size_t start, std::size_t length) {
-        std::vector<std::size_t> begins{0};  // decoded offset of each frame
-        for (const auto& f : file.frames()) {
-            if (!f.decompressed) throw std::invalid_argument("range reads need the decoded size of every frame");
-            begins.push_back(begins.back() + *f.decompressed);
-        }
+        const auto offsets = file.decoded_offsets();
+        if (!offsets) throw std::invalid_argument("range reads need the decoded size of every frame");
+        const auto& begins = *offsets;
         if (start > begins.back() || length > begins.back() - start)
             throw std::out_of_range("range " + std::to_string(start) + "+" + std::to_string(length) +
                                     " is past the end (" + std::to_string(begins.back()) + " bytes)");
