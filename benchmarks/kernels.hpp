@@ -8,6 +8,10 @@
 #include <parex/topology.hpp>
 
 #include <benchmark/benchmark.h>
+#include <oneapi/tbb/blocked_range.h>
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/partitioner.h>
+#include <oneapi/tbb/task_arena.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -53,6 +57,22 @@ inline double sum(const double* x, std::size_t begin, std::size_t end) {
 /// per element, as STREAM does.
 inline void triad(double* a, const double* b, const double* c, std::size_t begin, std::size_t end) {
     for (auto i = begin; i < end; ++i) a[i] = b[i] + 3.0 * c[i];
+}
+/// The triad over 3 x 256 MiB on threads() threads, raw oneTBB: the bandwidth bound other rows are
+/// held against (bytes counted as STREAM counts them).
+inline void measure_triad(benchmark::State& state) {
+    static std::vector<double> a(sum_n, 0.0), b(sum_n, 1.0), c(sum_n, 2.0);
+    tbb::task_arena arena(static_cast<int>(threads()));
+    for (auto _ : state) {
+        arena.execute([&] {
+            tbb::parallel_for(
+                tbb::blocked_range<std::size_t>(0, a.size()),
+                [&](const auto& r) { triad(a.data(), b.data(), c.data(), r.begin(), r.end()); },
+                tbb::static_partitioner{});
+        });
+        benchmark::ClobberMemory();
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * 3 * sum_n * sizeof(double)));
 }
 
 // --- skewed work: item i costs i steps ---------------------------------------------------------

@@ -135,20 +135,7 @@ void sum_tbb_deterministic(benchmark::State& state) {
     set_sum_counters(state);
 }
 
-void stream_triad(benchmark::State& state) {
-    static std::vector<double> a(pb::sum_n, 0.0), b(pb::sum_n, 1.0), c(pb::sum_n, 2.0);
-    tbb::task_arena arena(static_cast<int>(pb::threads()));
-    for (auto _ : state) {
-        arena.execute([&] {
-            tbb::parallel_for(
-                tbb::blocked_range<std::size_t>(0, a.size()),
-                [&](const auto& r) { pb::triad(a.data(), b.data(), c.data(), r.begin(), r.end()); },
-                tbb::static_partitioner{});
-        });
-        benchmark::ClobberMemory();
-    }
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * 3 * pb::sum_n * sizeof(double)));
-}
+void stream_triad(benchmark::State& state) { pb::measure_triad(state); }
 
 // ---------------------------------------------------------------------------------------------
 // skewed work: item i costs i steps, so equal-sized chunks carry unequal work

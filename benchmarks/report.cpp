@@ -31,6 +31,7 @@ struct measurement {
     std::optional<double> throughput;  // per second
     std::string unit;                  // "B/s" or "items/s"
     std::optional<double> ratio;       // compression ratio, when the benchmark reports one
+    std::optional<double> items;       // items per second, when bytes per second is the throughput
 };
 
 struct row {
@@ -48,8 +49,9 @@ double to_ms(double value, const std::string& unit) {
 }
 
 measurement measurement_of(const json& b) {
-    measurement m{to_ms(b.at("real_time").get<double>(), b.at("time_unit").get<std::string>()), {}, {}, {}};
+    measurement m{to_ms(b.at("real_time").get<double>(), b.at("time_unit").get<std::string>()), {}, {}, {}, {}};
     if (b.contains("bytes_per_second")) m.throughput = b["bytes_per_second"].get<double>(), m.unit = "B/s";
+    if (b.contains("bytes_per_second") && b.contains("items_per_second")) m.items = b["items_per_second"].get<double>();
     else if (b.contains("items_per_second")) m.throughput = b["items_per_second"].get<double>(), m.unit = "items/s";
     if (b.contains("ratio")) m.ratio = b["ratio"].get<double>();
     return m;
@@ -62,7 +64,8 @@ std::string format_time(double ms) {
 
 std::string format_throughput(const measurement& m) {
     if (!m.throughput) return "-";
-    if (m.ratio) return format_throughput(measurement{m.ms, m.throughput, m.unit, std::nullopt}) + fmt::format(", ratio {:.3f}", *m.ratio);
+    if (m.ratio) return format_throughput(measurement{m.ms, m.throughput, m.unit, std::nullopt, m.items}) + fmt::format(", ratio {:.3f}", *m.ratio);
+    if (m.items) return format_throughput(measurement{m.ms, m.throughput, m.unit, m.ratio, std::nullopt}) + fmt::format(", {:.0f} M items/s", *m.items / 1e6);
     if (m.unit == "B/s" && *m.throughput < 1e9) return fmt::format("{:.0f} MB/s", *m.throughput / 1e6);
     if (m.unit == "B/s") return fmt::format("{:.2f} GB/s", *m.throughput / 1e9);
     if (*m.throughput >= 1e6) return fmt::format("{:.0f} M items/s", *m.throughput / 1e6);
@@ -174,6 +177,7 @@ int main(int argc, char** argv) {
             jr["parallel_ms"] = r.parallel->ms;
             if (r.parallel->throughput) jr["throughput"] = {{"value", *r.parallel->throughput}, {"unit", r.parallel->unit}};
             if (r.parallel->ratio) jr["ratio"] = *r.parallel->ratio;
+            if (r.parallel->items) jr["items_per_second"] = *r.parallel->items;
         }
         if (r.sequential && r.parallel) {
             line[4] = fmt::format("{:.2f}x", r.sequential->ms / r.parallel->ms);

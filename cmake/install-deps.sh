@@ -11,6 +11,7 @@ packages=(
   libbenchmark-dev               # Google Benchmark
   libfmt-dev nlohmann-json3-dev libcli11-dev  # the benchmark report and the CLIs
   libzstd-dev liblz4-dev libxxhash-dev zstd lz4  # compression module; its tests run the zstd and lz4 CLIs
+  python3-matplotlib             # parex-transport --plot
 )
 
 missing=()

@@ -1,0 +1,96 @@
+// The transport module's operators on the seed's grid (smatrix_2d: 200 energies x 72 angles x 40 x 40
+// cells, 23.0M bins) with every bin holding fluence (source::uniform, as the seed's arrays were full),
+// 150 MeV proton tables: seconds per operator and per full step, 1 thread (sequential) and threads()
+// (parex), float32 and float64, held against the STREAM triad run in the same binary.
+//
+// Bytes each operator must move, at the least: psi read once and written once (2 x sizeof(T) per bin);
+// a full step is three such passes. "parex vs peer" against the triad is therefore the fraction of
+// the measured bandwidth bound the operator reaches. Items are bins updated (bins/s).
+#include "kernels.hpp"
+
+#include "transport.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace pb = parex::bench;
+namespace pt = parex::transport;
+
+namespace {
+
+const pt::stopping_power_table& pstar() {
+    static const auto table = pt::stopping_power_table::read_csv(std::string(PAREX_SHARED_DATA) +
+                                                                  "/pstar/pstar_water_liquid_csda_stopping.csv");
+    return table;
+}
+
+/// One simulation per precision and thread count, built once (its arena holds 2 x 23.0M bins).
+template <class T>
+pt::simulation<T>& seed_simulation(std::size_t threads) {
+    static std::map<std::size_t, std::unique_ptr<pt::simulation<T>>> cache;
+    auto& sim = cache[threads];
+    if (!sim)
+        sim = std::make_unique<pt::simulation<T>>(pt::seed_grid(150, pstar()), pstar(), pt::source::uniform,
+                                                  parex::executor_options{.max_concurrency = threads});
+    return *sim;
+}
+
+enum class op { energy_loss, scattering, streaming, step };
+
+template <class T>
+void measure(benchmark::State& state, op which, std::size_t threads) {
+    auto& sim = seed_simulation<T>(threads);
+    double bins = 0;
+    for (auto _ : state) {
+        state.PauseTiming();  // energy loss empties the top bins: every iteration starts from the full state
+        sim.set_source(pt::source::uniform);
+        state.ResumeTiming();
+        std::size_t updated = 0;
+        switch (which) {
+        case op::energy_loss: updated = sim.lose_energy(); break;
+        case op::scattering: updated = sim.scatter(); break;
+        case op::streaming: updated = sim.stream(); break;
+        case op::step: updated = sim.step(); break;
+        }
+        bins += static_cast<double>(updated);
+    }
+    const double passes = which == op::step ? 3 : 1;
+    state.SetItemsProcessed(static_cast<std::int64_t>(bins));
+    state.SetBytesProcessed(static_cast<std::int64_t>(bins * passes * 2 * sizeof(T)));
+}
+
+void register_all() {
+    const auto t = pb::threads();
+    const std::pair<op, const char*> ops[] = {{op::energy_loss, "energy loss"},
+                                              {op::scattering, "scattering"},
+                                              {op::streaming, "streaming"},
+                                              {op::step, "full step"}};
+    const auto add = [](const std::string& name, auto fn) {
+        benchmark::RegisterBenchmark(name.c_str(), fn)->UseRealTime()->Unit(benchmark::kMillisecond);
+    };
+    for (const auto& [which, label] : ops) {
+        for (const bool f64 : {false, true}) {
+            const auto row = std::string("transport/seed grid 23.0M bins ") + (f64 ? "f64" : "f32") + " - " + label + "/";
+            const auto w = which;
+            if (f64) {
+                add(row + "sequential", [=](benchmark::State& s) { measure<double>(s, w, 1); });
+                add(row + "parex", [=](benchmark::State& s) { measure<double>(s, w, t); });
+            } else {
+                add(row + "sequential", [=](benchmark::State& s) { measure<float>(s, w, 1); });
+                add(row + "parex", [=](benchmark::State& s) { measure<float>(s, w, t); });
+            }
+            add(row + "peer:STREAM triad (bandwidth)", [](benchmark::State& s) { pb::measure_triad(s); });
+        }
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    register_all();
+    return pb::run_benchmarks(argc, argv);
+}

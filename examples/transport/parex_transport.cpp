@@ -1,0 +1,203 @@
+// parex-transport: a proton pencil beam in liquid water, transported to the end of its range; prints the
+// Bragg-peak depth, R80 against NIST's CSDA range, the lateral spread against Fermi-Eyges, the
+// conservation residuals and the speed. See README.md beside this file.
+#include "dose.hpp"
+#include "transport.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace pt = parex::transport;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct options {
+    double energy = 0;
+    std::string grid = "auto";
+    std::size_t angles = 0, energies = 0, steps = 0, threads = 0;
+    double dz = 0, dx = 0;
+    std::string precision = "f32";
+    bool json = false;
+    std::string dose_out, plot;
+    std::string table = PAREX_PSTAR_CSV;
+};
+
+pt::config make_config(const options& o, const pt::stopping_power_table& table) {
+    pt::config c;
+    c.energy_mev = o.energy;
+    if (o.grid == "seed") {
+        c = pt::seed_grid(o.energy, table);
+    } else if (o.grid != "auto") {
+        std::size_t nz = 0, nx = 0;
+        char x = 0, rest = 0;
+        if (std::sscanf(o.grid.c_str(), "%zu%c%zu%c", &nz, &x, &nx, &rest) != 3 || x != 'x' || nz == 0 || nx == 0)
+            throw CLI::ValidationError("--grid", "expected auto, seed or NZxNX (positive cell counts), got " + o.grid);
+        c.nz = nz;
+        c.nx = nx;
+    }
+    // explicit flags win over either preset; the seed preset is resolved again around them
+    if (o.angles) c.angles = o.angles, c.theta_max_rad = o.grid == "seed" ? c.theta_max_rad : 0;
+    if (o.energies) c.energies = o.energies;
+    if (o.dz > 0) c.dz_cm = o.dz, c.step_cm = 0;
+    if (o.dx > 0) c.dx_cm = o.dx, c.step_cm = 0;
+    c.max_steps = o.steps;  // 0: resolve() bounds it for this grid
+    return pt::resolve(c, table);
+}
+
+/// Writes `text` to `target` through a temporary file in the same folder, renamed over it on success.
+void write_atomically(const fs::path& target, const std::string& text) {
+    const auto folder = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+    std::string name = (folder / ("." + target.filename().string() + ".XXXXXX")).string();
+    const int fd = ::mkstemp(name.data());
+    if (fd < 0) throw std::runtime_error("cannot create a temporary file beside " + target.string());
+    ::close(fd);
+    {
+        std::ofstream out(name, std::ios::binary | std::ios::trunc);
+        out << text;
+        out.flush();
+        if (!out) {
+            fs::remove(name);
+            throw std::runtime_error("cannot write " + name);
+        }
+    }
+    fs::rename(name, target);
+}
+
+std::string dose_csv(const pt::config& c, const std::vector<double>& dose_gy) {
+    std::string s = "z_cm,x_cm,dose_gy\n";
+    for (std::size_t z = 0; z < c.nz; ++z)
+        for (std::size_t x = 0; x < c.nx; ++x)
+            s += fmt::format("{:.6g},{:.6g},{:.9g}\n", (static_cast<double>(z) + 0.5) * c.dz_cm,
+                             (static_cast<double>(x) + 0.5 - 0.5 * static_cast<double>(c.nx)) * c.dx_cm,
+                             dose_gy[z * c.nx + x]);
+    return s;
+}
+
+/// Runs python3 plot_dose.py (matplotlib) on a temporary dose CSV; throws when it fails.
+void plot(const pt::config& c, const std::vector<double>& dose_gy, const nlohmann::json& summary, const std::string& png) {
+    char name[] = "/tmp/parex-transport-dose-XXXXXX";
+    const int fd = ::mkstemp(name);
+    if (fd < 0) throw std::runtime_error("cannot create a temporary dose file for --plot");
+    ::close(fd);
+    std::ofstream(name) << dose_csv(c, dose_gy);
+    std::vector<std::string> args = {PAREX_PLOT_PYTHON, PAREX_TRANSPORT_PLOT_SCRIPT, name, png, summary.dump()};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    const int spawned = ::posix_spawnp(&pid, PAREX_PLOT_PYTHON, nullptr, nullptr, argv.data(), environ);
+    int status = 0;
+    if (spawned == 0) ::waitpid(pid, &status, 0);
+    fs::remove(name);
+    if (spawned != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        throw std::runtime_error("--plot: " PAREX_PLOT_PYTHON " " PAREX_TRANSPORT_PLOT_SCRIPT
+                                 " failed (it needs matplotlib: apt-get install python3-matplotlib)");
+}
+
+template <class T>
+int simulate(const options& o, const pt::config& c, const pt::stopping_power_table& table) {
+    pt::simulation<T> sim(c, table, pt::source::pencil_beam, {.max_concurrency = o.threads});
+    const auto report = sim.run();
+    const auto depth = pt::depth_dose(c, sim.deposited_mev());
+    const double csda = table.tabulated_csda_range(c.energy_mev) / pt::water_density_g_cm3;
+    const double mid = 0.5 * csda;
+    const bool mid_in_grid = mid < static_cast<double>(c.nz) * c.dz_cm;
+    const double sigma = mid_in_grid ? pt::lateral_sigma_cm(c, sim.deposited_mev(), mid) : std::nan("");
+    const double fermi_eyges = pt::fermi_eyges_sigma_cm(table, c.energy_mev, c.step_cm, mid);
+    const auto& books = sim.books();
+    nlohmann::json j = {
+        {"energy_mev", c.energy_mev},
+        {"bragg_peak_cm", pt::bragg_peak_cm(c, depth)},
+        {"r80_cm", pt::r80_cm(c, depth)},
+        {"csda_range_cm", csda},
+        {"lateral_sigma_mid_range_cm", sigma},
+        {"fermi_eyges_sigma_mid_range_cm", fermi_eyges},
+        {"particle_residual", report.max_particle_residual},
+        {"energy_residual", report.max_energy_residual},
+        {"escaped_particles", books.escaped.particles},
+        {"absorbed_particles", books.absorbed.particles},
+        {"in_grid_particles", books.in_grid.particles},
+        {"steps", report.steps},
+        {"seconds_per_step", report.seconds_per_step()},
+        {"bins_per_second", report.bins_per_second()},
+        {"threads", parex::workers_for(parex::workload::cpu_bound, o.threads)},
+        {"precision", o.precision},
+        {"grid", {{"nz", c.nz}, {"nx", c.nx}, {"angles", c.angles}, {"energies", c.energies}, {"dz_cm", c.dz_cm},
+                  {"dx_cm", c.dx_cm}, {"step_cm", c.step_cm}, {"theta_max_rad", c.theta_max_rad},
+                  {"cutoff_mev", c.cutoff_mev}}},
+    };
+    if (!sim.stopped())
+        fmt::print(stderr, "parex-transport: stopped after {} steps with {:.3g} of the beam still moving\n",
+                   report.steps, books.in_grid.particles);
+    const auto dose = sim.dose_gy();
+    if (!o.dose_out.empty()) write_atomically(o.dose_out, dose_csv(c, dose));
+    if (!o.plot.empty()) plot(c, dose, j, o.plot);
+    if (o.json) {
+        std::cout << j.dump(2) << '\n';
+        return 0;
+    }
+    const double peak = j["bragg_peak_cm"], r80 = j["r80_cm"];
+    fmt::print("parex-transport: {} MeV protons in water, {} x {} cells of {:.4g} x {:.4g} cm, {} angles over +-{:.3f} rad, "
+               "{} energies down to {:.3g} MeV ({}, {} threads)\n",
+               c.energy_mev, c.nz, c.nx, c.dz_cm, c.dx_cm, c.angles, c.theta_max_rad, c.energies, c.cutoff_mev,
+               o.precision, j["threads"].get<std::size_t>());
+    fmt::print("  Bragg peak                 {:.3f} cm  ({:.4f} x CSDA range)\n", peak, peak / csda);
+    fmt::print("  R80                        {:.3f} cm  (NIST CSDA range {:.4g} cm: {:.4f})\n", r80, csda, r80 / csda);
+    if (mid_in_grid)
+        fmt::print("  lateral sigma at {:.2f} cm  {:.4f} cm  (Fermi-Eyges {:.4f} cm: {:.2f}x)\n", mid, sigma, fermi_eyges,
+                   sigma / fermi_eyges);
+    fmt::print("  conservation residuals     particles {:.2e}, energy {:.2e} (largest over {} steps)\n",
+               report.max_particle_residual, report.max_energy_residual, report.steps);
+    fmt::print("  time per step              {:.3f} ms, {:.3g} bins/s (active energy window)\n",
+               report.seconds_per_step() * 1e3, report.bins_per_second());
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"parex-transport: operator-split proton transport in water (2-D), on parex"};
+    options o;
+    app.add_option("--energy", o.energy, "beam kinetic energy, MeV")->required()->check(CLI::PositiveNumber);
+    app.add_option("--grid", o.grid, "auto (1 mm cells, sized for the beam), seed (40x40 cells, 72 angles, 200 energies) or NZxNX")
+        ->capture_default_str();
+    app.add_option("--angles", o.angles, "angle bins")->check(CLI::PositiveNumber);
+    app.add_option("--energies", o.energies, "energy bins (default: one per step of residual range)")->check(CLI::Range(2, 1 << 20));
+    app.add_option("--dz", o.dz, "depth cell, cm (default 0.1)")->check(CLI::PositiveNumber);
+    app.add_option("--dx", o.dx, "lateral cell, cm (default 0.1)")->check(CLI::PositiveNumber);
+    app.add_option("--steps", o.steps, "at most this many steps (default: until the beam has stopped)")->check(CLI::PositiveNumber);
+    app.add_option("--threads", o.threads, "threads (default: physical cores, or PAREX_NUM_THREADS)")->check(CLI::PositiveNumber);
+    app.add_option("--precision", o.precision, "fluence precision")->check(CLI::IsMember({"f32", "f64"}))->capture_default_str();
+    app.add_flag("--json", o.json, "print the results as one JSON object");
+    app.add_option("--dose-out", o.dose_out, "write the dose map as CSV (z_cm,x_cm,dose_gy; Gy per incident proton)");
+    app.add_option("--plot", o.plot, "draw the dose map and the depth-dose curve to this PNG (python3-matplotlib)");
+    app.add_option("--table", o.table, "NIST PSTAR stopping-power CSV")->check(CLI::ExistingFile)->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
+    try {
+        const auto table = pt::stopping_power_table::read_csv(o.table);
+        const auto c = make_config(o, table);
+        return o.precision == "f64" ? simulate<double>(o, c, table) : simulate<float>(o, c, table);
+    } catch (const CLI::Error& e) {
+        return app.exit(e);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "parex-transport: {}\n", e.what());
+        return 1;
+    }
+}

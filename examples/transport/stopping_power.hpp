@@ -1,0 +1,153 @@
+#pragma once
+// The physics tables of the transport module: total stopping power of liquid water from NIST PSTAR,
+// the CSDA range obtained by integrating it, and the Highland multiple-scattering angle.
+
+#include <cmath>
+#include <cstddef>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace parex::transport {
+
+/// Proton rest energy, MeV (CODATA 2018, m_p c^2 = 938.272 088 16 MeV).
+inline constexpr double proton_mass_mev = 938.27208816;
+/// Radiation length of liquid water, g/cm^2 (PDG atomic and nuclear properties; ../shared/data/README.md).
+inline constexpr double water_radiation_length_g_cm2 = 36.08;
+/// Density of the medium, g/cm^3: liquid water as the issue fixes it, so 1 cm of path is 1 g/cm^2.
+inline constexpr double water_density_g_cm3 = 1.0;
+/// 1 MeV in joules (SI 2019, exact: e = 1.602 176 634e-19 C).
+inline constexpr double joule_per_mev = 1.602176634e-13;
+
+/// Total (electronic + nuclear) stopping power S(E) of a medium, tabulated at ascending kinetic
+/// energies and interpolated log-log between rows (linear in ln S against ln E), as PSTAR's own
+/// interpolation does. On each segment S = S_a (E/E_a)^k, so the CSDA range
+///     R(E) = R(E_0) + integral from E_0 to E of dE'/S(E')
+/// has a closed form per segment and csda_range / energy_at_csda_range are exact inverses.
+/// Units: E in MeV, S in MeV cm^2/g, R in g/cm^2. Immutable once built; safe to share across threads.
+class stopping_power_table {
+public:
+    /// energy (ascending, > 0), stopping power (> 0) and the CSDA range at energy.front() (>= 0).
+    /// Throws std::invalid_argument naming the offending row.
+    stopping_power_table(std::vector<double> energy_mev, std::vector<double> stopping_mev_cm2_g,
+                         double first_range_g_cm2, std::vector<double> tabulated_range_g_cm2 = {})
+        : e_(std::move(energy_mev)), s_(std::move(stopping_mev_cm2_g)), table_range_(std::move(tabulated_range_g_cm2)) {
+        if (e_.size() < 2 || e_.size() != s_.size())
+            throw std::invalid_argument("stopping_power_table: need at least two rows of energy and stopping power");
+        if (!table_range_.empty() && table_range_.size() != e_.size())
+            throw std::invalid_argument("stopping_power_table: the range column has another length");
+        for (std::size_t i = 0; i < e_.size(); ++i) {
+            if (!(e_[i] > 0) || !(s_[i] > 0) || (i > 0 && !(e_[i] > e_[i - 1])))
+                throw std::invalid_argument("stopping_power_table: row " + std::to_string(i) +
+                                            " is not positive and ascending in energy");
+        }
+        r_.resize(e_.size());
+        r_[0] = first_range_g_cm2;
+        for (std::size_t i = 0; i + 1 < e_.size(); ++i) r_[i + 1] = r_[i] + segment_integral(i, e_[i + 1]);
+    }
+
+    /// Reads PSTAR's CSV (../shared/data/pstar): '#' comment lines, one header line, then rows
+    /// energy_MeV,total_stopping_power_MeV_cm2_g,csda_range_g_cm2. Throws std::runtime_error naming the
+    /// file and line of a malformed row, or when the file cannot be read.
+    static stopping_power_table read_csv(const std::filesystem::path& file) {
+        std::ifstream in(file);
+        if (!in) throw std::runtime_error("cannot read stopping-power table " + file.string());
+        std::vector<double> e, s, r;
+        std::string line;
+        bool header = false;
+        for (std::size_t number = 1; std::getline(in, line); ++number) {
+            if (line.empty() || line[0] == '#') continue;
+            if (!header) { header = true; continue; }
+            std::istringstream fields(line);
+            double values[3];
+            char comma1 = 0, comma2 = 0;
+            if (!(fields >> values[0] >> comma1 >> values[1] >> comma2 >> values[2]) || comma1 != ',' || comma2 != ',')
+                throw std::runtime_error(file.string() + ":" + std::to_string(number) + ": expected three numbers");
+            e.push_back(values[0]);
+            s.push_back(values[1]);
+            r.push_back(values[2]);
+        }
+        if (e.empty()) throw std::runtime_error(file.string() + ": no rows");
+        const double first = r.front();
+        return {std::move(e), std::move(s), first, std::move(r)};
+    }
+
+    [[nodiscard]] double min_energy_mev() const noexcept { return e_.front(); }
+    [[nodiscard]] double max_energy_mev() const noexcept { return e_.back(); }
+
+    /// S(E), MeV cm^2/g. Throws std::out_of_range outside [min_energy_mev, max_energy_mev].
+    [[nodiscard]] double stopping_power(double e) const {
+        const auto i = segment(e);
+        return s_[i] * std::pow(e / e_[i], slope(i));
+    }
+
+    /// CSDA range R(E), g/cm^2 (cm of water). Throws std::out_of_range outside the table.
+    [[nodiscard]] double csda_range(double e) const {
+        const auto i = segment(e);
+        return r_[i] + segment_integral(i, e);
+    }
+
+    /// The energy whose CSDA range is r, MeV: the inverse of csda_range. Throws std::out_of_range
+    /// outside [csda_range(min), csda_range(max)].
+    [[nodiscard]] double energy_at_csda_range(double r) const {
+        if (!(r >= r_.front() && r <= r_.back()))
+            throw std::out_of_range("CSDA range " + std::to_string(r) + " g/cm^2 outside the stopping-power table");
+        std::size_t i = 0;
+        while (i + 2 < r_.size() && r_[i + 1] < r) ++i;
+        // invert R - R_a = E_a^k / S_a * (E^(1-k) - E_a^(1-k)) / (1-k)
+        const double k = slope(i);
+        if (std::abs(1 - k) < 1e-12) return e_[i] * std::exp((r - r_[i]) * s_[i] / e_[i]);
+        const double u = std::pow(e_[i], 1 - k) + (r - r_[i]) * s_[i] * (1 - k) / std::pow(e_[i], k);
+        return std::pow(u, 1 / (1 - k));
+    }
+
+    /// The table's own CSDA-range column interpolated log-log (NIST's integration, for comparison).
+    /// Throws std::logic_error when the table was built without that column.
+    [[nodiscard]] double tabulated_csda_range(double e) const {
+        if (table_range_.empty()) throw std::logic_error("stopping_power_table: no tabulated CSDA range");
+        const auto i = segment(e);
+        const double t = std::log(e / e_[i]) / std::log(e_[i + 1] / e_[i]);
+        return table_range_[i] * std::pow(table_range_[i + 1] / table_range_[i], t);
+    }
+
+private:
+    std::size_t segment(double e) const {
+        if (!(e >= e_.front() && e <= e_.back()))
+            throw std::out_of_range("energy " + std::to_string(e) + " MeV outside the stopping-power table [" +
+                                    std::to_string(e_.front()) + ", " + std::to_string(e_.back()) + "] MeV");
+        std::size_t i = 0;
+        while (i + 2 < e_.size() && e_[i + 1] < e) ++i;
+        return i;
+    }
+    double slope(std::size_t i) const { return std::log(s_[i + 1] / s_[i]) / std::log(e_[i + 1] / e_[i]); }
+    /// integral from e_[i] to e of dE / (S_i (E/E_i)^k)
+    double segment_integral(std::size_t i, double e) const {
+        const double k = slope(i);
+        if (std::abs(1 - k) < 1e-12) return e_[i] / s_[i] * std::log(e / e_[i]);
+        return std::pow(e_[i], k) / s_[i] * (std::pow(e, 1 - k) - std::pow(e_[i], 1 - k)) / (1 - k);
+    }
+
+    std::vector<double> e_, s_, r_, table_range_;
+};
+
+/// Highland's projected RMS multiple-scattering angle, radians, for a proton (charge 1) of kinetic
+/// energy `kinetic_mev` crossing `thickness_g_cm2` of a medium of radiation length `x0_g_cm2`:
+///     theta0 = 13.6 MeV / (beta c p) * sqrt(x/X0) * (1 + 0.038 ln(x / (X0 beta^2)))
+/// (PDG Review of Particle Physics, "Passage of particles through matter", multiple scattering through small angles; Lynch and Dahl,
+/// NIM B58 (1991) 6). Clamped at 0 where the logarithmic term would make it negative (x/X0 < 1e-11).
+inline double highland_theta0(double kinetic_mev, double thickness_g_cm2,
+                              double x0_g_cm2 = water_radiation_length_g_cm2) {
+    const double total = kinetic_mev + proton_mass_mev;
+    const double pc2 = kinetic_mev * (kinetic_mev + 2 * proton_mass_mev);  // (pc)^2
+    const double beta2 = pc2 / (total * total);
+    const double beta_c_p = pc2 / total;
+    const double t = thickness_g_cm2 / x0_g_cm2;
+    const double theta = 13.6 / beta_c_p * std::sqrt(t) * (1 + 0.038 * std::log(t / beta2));
+    return theta > 0 ? theta : 0.0;
+}
+
+}  // namespace parex::transport

@@ -1,0 +1,239 @@
+// The transport module (examples/transport): the stopping-power table against NIST's own CSDA ranges,
+// pencil beams against the NIST CSDA range (R80, Bragg peak), conservation at every step, each
+// operator's defining property, determinism across thread counts, bad configurations, and the CLI.
+#include "dose.hpp"
+#include "transport.hpp"
+
+#include "parex_catch.hpp"
+#include "temp_dir.hpp"
+
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <numbers>
+#include <string>
+#include <utility>
+
+namespace fs = std::filesystem;
+namespace pt = parex::transport;
+
+namespace {
+
+const pt::stopping_power_table& pstar() {
+    static const auto table =
+        pt::stopping_power_table::read_csv(std::string(PAREX_SHARED_DATA) + "/pstar/pstar_water_liquid_csda_stopping.csv");
+    return table;
+}
+
+pt::config beam(double energy_mev) {
+    pt::config c;
+    c.energy_mev = energy_mev;
+    c.angles = 21;  // coarse in angle and laterally; the depth resolution stays 1 mm
+    return pt::resolve(c, pstar());
+}
+
+struct outcome {
+    double peak_cm, r80_cm, csda_cm, max_particle_residual, max_energy_residual;
+};
+
+template <class T>
+outcome transport(const pt::config& c) {
+    pt::simulation<T> sim(c, pstar());
+    const auto report = sim.run();
+    REQUIRE(sim.stopped());
+    const auto depth = pt::depth_dose(c, sim.deposited_mev());
+    return {pt::bragg_peak_cm(c, depth), pt::r80_cm(c, depth), pstar().tabulated_csda_range(c.energy_mev),
+            report.max_particle_residual, report.max_energy_residual};
+}
+
+int run(const std::string& command) {
+    const int status = std::system(command.c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+std::string read_file(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+const std::string cli = std::string("'") + PAREX_TRANSPORT_CLI + "'";
+
+}  // namespace
+
+TEST_CASE("transport: CSDA ranges integrated from PSTAR's stopping powers match NIST's range column") {
+    const auto& t = pstar();
+    for (const double e : {1.0, 3.0, 10.0, 30.0, 70.0, 100.0, 150.0, 200.0, 300.0, 500.0}) {
+        INFO("E = " << e << " MeV");
+        CHECK(std::abs(t.csda_range(e) / t.tabulated_csda_range(e) - 1) < 5e-4);
+        CHECK(t.energy_at_csda_range(t.csda_range(e)) == Approx(e).epsilon(1e-12));
+    }
+    CHECK(t.tabulated_csda_range(70) == Approx(4.080));
+    CHECK(t.tabulated_csda_range(150) == Approx(15.77));
+    CHECK(t.stopping_power(100) == Approx(7.289));
+    CHECK_THROWS_AS(t.stopping_power(600), std::out_of_range);
+}
+
+TEST_CASE("transport: R80 within 1.5 percent of the NIST CSDA range and the dose maximum before it") {
+    for (const double e : {70.0, 100.0, 150.0}) {
+        INFO("E = " << e << " MeV, float64");
+        const auto r = transport<double>(beam(e));
+        CHECK(std::abs(r.r80_cm / r.csda_cm - 1) <= 0.015);
+        CHECK(r.peak_cm >= 0.94 * r.csda_cm);
+        CHECK(r.peak_cm <= 1.0 * r.csda_cm);
+    }
+    const auto r = transport<float>(beam(100));
+    CHECK(std::abs(r.r80_cm / r.csda_cm - 1) <= 0.015);
+    CHECK(r.peak_cm >= 0.94 * r.csda_cm);
+}
+
+TEST_CASE("transport: particles and energy conserved at every step, escapes included") {
+    auto c = beam(100);
+    c.nx = 5;      // 5 mm wide: the lateral tails escape
+    c.nz = 60;     // 6 cm deep: the beam leaves through the far face
+    c.max_steps = 200;
+    {
+        pt::simulation<double> sim(c, pstar());
+        std::size_t steps = 0;
+        sim.run([&](std::size_t, const pt::balance& b) {
+            ++steps;
+            REQUIRE(b.particle_residual() <= 1e-6);
+            REQUIRE(b.energy_residual() <= 1e-6);
+        });
+        CHECK(steps > 50);
+        CHECK(sim.books().escaped.particles > 0.5);  // most of the beam leaves through the far face
+        CHECK(sim.books().escaped.energy_mev > 0);
+        double dose = 0;
+        for (const double d : sim.deposited_mev()) dose += d;
+        CHECK(dose == Approx(sim.books().deposited_mev).epsilon(1e-12));
+    }
+    pt::simulation<float> sim(c, pstar());
+    const auto report = sim.run();
+    CHECK(report.max_particle_residual <= 1e-4);
+    CHECK(report.max_energy_residual <= 1e-4);
+}
+
+TEST_CASE("transport: scattering spreads a direction by exactly Highland's theta0 and conserves fluence") {
+    auto c = beam(70);
+    c.angles = 41;
+    pt::simulation<double> sim(c, pstar());
+    sim.scatter();
+    const auto psi = sim.fluence();
+    const auto theta = sim.angles_rad();
+    const std::size_t cells = c.nz * c.nx, centre = c.nx / 2;
+    double sum = 0, second = 0;
+    for (std::size_t k = 0; k < c.angles; ++k) {
+        const double f = psi[k * cells + centre];
+        sum += f;
+        second += f * theta[k] * theta[k];
+    }
+    CHECK(sum == Approx(1).epsilon(1e-12));
+    const double theta0 = pt::highland_theta0(sim.energies_mev()[0], c.step_cm);
+    CHECK(std::sqrt(second / sum) == Approx(theta0).epsilon(1e-6));
+}
+
+TEST_CASE("transport: streaming moves a forward beam one cell per step of one cell, and energy loss one bin") {
+    const auto c = beam(70);  // odd angle and lateral counts: the beam sits in one bin
+    pt::simulation<double> sim(c, pstar());
+    const std::size_t cells = c.nz * c.nx, straight = c.angles / 2, centre = c.nx / 2;
+    const auto at = [&](std::size_t e, std::size_t z) { return sim.fluence()[(e * c.angles + straight) * cells + z * c.nx + centre]; };
+    sim.lose_energy();
+    CHECK(at(1, 0) == 1.0);  // the auto grid spaces energies one step of range apart: an exact shift
+    CHECK(sim.active_energies() == std::pair<std::size_t, std::size_t>{1, 2});
+    sim.stream();
+    CHECK(at(1, 1) == 1.0);
+    CHECK(at(1, 0) == 0.0);
+}
+
+TEST_CASE("transport: dose and tallies are the same bits for 1 and 2 threads") {
+    const auto c = pt::seed_grid(70, pstar());
+    const auto steps = [&](std::size_t threads) {
+        pt::simulation<float> sim(c, pstar(), pt::source::uniform, {.max_concurrency = threads});
+        for (int s = 0; s < 3; ++s) sim.step();
+        const auto d = sim.deposited_mev();
+        return std::pair{std::vector<double>(d.begin(), d.end()), sim.books()};
+    };
+    const auto [one, books_one] = steps(1);
+    const auto [two, books_two] = steps(2);
+    REQUIRE(one.size() == two.size());
+    CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(double)) == 0);
+    CHECK(books_one.escaped.particles == books_two.escaped.particles);
+    CHECK(books_one.absorbed.particles == books_two.absorbed.particles);
+    CHECK(books_one.in_grid.energy_mev == books_two.in_grid.energy_mev);
+    CHECK(books_one.deposited_mev == books_two.deposited_mev);
+}
+
+TEST_CASE("transport: the lateral spread at mid-range is at least Fermi-Eyges and within 1.5 times it") {
+    // Numerical diffusion of the area-weighted streaming only adds spread; 0.5 mm lateral cells.
+    pt::config c;
+    c.energy_mev = 150;
+    c.angles = 21;
+    c.dx_cm = 0.05;  // and so steps of 0.5 mm
+    c = pt::resolve(c, pstar());
+    pt::simulation<double> sim(c, pstar());
+    sim.run();
+    const double mid = pstar().tabulated_csda_range(150) / 2;
+    const double sigma = pt::lateral_sigma_cm(c, sim.deposited_mev(), mid);
+    const double fermi_eyges = pt::fermi_eyges_sigma_cm(pstar(), 150, c.step_cm, mid);
+    CHECK(sigma >= fermi_eyges);
+    CHECK(sigma <= 1.5 * fermi_eyges);
+}
+
+TEST_CASE("transport: a bad configuration throws std::invalid_argument naming it") {
+    const auto throws_naming = [](pt::config c, const std::string& field) {
+        try {
+            (void)pt::resolve(c, pstar());
+            FAIL("no exception for " << field);
+        } catch (const std::invalid_argument& e) {
+            CHECK(std::string(e.what()).find(field) != std::string::npos);
+        }
+    };
+    using edit = void (*)(pt::config&);
+    const std::pair<edit, const char*> cases[] = {
+        {[](pt::config& c) { c.energy_mev = 600; }, "energy_mev = 600"},
+        {[](pt::config& c) { c.energy_mev = -1; }, "energy_mev"},
+        {[](pt::config& c) { c.dz_cm = 0; }, "dz_cm"},
+        {[](pt::config& c) { c.dx_cm = -0.1; }, "dx_cm"},
+        {[](pt::config& c) { c.step_cm = 0.2; }, "step_cm = 0.2"},
+        {[](pt::config& c) { c.angles = 0; }, "angles"},
+        {[](pt::config& c) { c.theta_max_rad = 2; }, "theta_max_rad"},
+        {[](pt::config& c) { c.cutoff_mev = 200; }, "cutoff_mev"},
+    };
+    for (const auto& [change, field] : cases) {
+        pt::config c;
+        change(c);
+        throws_naming(c, field);
+    }
+    auto resolved = beam(100);
+    resolved.nz = 0;
+    CHECK_THROWS_AS(pt::simulation<float>(resolved, pstar()), std::invalid_argument);
+}
+
+TEST_CASE("transport CLI: --json carries the results, --dose-out and --plot write files, errors exit non-zero") {
+    parex::test::temp_dir dir;
+    const auto json_file = dir.path() / "out.json";
+    REQUIRE(run(cli + " --energy 70 --angles 21 --json --dose-out '" + (dir.path() / "dose.csv").string() + "' > '" +
+                json_file.string() + "'") == 0);
+    const auto j = nlohmann::json::parse(read_file(json_file));
+    for (const char* key : {"bragg_peak_cm", "r80_cm", "csda_range_cm", "particle_residual", "energy_residual",
+                            "seconds_per_step", "bins_per_second"})
+        CHECK(j.contains(key));
+    CHECK(j["csda_range_cm"].get<double>() == Approx(4.08));
+    CHECK(std::abs(j["r80_cm"].get<double>() / 4.08 - 1) <= 0.015);
+    CHECK(j["particle_residual"].get<double>() <= 1e-4);
+    const auto csv = read_file(dir.path() / "dose.csv");
+    CHECK(csv.rfind("z_cm,x_cm,dose_gy\n", 0) == 0);
+
+    REQUIRE(run(cli + " --energy 70 --grid seed --steps 3 --precision f64 > /dev/null") == 0);
+    CHECK(run(cli + " --energy 70 --grid 40 > /dev/null 2>&1") != 0);
+    CHECK(run(cli + " --energy 900 > /dev/null 2>&1") != 0);
+    CHECK(run(cli + " --energy 70 --dz 0.05 --dx 0.02 --grid 20x20 > /dev/null 2>&1") == 0);
+
+    const auto png = dir.path() / "dose.png";
+    REQUIRE(run(cli + " --energy 70 --angles 21 --plot '" + png.string() + "' > /dev/null") == 0);
+    CHECK(read_file(png).substr(1, 3) == "PNG");
+}
