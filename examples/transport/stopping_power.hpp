@@ -137,8 +137,9 @@ private:
 /// Highland's projected RMS multiple-scattering angle, radians, for a proton (charge 1) of kinetic
 /// energy `kinetic_mev` crossing `thickness_g_cm2` of a medium of radiation length `x0_g_cm2`:
 ///     theta0 = 13.6 MeV / (beta c p) * sqrt(x/X0) * (1 + 0.038 ln(x / (X0 beta^2)))
-/// (PDG Review of Particle Physics, "Passage of particles through matter", multiple scattering through small angles; Lynch and Dahl,
-/// NIM B58 (1991) 6). Clamped at 0 where the logarithmic term would make it negative (x/X0 < 1e-11).
+/// (PDG Review of Particle Physics, "Passage of particles through matter", multiple scattering through
+/// small angles; Lynch and Dahl, NIM B58 (1991) 6). Clamped at 0 where the logarithmic term would make
+/// it negative (x / (X0 beta^2) below 4e-12).
 inline double highland_theta0(double kinetic_mev, double thickness_g_cm2,
                               double x0_g_cm2 = water_radiation_length_g_cm2) {
     const double total = kinetic_mev + proton_mass_mev;

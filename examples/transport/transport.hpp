@@ -23,7 +23,6 @@
 #include <cmath>
 #include <cstddef>
 #include <functional>
-#include <limits>
 #include <numbers>
 #include <span>
 #include <stdexcept>
