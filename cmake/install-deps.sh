@@ -11,6 +11,7 @@ packages=(
   libbenchmark-dev               # Google Benchmark
   libfmt-dev nlohmann-json3-dev libcli11-dev  # the benchmark report and the CLIs
   libzstd-dev liblz4-dev libxxhash-dev zstd lz4  # compression module; its tests run the zstd and lz4 CLIs
+  libsqlite3-dev                 # logbook module's SQLite store
   python3-matplotlib             # parex-transport --plot
 )
 
@@ -19,8 +20,24 @@ for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ $status == "install ok installed" ]] || missing+=("$p")
 done
+# Node and npm run adif-parser-ts, the logbook module's peer. Any Node 18+ will do (a machine may have
+# NodeSource's, whose nodejs package carries npm): Debian's packages only when the commands are missing.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+
+# The peers from the npm registry, pinned by the lock file beside their package.json.
+install_npm_peers() {
+  local root
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  local peer="$root/benchmarks/peers/adif-parser-ts"
+  if [[ ! -f $peer/node_modules/adif-parser-ts/package.json ]]; then
+    echo "parex: installing npm peers in benchmarks/peers/adif-parser-ts" >&2
+    (cd "$peer" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+}
 
 if ((${#missing[@]} == 0)); then
+  install_npm_peers
   exit 0
 fi
 if [[ $(id -u) -ne 0 ]]; then
@@ -32,3 +49,4 @@ echo "parex: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_npm_peers

@@ -8,6 +8,7 @@
 
 #include "archive.hpp"
 #include "engine.hpp"
+#include "output_file.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -35,7 +36,7 @@ namespace pc = parex::compress;
 
 namespace {
 
-[[noreturn]] void fail_errno(const std::string& what) { throw std::system_error(errno, std::generic_category(), what); }
+using parex::examples::fail_errno;
 
 /// "64K", "1M", "1MiB", "3G", "1000": bytes (powers of 1024, as zstd reads them).
 std::size_t parse_size(const std::string& text) {
@@ -100,61 +101,7 @@ private:
     std::string_view view_;
 };
 
-/// Where output goes: stdout, or a temporary file beside the target that becomes the target only on
-/// commit(). Destroyed without commit (an error), the temporary file is removed.
-class output_file {
-public:
-    output_file(std::optional<fs::path> target, bool overwrite) : target_(std::move(target)), overwrite_(overwrite) {
-        if (!target_) {
-            fd_ = STDOUT_FILENO;
-            return;
-        }
-        if (!overwrite_ && fs::exists(*target_))
-            throw std::runtime_error(target_->string() + " already exists; use -f to overwrite it");
-        auto pattern = (target_->parent_path() / ("." + target_->filename().string() + ".parex-XXXXXX")).string();
-        fd_ = ::mkstemp(pattern.data());
-        if (fd_ < 0) fail_errno("creating a temporary file beside " + target_->string());
-        temporary_ = pattern;
-    }
-    output_file(const output_file&) = delete;
-    output_file& operator=(const output_file&) = delete;
-    ~output_file() {
-        if (temporary_) {
-            ::close(fd_);
-            ::unlink(temporary_->c_str());
-        }
-    }
-    void write(std::string_view bytes) {
-        while (!bytes.empty()) {
-            const auto n = ::write(fd_, bytes.data(), bytes.size());
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                fail_errno("writing " + (target_ ? target_->string() : std::string("stdout")));
-            }
-            bytes.remove_prefix(static_cast<std::size_t>(n));
-        }
-    }
-    /// Makes the output visible under its name, atomically; without -f never over an existing file.
-    void commit() {
-        if (!temporary_) return;
-        if (::fchmod(fd_, 0644) != 0 || ::close(fd_) != 0) fail_errno(temporary_->string());
-        const unsigned flags = overwrite_ ? 0 : RENAME_NOREPLACE;
-        if (::renameat2(AT_FDCWD, temporary_->c_str(), AT_FDCWD, target_->c_str(), flags) != 0) {
-            const int error = errno;
-            ::unlink(temporary_->c_str());
-            temporary_.reset();
-            errno = error;
-            fail_errno("renaming to " + target_->string());
-        }
-        temporary_.reset();
-    }
-
-private:
-    std::optional<fs::path> target_;
-    bool overwrite_;
-    int fd_ = -1;
-    std::optional<fs::path> temporary_;
-};
+using parex::examples::output_file;
 
 bool show_progress = true;  // -q turns it off
 

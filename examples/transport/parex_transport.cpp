@@ -2,6 +2,7 @@
 // Bragg-peak depth, R80 against NIST's CSDA range, the lateral spread against Fermi-Eyges, the
 // conservation residuals and the speed. See README.md beside this file.
 #include "dose.hpp"
+#include "output_file.hpp"
 #include "transport.hpp"
 
 #include <CLI/CLI.hpp>
@@ -59,25 +60,6 @@ pt::config make_config(const options& o, const pt::stopping_power_table& table) 
     if (o.dx > 0) c.dx_cm = o.dx, c.step_cm = 0;
     c.max_steps = o.steps;  // 0: resolve() bounds it for this grid
     return pt::resolve(c, table);
-}
-
-/// Writes `text` to `target` through a temporary file in the same folder, renamed over it on success.
-void write_atomically(const fs::path& target, const std::string& text) {
-    const auto folder = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-    std::string name = (folder / ("." + target.filename().string() + ".XXXXXX")).string();
-    const int fd = ::mkstemp(name.data());
-    if (fd < 0) throw std::runtime_error("cannot create a temporary file beside " + target.string());
-    ::close(fd);
-    {
-        std::ofstream out(name, std::ios::binary | std::ios::trunc);
-        out << text;
-        out.flush();
-        if (!out) {
-            fs::remove(name);
-            throw std::runtime_error("cannot write " + name);
-        }
-    }
-    fs::rename(name, target);
 }
 
 std::string dose_csv(const pt::config& c, const std::vector<double>& dose_gy) {
@@ -147,7 +129,7 @@ int simulate(const options& o, const pt::config& c, const pt::stopping_power_tab
         fmt::print(stderr, "parex-transport: stopped after {} steps with {:.3g} of the beam still moving\n",
                    report.steps, books.in_grid.particles);
     const auto dose = sim.dose_gy();
-    if (!o.dose_out.empty()) write_atomically(o.dose_out, dose_csv(c, dose));
+    if (!o.dose_out.empty()) parex::examples::write_atomically(o.dose_out, dose_csv(c, dose));
     if (!o.plot.empty()) plot(c, dose, j, o.plot);
     if (o.json) {
         std::cout << j.dump(2) << '\n';

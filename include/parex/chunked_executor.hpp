@@ -123,6 +123,28 @@ public:
         return reduce(std::move(init), std::move(partials.front()));
     }
 
+    /// Speculative record parsing (see repair_speculative in chunking.hpp): calls
+    /// parse(c.begin, c.end) for every chunk c of `plan` in parallel, then validates the results in
+    /// chunk order and parses again, on the calling thread, each chunk that began inside a record.
+    /// `plan`'s cuts are candidate record boundaries (split_bytes with a delimiter finder) and its first
+    /// chunk begins at a true one. Returns one result per chunk, equal to the sequential parse's, and
+    /// the number of chunks parsed again.
+    /// A parse that meets bad data should report it in its result rather than throw: a chunk that
+    /// began at a false boundary routinely sees garbage, and only a valid chunk's errors are real.
+    template <class Parse>
+        requires std::invocable<Parse&, std::size_t, std::size_t> &&
+                 speculative_result<std::invoke_result_t<Parse&, std::size_t, std::size_t>>
+    auto map_records(const byte_plan& plan, Parse&& parse, const run_options& options = {}) {
+        using result = std::invoke_result_t<Parse&, std::size_t, std::size_t>;
+        struct parsed_records {
+            std::vector<result> results;
+            std::size_t repaired;
+        };
+        auto results = map(plan, [&](const byte_chunk& c) { return parse(c.begin, c.end); }, options);
+        const auto repaired = repair_speculative(plan, results, plan[0].begin, parse);
+        return parsed_records{std::move(results), repaired};
+    }
+
 private:
     template <class F, class Chunk>
     static decltype(auto) call(F& f, const Chunk& c, std::stop_token stop) {

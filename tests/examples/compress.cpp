@@ -4,6 +4,7 @@
 #include "engine.hpp"
 
 #include "parex_catch.hpp"
+#include "files.hpp"
 #include "temp_dir.hpp"
 
 #include <sys/wait.h>
@@ -22,18 +23,10 @@ namespace pc = parex::compress;
 
 namespace {
 
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-void write_file(const fs::path& p, std::string_view bytes) { std::ofstream(p, std::ios::binary) << bytes; }
-
-/// Runs a shell command; returns its exit status.
-int run(const std::string& command) {
-    const int status = std::system(command.c_str());
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-std::string quote(const fs::path& p) { return "'" + p.string() + "'"; }
+using parex::test::quote;
+using parex::test::read_file;
+using parex::test::run;
+using parex::test::write_file;
 const std::string cli = quote(PAREX_COMPRESS_CLI);
 
 std::string canterbury() {  // the whole corpus, concatenated: text, source, binary

@@ -5,6 +5,7 @@
 #include "transport.hpp"
 
 #include "parex_catch.hpp"
+#include "files.hpp"
 #include "temp_dir.hpp"
 
 #include <nlohmann/json.hpp>
@@ -53,14 +54,8 @@ outcome transport(const pt::config& c) {
             report.max_particle_residual, report.max_energy_residual};
 }
 
-int run(const std::string& command) {
-    const int status = std::system(command.c_str());
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using parex::test::read_file;
+using parex::test::run;
 const std::string cli = std::string("'") + PAREX_TRANSPORT_CLI + "'";
 
 }  // namespace

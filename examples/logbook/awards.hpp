@@ -1,0 +1,329 @@
+#pragma once
+// awards.hpp: amateur-radio award tallies over QSOs: DXCC, WAS, WAZ, VUCC and WPX, each worked and
+// confirmed, overall, per band and per mode. A summary over any set of QSOs merges with another by set
+// union, so map_reduce over QSO chunks gives exactly the sequential result.
+//
+// Rules, as the sponsors and ADIF define them:
+// - DXCC (ARRL): entity codes of ADIF 3.1.6's DXCC_Entity_Code enumeration (dxcc_entities_adif316.csv);
+//   code 0 ("none") never counts; deleted entities are counted apart from the current total.
+// - WAS (ARRL): the 50 states: the 48 contiguous states of DXCC 291 (us_states_dxcc291_adif316.csv,
+//   without DC), Alaska (DXCC 6) and Hawaii (DXCC 110).
+// - WAZ (CQ): CQ zones 1 to 40.
+// - VUCC (ARRL): 4-character Maidenhead grid squares on 6 m and above; every grid of VUCC_GRIDS counts.
+// - WPX (CQ WPX rules, "A PREFIX is the letter/numeral combination which forms the first part of the
+//   amateur call"): see wpx_prefix().
+
+#include "qso.hpp"
+
+#include <parex/chunked_executor.hpp>
+
+#include <algorithm>
+#include <array>
+#include <bitset>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+namespace parex::logbook {
+
+/// The WPX prefix of a call sign (CQ WPX contest rules, section "Prefix multipliers"), or "" when the
+/// call has no letter/numeral part. Upper case.
+/// - the prefix is the call up to and including its last digit that is followed only by letters
+///   (N8BJQ -> N8, WD8ABC -> WD8, HG19XX -> HG19, 9A1A -> 9A1);
+/// - a call without digits gets a zero after its first two letters (XEFTJW -> XE0);
+/// - a portable designator becomes the prefix (N8BJQ/KH9 and KH9/N8BJQ -> KH9; PA/N8BJQ -> PA0, a
+///   designator without digits getting a zero after its second letter); a single call-area digit
+///   replaces the call's (K1TEO/8 -> K8);
+/// - /P, /M, /MM, /A, /E, /J and similar suffixes do not count.
+inline std::string wpx_prefix(std::string_view call) {
+    const auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+    const auto prefix_of = [&](std::string_view c) {
+        std::string p;
+        std::size_t last_digit = std::string_view::npos;
+        for (std::size_t i = 0; i < c.size(); ++i)
+            if (is_digit(c[i]) && i + 1 < c.size()) last_digit = i;  // a digit at the very end is no prefix digit
+        if (last_digit == std::string_view::npos) {
+            p = detail::upper(c.substr(0, std::min<std::size_t>(2, c.size())));
+            if (!p.empty()) p += '0';
+        } else {
+            p = detail::upper(c.substr(0, last_digit + 1));
+        }
+        return p;
+    };
+    std::vector<std::string_view> parts;
+    for (auto rest = call; !rest.empty();) {
+        const auto slash = rest.find('/');
+        const auto part = rest.substr(0, slash);
+        rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+        if (!part.empty() && !country_file::is_operating_suffix(part)) parts.push_back(part);
+    }
+    if (parts.empty()) return {};
+    if (parts.size() == 1) return prefix_of(parts[0]);
+    const auto home = *std::max_element(parts.begin(), parts.end(), [](auto a, auto b) { return a.size() < b.size(); });
+    const auto designator = *std::min_element(parts.begin(), parts.end(), [](auto a, auto b) { return a.size() < b.size(); });
+    if (designator.size() == 1 && is_digit(designator[0])) {  // K1TEO/8: the call area changes
+        auto p = prefix_of(home);
+        while (!p.empty() && is_digit(p.back())) p.pop_back();
+        return p + designator[0];
+    }
+    if (std::none_of(designator.begin(), designator.end(), is_digit))
+        return detail::upper(designator.substr(0, std::min<std::size_t>(2, designator.size()))) + '0';
+    return detail::upper(designator);
+}
+
+/// The reference tables of the awards.
+struct award_tables {
+    band_table bands;
+    country_file countries;
+    std::vector<std::string> dxcc_names;  ///< by entity code; empty where the code is unassigned
+    std::vector<bool> dxcc_deleted;       ///< by entity code
+    std::vector<std::string> was_states;  ///< the 50 WAS states' codes, in table order (AK and HI last)
+
+    /// Reads bands_adif316.csv, cty_ad1c_2022-03.csv, dxcc_entities_adif316.csv and
+    /// us_states_dxcc291_adif316.csv from `folder`. Throws table_error naming the file and line.
+    static award_tables read(const std::filesystem::path& folder) {
+        award_tables t{band_table::read_csv(folder / "bands_adif316.csv"),
+                       country_file::read_csv(folder / "cty_ad1c_2022-03.csv"), {}, {}, {}};
+        detail::read_csv(folder / "dxcc_entities_adif316.csv", 3, [&](const std::vector<std::string>& f) {
+            const auto code = detail::to_number<std::size_t>(f[0], "entity code");
+            if (code >= 1024) throw std::invalid_argument("entity code above 1023");
+            if (t.dxcc_names.size() <= code) t.dxcc_names.resize(code + 1), t.dxcc_deleted.resize(code + 1);
+            t.dxcc_names[code] = f[1];
+            t.dxcc_deleted[code] = f[2] == "1";
+        });
+        detail::read_csv(folder / "us_states_dxcc291_adif316.csv", 5, [&](const std::vector<std::string>& f) {
+            if (f[0] != "DC" && f[4] != "1") t.was_states.push_back(f[0]);
+        });
+        t.was_states.push_back("AK");
+        t.was_states.push_back("HI");
+        if (t.was_states.size() != 50)
+            throw table_error("us_states_dxcc291_adif316.csv: " + std::to_string(t.was_states.size() - 2) +
+                              " current states without DC, expected 48");
+        return t;
+    }
+
+    [[nodiscard]] qso_tables for_qsos() const { return {&bands, &countries}; }
+};
+
+/// A set of award keys that merges by union. Keys below N live in a bitset, larger ones in a hash set.
+class key_set {
+public:
+    void insert(std::uint64_t key) {
+        if (key < small_keys) small_.set(key);
+        else large_.insert(key);
+    }
+    void merge(const key_set& other) {
+        small_ |= other.small_;
+        large_.insert(other.large_.begin(), other.large_.end());
+    }
+    [[nodiscard]] bool contains(std::uint64_t key) const {
+        return key < small_keys ? small_.test(key) : large_.contains(key);
+    }
+    [[nodiscard]] std::size_t size() const { return small_.count() + large_.size(); }
+    /// Every key, ascending.
+    [[nodiscard]] std::vector<std::uint64_t> keys() const {
+        std::vector<std::uint64_t> out(large_.begin(), large_.end());
+        for (std::size_t k = 0; k < small_keys; ++k)
+            if (small_.test(k)) out.push_back(k);
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+    friend bool operator==(const key_set& a, const key_set& b) { return a.small_ == b.small_ && a.large_ == b.large_; }
+
+    static constexpr std::size_t small_keys = 1024;  // DXCC codes, states, zones
+
+private:
+    std::bitset<small_keys> small_;
+    std::unordered_set<std::uint64_t> large_;
+};
+
+/// Worked and confirmed keys.
+struct credit {
+    key_set worked;
+    key_set confirmed;
+    void add(std::uint64_t key, bool is_confirmed) {
+        worked.insert(key);
+        if (is_confirmed) confirmed.insert(key);
+    }
+    void merge(const credit& o) {
+        worked.merge(o.worked);
+        confirmed.merge(o.confirmed);
+    }
+    friend bool operator==(const credit&, const credit&) = default;
+};
+
+/// One award's credits: overall, per band (by band table index) and per mode (by MODE, upper case).
+struct award_tally {
+    credit overall;
+    std::map<int, credit> by_band;
+    std::map<std::string, credit, std::less<>> by_mode;
+    void merge(const award_tally& o) {
+        overall.merge(o.overall);
+        for (const auto& [band, c] : o.by_band) by_band[band].merge(c);
+        for (const auto& [mode, c] : o.by_mode) by_mode[mode].merge(c);
+    }
+    friend bool operator==(const award_tally&, const award_tally&) = default;
+};
+
+enum class award { dxcc, was, waz, vucc, wpx };
+inline constexpr std::array<award, 5> all_awards{award::dxcc, award::was, award::waz, award::vucc, award::wpx};
+[[nodiscard]] constexpr std::string_view to_string(award a) noexcept {
+    constexpr std::array<std::string_view, 5> names{"dxcc", "was", "waz", "vucc", "wpx"};
+    return names[static_cast<std::size_t>(a)];
+}
+
+/// The award tallies of a set of QSOs, and how many DXCC codes and CQ zones came from the country file.
+struct award_summary {
+    std::array<award_tally, 5> tallies;
+    std::size_t qsos = 0;
+    std::size_t dxcc_derived = 0;
+    std::size_t cqz_derived = 0;
+
+    [[nodiscard]] const award_tally& operator[](award a) const { return tallies[static_cast<std::size_t>(a)]; }
+    /// Union with `o`: summaries of disjoint QSO sets merge to the summary of their union.
+    award_summary& merge(const award_summary& o) {
+        for (std::size_t i = 0; i < tallies.size(); ++i) tallies[i].merge(o.tallies[i]);
+        qsos += o.qsos;
+        dxcc_derived += o.dxcc_derived;
+        cqz_derived += o.cqz_derived;
+        return *this;
+    }
+    friend bool operator==(const award_summary&, const award_summary&) = default;
+};
+
+namespace detail {
+
+/// 4-character Maidenhead square ("FN31", any case) as 0..32399, or nullopt.
+inline std::optional<std::uint64_t> grid4(std::string_view g) {
+    if (g.size() < 4) return std::nullopt;
+    const auto f1 = static_cast<char>(g[0] & ~0x20), f2 = static_cast<char>(g[1] & ~0x20);
+    if (f1 < 'A' || f1 > 'R' || f2 < 'A' || f2 > 'R' || g[2] < '0' || g[2] > '9' || g[3] < '0' || g[3] > '9') return std::nullopt;
+    return static_cast<std::uint64_t>(((f1 - 'A') * 18 + (f2 - 'A')) * 100 + (g[2] - '0') * 10 + (g[3] - '0'));
+}
+
+/// A WPX prefix (at most 12 of A-Z, 0-9) as a number in base 37, above key_set's bitset range.
+inline std::optional<std::uint64_t> prefix_key(std::string_view p) {
+    if (p.empty() || p.size() > 12) return std::nullopt;
+    std::uint64_t k = 0;
+    for (const char c : p) {
+        const int d = c >= '0' && c <= '9' ? c - '0' + 1 : c >= 'A' && c <= 'Z' ? c - 'A' + 11 : -1;
+        if (d < 0) return std::nullopt;
+        k = k * 37 + static_cast<std::uint64_t>(d);
+    }
+    return k + key_set::small_keys;
+}
+
+}  // namespace detail
+
+/// Decodes a WPX key back to its prefix.
+inline std::string prefix_of_key(std::uint64_t key) {
+    std::string p;
+    for (key -= key_set::small_keys; key > 0; key /= 37) {
+        const auto d = static_cast<int>(key % 37);
+        p.insert(p.begin(), d <= 10 ? static_cast<char>('0' + d - 1) : static_cast<char>('A' + d - 11));
+    }
+    return p;
+}
+
+/// Adds QSOs [begin, end) of `qsos` to `s`. O(QSOs).
+inline void add_qsos(award_summary& s, const award_tables& t, std::span<const qso> qsos) {
+    std::string mode;
+    for (const auto& q : qsos) {
+        ++s.qsos;
+        s.dxcc_derived += q.dxcc_derived;
+        s.cqz_derived += q.cqz_derived;
+        const bool confirmed = q.confirmed();
+        mode = detail::upper(q.mode);
+        const auto add = [&](award a, std::uint64_t key) {
+            auto& tally = s.tallies[static_cast<std::size_t>(a)];
+            tally.overall.add(key, confirmed);
+            if (q.band_index >= 0) tally.by_band[q.band_index].add(key, confirmed);
+            if (!mode.empty()) {
+                auto it = tally.by_mode.find(mode);
+                if (it == tally.by_mode.end()) it = tally.by_mode.emplace(mode, credit{}).first;
+                it->second.add(key, confirmed);
+            }
+        };
+        if (q.dxcc > 0 && static_cast<std::size_t>(q.dxcc) < t.dxcc_names.size() && !t.dxcc_names[static_cast<std::size_t>(q.dxcc)].empty())
+            add(award::dxcc, static_cast<std::uint64_t>(q.dxcc));
+        if (q.dxcc == 6 || q.dxcc == 110) {
+            add(award::was, q.dxcc == 6 ? 48 : 49);  // AK, HI: the table's last two
+        } else if (q.dxcc == 291 && !q.state.empty()) {
+            for (std::size_t i = 0; i < 48; ++i)
+                if (iequals(t.was_states[i], q.state)) {
+                    add(award::was, i);
+                    break;
+                }
+        }
+        if (q.cqz >= 1 && q.cqz <= 40) add(award::waz, static_cast<std::uint64_t>(q.cqz));
+        if (t.bands.vhf_and_up(q.band_index)) {
+            if (!q.vucc_grids.empty()) {
+                for (std::string_view rest = q.vucc_grids; !rest.empty();) {
+                    const auto comma = rest.find(',');
+                    if (const auto g = detail::grid4(detail::trim(rest.substr(0, comma)))) add(award::vucc, *g);
+                    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+                }
+            } else if (const auto g = detail::grid4(q.gridsquare)) {
+                add(award::vucc, *g);
+            }
+        }
+        if (!q.call.empty())
+            if (const auto k = detail::prefix_key(wpx_prefix(q.call))) add(award::wpx, *k);
+    }
+}
+
+/// The awards of `qsos`, summarised in parallel on `executor` by map_reduce over chunks of QSOs: the
+/// same summary as one sequential pass. O(QSOs) work.
+inline award_summary summarize(std::span<const qso> qsos, const award_tables& tables, parex::chunked_executor& executor,
+                               std::size_t grain = 16384) {
+    return executor.map_reduce(
+        parex::chunks(qsos.size(), parex::grain{grain}),
+        [&](parex::chunk c) {
+            award_summary s;
+            add_qsos(s, tables, qsos.subspan(c.begin, c.size()));
+            return s;
+        },
+        [](award_summary a, award_summary b) { return std::move(a.merge(b)); }, award_summary{});
+}
+
+/// A key's display name: DXCC entity name, state code, zone number, grid square, prefix.
+inline std::string key_name(award a, std::uint64_t key, const award_tables& t) {
+    switch (a) {
+        case award::dxcc: return std::to_string(key);
+        case award::was: return t.was_states[key];
+        case award::waz: return std::to_string(key);
+        case award::vucc: {
+            std::string g(4, ' ');
+            g[0] = static_cast<char>('A' + key / 1800);
+            g[1] = static_cast<char>('A' + key / 100 % 18);
+            g[2] = static_cast<char>('0' + key / 10 % 10);
+            g[3] = static_cast<char>('0' + key % 10);
+            return g;
+        }
+        case award::wpx: return prefix_of_key(key);
+    }
+    return {};
+}
+
+/// Counts of a credit, with DXCC's deleted entities apart: {worked, confirmed} counting current entities.
+struct credit_counts {
+    std::size_t worked = 0;
+    std::size_t confirmed = 0;
+};
+
+inline credit_counts count(award a, const credit& c, const award_tables& t) {
+    if (a != award::dxcc) return {c.worked.size(), c.confirmed.size()};
+    credit_counts n;
+    for (const auto k : c.worked.keys()) n.worked += !t.dxcc_deleted[k];
+    for (const auto k : c.confirmed.keys()) n.confirmed += !t.dxcc_deleted[k];
+    return n;
+}
+
+}  // namespace parex::logbook

@@ -1,0 +1,259 @@
+// parex-adif: ADIF logbooks on parex. Parses ADI files in parallel (speculative split at "<EOR>",
+// validated and repaired), prints statistics, converts to JSON, tallies awards (DXCC, WAS, WAZ, VUCC,
+// WPX), and imports into / exports from a SQLite store. See README.md beside this file.
+//   parex-adif stats FILE... [--json]          parex-adif to-json FILE [--with-header]
+//   parex-adif awards FILE... [--json]         parex-adif import FILE... --db PATH
+//   parex-adif export --db PATH -o FILE
+// Every command takes --threads N and --lenient (skip and report bad records instead of failing).
+// Exit status: 0 ok, 1 error (message on stderr; no partial output file), 2 usage.
+
+#include "adif.hpp"
+#include "awards.hpp"
+#include "output_file.hpp"
+#include "qso.hpp"
+#include "store.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+namespace lb = parex::logbook;
+using json = nlohmann::json;
+
+namespace {
+
+struct options {
+    std::vector<std::string> files;
+    std::size_t threads = 0;
+    bool lenient = false;
+    bool json_out = false;
+    bool with_header = false;
+    std::string db;
+    std::string output;
+    std::string spec_dir = PAREX_ADIF_SPEC_DIR;
+};
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot open " + path);
+    std::ostringstream s;
+    s << in.rdbuf();
+    if (!in && !in.eof()) throw std::runtime_error("cannot read " + path);
+    return std::move(s).str();
+}
+
+/// A progress line on stderr while `what` runs, only when stderr is a terminal.
+parex::run_options progress(std::string what) {
+    if (!::isatty(STDERR_FILENO)) return {};
+    return {.on_progress = [what](parex::progress p) {
+                fmt::print(stderr, "\r\033[K{} {}/{}", what, p.done, p.total);
+                if (p.done == p.total) fmt::print(stderr, "\r\033[K");
+            },
+            .progress_interval = std::chrono::milliseconds(100)};
+}
+
+/// A parsed file: its bytes and the document over them, plus the parse time.
+struct loaded {
+    std::string path;
+    std::string text;
+    lb::document doc;
+    double seconds = 0;
+};
+
+loaded load(const std::string& path, const options& o, parex::chunked_executor& ex) {
+    loaded l{path, read_file(path), {}, 0};
+    const auto t0 = std::chrono::steady_clock::now();
+    l.doc = lb::parse(l.text, {.lenient = o.lenient, .run = progress("parsing " + path)}, ex);
+    l.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    for (const auto& issue : l.doc.skipped()) fmt::print(stderr, "parex-adif: {}: skipped: {}\n", path, issue.message());
+    return l;
+}
+
+std::string lower(std::string_view name) {
+    std::string k(name);
+    for (auto& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return k;
+}
+
+/// A record as a JSON object: lower-cased names, data as strings (a later field of the same name
+/// replaces an earlier one, as adif-parser-ts does). Bytes that are not UTF-8 become U+FFFD on output.
+json record_object(const lb::record& r) {
+    json o = json::object();
+    for (const auto f : r) o[lower(f.name)] = std::string(f.data);
+    return o;
+}
+
+int cmd_stats(const options& o, parex::chunked_executor& ex) {
+    json all = json::array();
+    for (const auto& path : o.files) {
+        const auto l = load(path, o, ex);
+        const double mb_s = l.seconds > 0 ? static_cast<double>(l.text.size()) / 1e6 / l.seconds : 0;
+        if (o.json_out) {
+            all.push_back({{"file", path}, {"records", l.doc.size()}, {"fields", l.doc.field_count()},
+                           {"bytes", l.text.size()}, {"parse_seconds", l.seconds}, {"mb_per_s", mb_s},
+                           {"header_fields", l.doc.header().size()}, {"skipped", l.doc.skipped().size()},
+                           {"repaired_chunks", l.doc.repaired_chunks()}, {"threads", ex.max_concurrency()}});
+        } else {
+            fmt::print("{}: {} records, {} fields, {} bytes, parsed in {:.6f} s ({:.1f} MB/s, {} threads){}\n", path,
+                       l.doc.size(), l.doc.field_count(), l.text.size(), l.seconds, mb_s, ex.max_concurrency(),
+                       l.doc.skipped().empty() ? std::string() : fmt::format(", {} bad records skipped", l.doc.skipped().size()));
+        }
+    }
+    if (o.json_out) std::cout << all.dump(2, ' ', false, json::error_handler_t::replace) << '\n';
+    return 0;
+}
+
+int cmd_to_json(const options& o, parex::chunked_executor& ex) {
+    const auto l = load(o.files.at(0), o, ex);
+    json records = json::array();
+    for (const auto r : l.doc) records.push_back(record_object(r));
+    json out;
+    if (o.with_header) {
+        json header = json::object();
+        for (const auto& f : l.doc.header()) header[lower(f.name)] = std::string(f.data);
+        out = {{"header", header}, {"records", std::move(records)}};
+    } else {
+        out = std::move(records);
+    }
+    std::cout << out.dump(1, ' ', false, json::error_handler_t::replace) << '\n';
+    return 0;
+}
+
+json credit_json(lb::award a, const lb::credit& c, const lb::award_tables& t) {
+    const auto n = lb::count(a, c, t);
+    return {{"worked", n.worked}, {"confirmed", n.confirmed}};
+}
+
+int cmd_awards(const options& o, parex::chunked_executor& ex) {
+    const auto tables = lb::award_tables::read(o.spec_dir);
+    std::vector<loaded> files;
+    std::vector<lb::qso> qsos;
+    for (const auto& path : o.files) {
+        files.push_back(load(path, o, ex));
+        const auto q = lb::to_qsos(files.back().doc, tables.for_qsos(), ex);
+        qsos.insert(qsos.end(), q.begin(), q.end());
+    }
+    const auto s = lb::summarize(qsos, tables, ex);
+    if (o.json_out) {
+        json out = {{"qsos", s.qsos}, {"dxcc_derived", s.dxcc_derived}, {"cqz_derived", s.cqz_derived}};
+        for (const auto a : lb::all_awards) {
+            const auto& tally = s[a];
+            json award = credit_json(a, tally.overall, tables);
+            json by_band = json::object(), by_mode = json::object();
+            for (const auto& [band, c] : tally.by_band) by_band[tables.bands.bands()[static_cast<std::size_t>(band)].name] = credit_json(a, c, tables);
+            for (const auto& [mode, c] : tally.by_mode) by_mode[mode] = credit_json(a, c, tables);
+            award["by_band"] = by_band;
+            award["by_mode"] = by_mode;
+            if (a == lb::award::dxcc) {
+                std::size_t dw = 0, dc = 0;
+                for (const auto k : tally.overall.worked.keys()) dw += tables.dxcc_deleted[k];
+                for (const auto k : tally.overall.confirmed.keys()) dc += tables.dxcc_deleted[k];
+                award["deleted_worked"] = dw;
+                award["deleted_confirmed"] = dc;
+            }
+            out[std::string(lb::to_string(a))] = award;
+        }
+        std::cout << out.dump(2) << '\n';
+        return 0;
+    }
+    fmt::print("{} QSOs; DXCC derived from the call for {}, CQ zone for {}\n", s.qsos, s.dxcc_derived, s.cqz_derived);
+    fmt::print("{:<6} {:>8} {:>10}\n", "award", "worked", "confirmed");
+    for (const auto a : lb::all_awards) {
+        const auto n = lb::count(a, s[a].overall, tables);
+        fmt::print("{:<6} {:>8} {:>10}\n", lb::to_string(a), n.worked, n.confirmed);
+    }
+    fmt::print("\nby band (worked/confirmed)\n{:<8}", "band");
+    for (const auto a : lb::all_awards) fmt::print(" {:>11}", lb::to_string(a));
+    fmt::print("\n");
+    for (std::size_t b = 0; b < tables.bands.bands().size(); ++b) {
+        bool any = false;
+        for (const auto a : lb::all_awards) any = any || s[a].by_band.contains(static_cast<int>(b));
+        if (!any) continue;
+        fmt::print("{:<8}", tables.bands.bands()[b].name);
+        for (const auto a : lb::all_awards) {
+            const auto it = s[a].by_band.find(static_cast<int>(b));
+            const auto n = it == s[a].by_band.end() ? lb::credit_counts{} : lb::count(a, it->second, tables);
+            fmt::print(" {:>11}", fmt::format("{}/{}", n.worked, n.confirmed));
+        }
+        fmt::print("\n");
+    }
+    return 0;
+}
+
+int cmd_import(const options& o, parex::chunked_executor& ex) {
+    const auto tables = lb::award_tables::read(o.spec_dir);
+    lb::store db(o.db);
+    for (const auto& path : o.files) {
+        const auto l = load(path, o, ex);
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto r = db.import(l.doc, tables.for_qsos(), o.threads, 8192, progress("importing " + path));
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        fmt::print("{}: {} records, {} new QSOs, {} already stored ({:.3f} s)\n", path, r.records, r.inserted, r.duplicates, s);
+    }
+    fmt::print("{}: {} QSOs\n", o.db, db.size());
+    return 0;
+}
+
+int cmd_export(const options& o) {
+    if (!fs::exists(o.db)) throw std::runtime_error(o.db + ": no such database");
+    lb::store db(o.db);
+    parex::examples::output_file out(o.output == "-" ? std::nullopt : std::optional<fs::path>(o.output));
+    const auto n = db.export_adi([&](std::string_view bytes) { out.write(bytes); });
+    out.commit();
+    if (o.output != "-") fmt::print(stderr, "{}: {} records\n", o.output, n);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"parex-adif: parallel ADIF (ADI) logbook tools on parex"};
+    app.require_subcommand(1);
+    options o;
+    app.add_option("--threads", o.threads, "threads (0 = one per physical core; PAREX_NUM_THREADS overrides)")->capture_default_str();
+    app.add_flag("--lenient", o.lenient, "skip bad records (reported on stderr) instead of failing");
+    app.add_option("--spec-dir", o.spec_dir, "folder of the reference tables (bands, DXCC entities, states, cty.csv)")->capture_default_str();
+
+    auto* stats = app.add_subcommand("stats", "records, fields, bytes, parse time and MB/s of each file");
+    stats->add_option("files", o.files, "ADI files")->required()->check(CLI::ExistingFile);
+    stats->add_flag("--json", o.json_out, "one JSON object per file");
+    auto* to_json = app.add_subcommand("to-json", "the records as a JSON array on stdout");
+    to_json->add_option("file", o.files, "ADI file")->required()->expected(1)->check(CLI::ExistingFile);
+    to_json->add_flag("--with-header", o.with_header, "{\"header\": {...}, \"records\": [...]}");
+    auto* awards = app.add_subcommand("awards", "DXCC, WAS, WAZ, VUCC and WPX, worked and confirmed");
+    awards->add_option("files", o.files, "ADI files (one logbook)")->required()->check(CLI::ExistingFile);
+    awards->add_flag("--json", o.json_out, "the full table as JSON");
+    auto* import = app.add_subcommand("import", "import into a SQLite store (idempotent)");
+    import->add_option("files", o.files, "ADI files")->required()->check(CLI::ExistingFile);
+    import->add_option("--db", o.db, "SQLite database")->required();
+    auto* exp = app.add_subcommand("export", "export a SQLite store as ADI");
+    exp->add_option("--db", o.db, "SQLite database")->required();
+    exp->add_option("-o,--output", o.output, "output ADI file (- for stdout)")->required();
+
+    CLI11_PARSE(app, argc, argv);
+    try {
+        parex::chunked_executor ex({.max_concurrency = o.threads});
+        if (*stats) return cmd_stats(o, ex);
+        if (*to_json) return cmd_to_json(o, ex);
+        if (*awards) return cmd_awards(o, ex);
+        if (*import) return cmd_import(o, ex);
+        if (*exp) return cmd_export(o);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "parex-adif: {}\n", e.what());
+        return 1;
+    }
+    return 2;
+}

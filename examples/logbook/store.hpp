@@ -1,0 +1,227 @@
+#pragma once
+// store.hpp: the logbook's SQLite store. One table `qso` with the typed columns (for queries) and the
+// record's fields as ADI bytes (column `adi`, a BLOB: the lossless copy, so an export gives back the
+// imported records byte for byte). A QSO is identified by (call, qso_date, time_on, band, mode), so
+// importing the same log twice adds nothing.
+//
+// Import runs on parex's ordered pipeline: batches of records become rows in parallel (typed view,
+// ADI text) while one writer inserts them, a batch per transaction, through one prepared statement.
+
+#include "adif.hpp"
+#include "qso.hpp"
+
+#include <parex/pipeline.hpp>
+
+#include <sqlite3.h>
+
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace parex::logbook {
+
+/// A failed SQLite call: the database file, what was being done, SQLite's message.
+class store_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// What an import did.
+struct import_report {
+    std::size_t records = 0;   ///< records read
+    std::size_t inserted = 0;  ///< new QSOs
+    std::size_t duplicates = 0;  ///< QSOs already in the store (same call, date, time, band, mode)
+};
+
+class store {
+public:
+    /// Opens (creating if needed) the database at `path`. Throws store_error.
+    explicit store(const std::filesystem::path& path) : path_(path.string()) {
+        sqlite3* db = nullptr;
+        const int rc = sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+        db_.reset(db);
+        if (rc != SQLITE_OK) fail("opening");
+        exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+             "CREATE TABLE IF NOT EXISTS qso ("
+             " id INTEGER PRIMARY KEY,"
+             " call TEXT NOT NULL, qso_date TEXT NOT NULL, time_on TEXT NOT NULL, band TEXT NOT NULL, mode TEXT NOT NULL,"
+             " submode TEXT, dxcc INTEGER, state TEXT, cqz INTEGER, ituz INTEGER, gridsquare TEXT, cont TEXT,"
+             " country TEXT, qsl_rcvd TEXT, lotw_qsl_rcvd TEXT, eqsl_qsl_rcvd TEXT,"
+             " adi BLOB NOT NULL,"
+             " UNIQUE (call, qso_date, time_on, band, mode));",
+             "creating the schema");
+    }
+
+    /// Inserts the records of `doc`; a QSO already stored is skipped. Rows are built in parallel
+    /// (`threads`, 0 = default) while this thread inserts them, `batch` records per transaction.
+    /// `run`: progress in batches, cancellation. Throws store_error (the transaction in progress is rolled
+    /// back; earlier batches stay).
+    import_report import(const document& doc, const qso_tables& tables, std::size_t threads = 0, std::size_t batch = 8192,
+                         const parex::run_options& run = {}) {
+        struct row {
+            std::string call, qso_date, time_on, band, mode;
+            qso typed;
+            std::string adi;
+        };
+        statement insert(db_.get(), "INSERT OR IGNORE INTO qso (call, qso_date, time_on, band, mode, submode, dxcc, state, cqz,"
+                                    " ituz, gridsquare, cont, country, qsl_rcvd, lotw_qsl_rcvd, eqsl_qsl_rcvd, adi)"
+                                    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
+                         *this);
+        import_report report;
+        std::size_t next = 0;
+        parex::run_pipeline(
+            [&]() -> std::optional<std::pair<std::size_t, std::size_t>> {
+                if (next >= doc.size()) return std::nullopt;
+                const auto first = next;
+                next = std::min(doc.size(), next + std::max<std::size_t>(batch, 1));
+                return std::pair{first, next};
+            },
+            [&](std::pair<std::size_t, std::size_t> range) {
+                std::vector<row> rows;
+                rows.reserve(range.second - range.first);
+                for (auto i = range.first; i < range.second; ++i) {
+                    row r;
+                    r.typed = to_qso(doc, i, tables);
+                    r.call = detail::upper(r.typed.call);
+                    r.qso_date = identity_date(doc[i]);
+                    r.time_on = identity_time(r.typed);
+                    r.band = std::string(r.typed.band);
+                    r.mode = detail::upper(r.typed.mode);
+                    append_record(r.adi, doc[i]);
+                    rows.push_back(std::move(r));
+                }
+                return rows;
+            },
+            [&](std::vector<row>&& rows) {
+                exec("BEGIN", "starting a transaction");
+                try {
+                    for (const auto& r : rows) {
+                        const auto& q = r.typed;
+                        insert.text(1, r.call).text(2, r.qso_date).text(3, r.time_on).text(4, r.band).text(5, r.mode);
+                        insert.text_or_null(6, q.submode).int_or_null(7, q.dxcc >= 0 ? q.dxcc : -1, q.dxcc >= 0);
+                        insert.text_or_null(8, q.state).int_or_null(9, q.cqz, q.cqz > 0).int_or_null(10, q.ituz, q.ituz > 0);
+                        insert.text_or_null(11, q.gridsquare).text_or_null(12, q.cont).text_or_null(13, q.country);
+                        insert.text_or_null(14, std::string_view(&q.qsl_rcvd, q.qsl_rcvd ? 1 : 0));
+                        insert.text_or_null(15, std::string_view(&q.lotw_qsl_rcvd, q.lotw_qsl_rcvd ? 1 : 0));
+                        insert.text_or_null(16, std::string_view(&q.eqsl_qsl_rcvd, q.eqsl_qsl_rcvd ? 1 : 0));
+                        insert.blob(17, r.adi);
+                        insert.step("inserting a QSO");
+                        const auto changed = static_cast<std::size_t>(sqlite3_changes(db_.get()));
+                        report.inserted += changed;
+                        report.duplicates += 1 - changed;
+                        ++report.records;
+                    }
+                    exec("COMMIT", "committing a batch");
+                } catch (...) {
+                    sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+                    throw;
+                }
+            },
+            {.max_concurrency = threads}, run);
+        return report;
+    }
+
+    /// Number of QSOs stored.
+    [[nodiscard]] std::size_t size() {
+        statement count(db_.get(), "SELECT COUNT(*) FROM qso", *this);
+        count.step("counting QSOs");
+        return static_cast<std::size_t>(sqlite3_column_int64(count.get(), 0));
+    }
+
+    /// Calls sink(std::string_view) with an ADI header, then every stored record's ADI bytes in import
+    /// order. Returns the number of records. Throws store_error.
+    template <class Sink>
+    std::size_t export_adi(Sink&& sink) {
+        std::string head;
+        append_header(head, "ADIF export by parex-adif\n", std::vector<field>{{"ADIF_VER", "3.1.6", '\0'}, {"PROGRAMID", "parex-adif", '\0'}});
+        sink(std::string_view(head));
+        statement select(db_.get(), "SELECT adi FROM qso ORDER BY id", *this);
+        std::size_t n = 0;
+        while (select.step("reading QSOs")) {
+            const auto* bytes = static_cast<const char*>(sqlite3_column_blob(select.get(), 0));
+            sink(std::string_view(bytes, static_cast<std::size_t>(sqlite3_column_bytes(select.get(), 0))));
+            ++n;
+        }
+        return n;
+    }
+
+private:
+    /// QSO_DATE as stored (trimmed), so a record without a valid date still has an identity.
+    static std::string identity_date(const record& r) { return std::string(detail::trim(r.find("QSO_DATE").value_or(""))); }
+    /// TIME_ON as HHMMSS (an HHMM time gets seconds 00), or "" when absent or invalid.
+    static std::string identity_time(const qso& q) {
+        if (!q.time_on) return {};
+        const auto s = static_cast<int>(q.time_on->count());  // below 86400: adif_time checked it
+        std::string hhmmss(6, '0');
+        for (const auto& [at, value] : {std::pair{0, s / 3600}, std::pair{2, s / 60 % 60}, std::pair{4, s % 60}}) {
+            hhmmss[static_cast<std::size_t>(at)] = static_cast<char>('0' + value / 10);
+            hhmmss[static_cast<std::size_t>(at) + 1] = static_cast<char>('0' + value % 10);
+        }
+        return hhmmss;
+    }
+
+    [[noreturn]] void fail(const std::string& what) const {
+        throw store_error(path_ + ": " + what + ": " + (db_ ? sqlite3_errmsg(db_.get()) : "out of memory"));
+    }
+    void exec(const char* sql, const char* what) {
+        if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr) != SQLITE_OK) fail(what);
+    }
+
+    /// A prepared statement; bind calls return *this to chain, step() resets after the last row.
+    class statement {
+    public:
+        statement(sqlite3* db, const char* sql, const store& owner) : owner_(owner) {
+            if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) != SQLITE_OK)
+                owner.fail(std::string("preparing ") + sql);
+        }
+        statement(const statement&) = delete;
+        statement& operator=(const statement&) = delete;
+        ~statement() { sqlite3_finalize(stmt_); }
+        [[nodiscard]] sqlite3_stmt* get() const { return stmt_; }
+
+        statement& text(int i, std::string_view v) {
+            check(sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+            return *this;
+        }
+        statement& text_or_null(int i, std::string_view v) {
+            check(v.empty() ? sqlite3_bind_null(stmt_, i) : sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+            return *this;
+        }
+        statement& int_or_null(int i, int v, bool present) {
+            check(present ? sqlite3_bind_int(stmt_, i, v) : sqlite3_bind_null(stmt_, i));
+            return *this;
+        }
+        statement& blob(int i, std::string_view v) {
+            check(sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+            return *this;
+        }
+        /// true while a row is available; false (and reset) when done. Throws store_error.
+        bool step(const char* what) {
+            const int rc = sqlite3_step(stmt_);
+            if (rc == SQLITE_ROW) return true;
+            sqlite3_reset(stmt_);
+            if (rc != SQLITE_DONE) owner_.fail(what);
+            return false;
+        }
+
+    private:
+        void check(int rc) const {
+            if (rc != SQLITE_OK) owner_.fail("binding a value");
+        }
+        const store& owner_;
+        sqlite3_stmt* stmt_ = nullptr;
+    };
+
+    struct closer {
+        void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+    };
+    std::string path_;
+    std::unique_ptr<sqlite3, closer> db_;
+};
+
+}  // namespace parex::logbook
