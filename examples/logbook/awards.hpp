@@ -57,17 +57,19 @@ inline std::string wpx_prefix(std::string_view call) {
         }
         return p;
     };
-    std::vector<std::string_view> parts;
-    for (auto rest = call; !rest.empty();) {
+    std::array<std::string_view, 4> parts{};  // a call has at most a designator, itself and a suffix or two
+    std::size_t n = 0;
+    for (auto rest = call; !rest.empty() && n < parts.size();) {
         const auto slash = rest.find('/');
         const auto part = rest.substr(0, slash);
         rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
-        if (!part.empty() && !country_file::is_operating_suffix(part)) parts.push_back(part);
+        if (!part.empty() && !country_file::is_operating_suffix(part)) parts[n++] = part;
     }
-    if (parts.empty()) return {};
-    if (parts.size() == 1) return prefix_of(parts[0]);
-    const auto home = *std::max_element(parts.begin(), parts.end(), [](auto a, auto b) { return a.size() < b.size(); });
-    const auto designator = *std::min_element(parts.begin(), parts.end(), [](auto a, auto b) { return a.size() < b.size(); });
+    if (n == 0) return {};
+    if (n == 1) return prefix_of(parts[0]);
+    const auto by_size = [](std::string_view a, std::string_view b) { return a.size() < b.size(); };
+    const auto home = *std::max_element(parts.begin(), parts.begin() + static_cast<std::ptrdiff_t>(n), by_size);
+    const auto designator = *std::min_element(parts.begin(), parts.begin() + static_cast<std::ptrdiff_t>(n), by_size);
     if (designator.size() == 1 && is_digit(designator[0])) {  // K1TEO/8: the call area changes
         auto p = prefix_of(home);
         while (!p.empty() && is_digit(p.back())) p.pop_back();
@@ -159,17 +161,22 @@ struct credit {
     friend bool operator==(const credit&, const credit&) = default;
 };
 
-/// One award's credits: overall, per band (by band table index) and per mode (by MODE, upper case).
+/// One award's credits: overall, per band (by band table index) and per mode (by the summary's mode
+/// slot; see award_summary::modes).
 struct award_tally {
     credit overall;
-    std::map<int, credit> by_band;
-    std::map<std::string, credit, std::less<>> by_mode;
-    void merge(const award_tally& o) {
-        overall.merge(o.overall);
-        for (const auto& [band, c] : o.by_band) by_band[band].merge(c);
-        for (const auto& [mode, c] : o.by_mode) by_mode[mode].merge(c);
+    std::vector<credit> by_band;
+    std::vector<credit> by_mode;
+    /// Equal credits, a missing slot counting as an empty credit (the vectors grow as keys arrive).
+    friend bool operator==(const award_tally& a, const award_tally& b) {
+        const auto same = [](const std::vector<credit>& x, const std::vector<credit>& y) {
+            const credit none{};
+            for (std::size_t i = 0; i < std::max(x.size(), y.size()); ++i)
+                if (!((i < x.size() ? x[i] : none) == (i < y.size() ? y[i] : none))) return false;
+            return true;
+        };
+        return a.overall == b.overall && same(a.by_band, b.by_band) && same(a.by_mode, b.by_mode);
     }
-    friend bool operator==(const award_tally&, const award_tally&) = default;
 };
 
 enum class award { dxcc, was, waz, vucc, wpx };
@@ -182,14 +189,50 @@ inline constexpr std::array<award, 5> all_awards{award::dxcc, award::was, award:
 /// The award tallies of a set of QSOs, and how many DXCC codes and CQ zones came from the country file.
 struct award_summary {
     std::array<award_tally, 5> tallies;
+    /// The modes met (MODE, upper case), in order of first appearance: tallies' by_mode[i] is modes[i].
+    std::vector<std::string> modes;
     std::size_t qsos = 0;
     std::size_t dxcc_derived = 0;
     std::size_t cqz_derived = 0;
 
     [[nodiscard]] const award_tally& operator[](award a) const { return tallies[static_cast<std::size_t>(a)]; }
-    /// Union with `o`: summaries of disjoint QSO sets merge to the summary of their union.
+    /// Credits of award `a` in mode `mode`, or nullptr when no QSO had that mode.
+    [[nodiscard]] const credit* by_mode(award a, std::string_view mode) const {
+        const auto it = std::find(modes.begin(), modes.end(), mode);
+        const auto& list = (*this)[a].by_mode;
+        const auto i = static_cast<std::size_t>(it - modes.begin());
+        return i < list.size() && list[i].worked.size() > 0 ? &list[i] : nullptr;
+    }
+    /// Credits of award `a` on band `band` (band table index), or nullptr when none.
+    [[nodiscard]] const credit* by_band(award a, int band) const {
+        const auto& list = (*this)[a].by_band;
+        const auto b = static_cast<std::size_t>(band);
+        return band >= 0 && b < list.size() && list[b].worked.size() > 0 ? &list[b] : nullptr;
+    }
+    /// The slot of `mode`, added when new.
+    std::size_t mode_slot(std::string_view mode) {
+        for (std::size_t i = 0; i < modes.size(); ++i)
+            if (modes[i] == mode) return i;
+        modes.emplace_back(mode);
+        return modes.size() - 1;
+    }
+    /// Union with `o`: summaries of disjoint QSO sets merge to the summary of their union. Merging left
+    /// to right keeps the modes in order of first appearance, so the result does not depend on how
+    /// the QSOs were cut.
     award_summary& merge(const award_summary& o) {
-        for (std::size_t i = 0; i < tallies.size(); ++i) tallies[i].merge(o.tallies[i]);
+        std::vector<std::size_t> slot(o.modes.size());
+        for (std::size_t i = 0; i < o.modes.size(); ++i) slot[i] = mode_slot(o.modes[i]);
+        for (std::size_t a = 0; a < tallies.size(); ++a) {
+            auto& mine = tallies[a];
+            const auto& theirs = o.tallies[a];
+            mine.overall.merge(theirs.overall);
+            if (mine.by_band.size() < theirs.by_band.size()) mine.by_band.resize(theirs.by_band.size());
+            for (std::size_t b = 0; b < theirs.by_band.size(); ++b) mine.by_band[b].merge(theirs.by_band[b]);
+            for (std::size_t m = 0; m < theirs.by_mode.size(); ++m) {
+                if (mine.by_mode.size() <= slot[m]) mine.by_mode.resize(slot[m] + 1);
+                mine.by_mode[slot[m]].merge(theirs.by_mode[m]);
+            }
+        }
         qsos += o.qsos;
         dxcc_derived += o.dxcc_derived;
         cqz_derived += o.cqz_derived;
@@ -232,7 +275,7 @@ inline std::string prefix_of_key(std::uint64_t key) {
     return p;
 }
 
-/// Adds QSOs [begin, end) of `qsos` to `s`. O(QSOs).
+/// Adds `qsos` to `s`. O(QSOs).
 inline void add_qsos(award_summary& s, const award_tables& t, std::span<const qso> qsos) {
     std::string mode;
     for (const auto& q : qsos) {
@@ -241,14 +284,18 @@ inline void add_qsos(award_summary& s, const award_tables& t, std::span<const qs
         s.cqz_derived += q.cqz_derived;
         const bool confirmed = q.confirmed();
         mode = detail::upper(q.mode);
+        const auto mode_slot = mode.empty() ? std::size_t{0} : s.mode_slot(mode);
         const auto add = [&](award a, std::uint64_t key) {
             auto& tally = s.tallies[static_cast<std::size_t>(a)];
             tally.overall.add(key, confirmed);
-            if (q.band_index >= 0) tally.by_band[q.band_index].add(key, confirmed);
+            if (q.band_index >= 0) {
+                const auto b = static_cast<std::size_t>(q.band_index);
+                if (tally.by_band.size() <= b) tally.by_band.resize(b + 1);
+                tally.by_band[b].add(key, confirmed);
+            }
             if (!mode.empty()) {
-                auto it = tally.by_mode.find(mode);
-                if (it == tally.by_mode.end()) it = tally.by_mode.emplace(mode, credit{}).first;
-                it->second.add(key, confirmed);
+                if (tally.by_mode.size() <= mode_slot) tally.by_mode.resize(mode_slot + 1);
+                tally.by_mode[mode_slot].add(key, confirmed);
             }
         };
         if (q.dxcc > 0 && static_cast<std::size_t>(q.dxcc) < t.dxcc_names.size() && !t.dxcc_names[static_cast<std::size_t>(q.dxcc)].empty())
@@ -279,10 +326,12 @@ inline void add_qsos(award_summary& s, const award_tables& t, std::span<const qs
     }
 }
 
-/// The awards of `qsos`, summarised in parallel on `executor` by map_reduce over chunks of QSOs: the
-/// same summary as one sequential pass. O(QSOs) work.
+/// The awards of `qsos`, summarised in parallel on `executor` by map_reduce over chunks of `grain` QSOs
+/// (0: four chunks per thread, at least 4,096 QSOs each; every chunk's summary costs a merge): the same
+/// summary as one sequential pass. O(QSOs) work.
 inline award_summary summarize(std::span<const qso> qsos, const award_tables& tables, parex::chunked_executor& executor,
-                               std::size_t grain = 16384) {
+                               std::size_t grain = 0) {
+    if (grain == 0) grain = std::max<std::size_t>(4096, qsos.size() / (4 * executor.max_concurrency()) + 1);
     return executor.map_reduce(
         parex::chunks(qsos.size(), parex::grain{grain}),
         [&](parex::chunk c) {

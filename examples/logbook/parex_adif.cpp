@@ -153,8 +153,10 @@ int cmd_awards(const options& o, parex::chunked_executor& ex) {
             const auto& tally = s[a];
             json award = credit_json(a, tally.overall, tables);
             json by_band = json::object(), by_mode = json::object();
-            for (const auto& [band, c] : tally.by_band) by_band[tables.bands.bands()[static_cast<std::size_t>(band)].name] = credit_json(a, c, tables);
-            for (const auto& [mode, c] : tally.by_mode) by_mode[mode] = credit_json(a, c, tables);
+            for (std::size_t b = 0; b < tally.by_band.size(); ++b)
+                if (tally.by_band[b].worked.size() > 0) by_band[tables.bands.bands()[b].name] = credit_json(a, tally.by_band[b], tables);
+            for (std::size_t m = 0; m < tally.by_mode.size(); ++m)
+                if (tally.by_mode[m].worked.size() > 0) by_mode[s.modes[m]] = credit_json(a, tally.by_mode[m], tables);
             award["by_band"] = by_band;
             award["by_mode"] = by_mode;
             if (a == lb::award::dxcc) {
@@ -180,12 +182,12 @@ int cmd_awards(const options& o, parex::chunked_executor& ex) {
     fmt::print("\n");
     for (std::size_t b = 0; b < tables.bands.bands().size(); ++b) {
         bool any = false;
-        for (const auto a : lb::all_awards) any = any || s[a].by_band.contains(static_cast<int>(b));
+        for (const auto a : lb::all_awards) any = any || s.by_band(a, static_cast<int>(b)) != nullptr;
         if (!any) continue;
         fmt::print("{:<8}", tables.bands.bands()[b].name);
         for (const auto a : lb::all_awards) {
-            const auto it = s[a].by_band.find(static_cast<int>(b));
-            const auto n = it == s[a].by_band.end() ? lb::credit_counts{} : lb::count(a, it->second, tables);
+            const auto* c = s.by_band(a, static_cast<int>(b));
+            const auto n = c == nullptr ? lb::credit_counts{} : lb::count(a, *c, tables);
             fmt::print(" {:>11}", fmt::format("{}/{}", n.worked, n.confirmed));
         }
         fmt::print("\n");

@@ -304,8 +304,10 @@ TEST_CASE("logbook: awards count each rule's keys, worked and confirmed, overall
     CHECK(n(lb::award::vucc).worked == 3);     // EM73, EM74, EM75
     CHECK(n(lb::award::vucc).confirmed == 2);
     CHECK(n(lb::award::wpx).worked == 6);      // W1 KL7 KH6 W3 K4 VS6
-    CHECK(lb::count(lb::award::dxcc, s[lb::award::dxcc].by_mode.at("CW"), tables()).worked == 3);
-    CHECK(lb::count(lb::award::dxcc, s[lb::award::dxcc].by_band.at(tables().bands.by_name("20m")), tables()).worked == 2);
+    REQUIRE(s.by_mode(lb::award::dxcc, "CW") != nullptr);
+    CHECK(lb::count(lb::award::dxcc, *s.by_mode(lb::award::dxcc, "CW"), tables()).worked == 3);
+    CHECK(lb::count(lb::award::dxcc, *s.by_band(lb::award::dxcc, tables().bands.by_name("20m")), tables()).worked == 2);
+    CHECK(s.by_mode(lb::award::dxcc, "RTTY") == nullptr);
     CHECK(s.cqz_derived == 2);
     // a deleted entity (DXCC 2, Abu Ail) counts apart from the current total
     const auto deleted = lb::parse("<CALL:4>X1AA <DXCC:1>2 <BAND:3>20m <EOR>");
