@@ -25,6 +25,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -65,7 +66,8 @@ parex::run_options progress(std::string what) {
             .progress_interval = std::chrono::milliseconds(100)};
 }
 
-/// A parsed file: its bytes and the document over them, plus the parse time.
+/// A parsed file: its bytes and the document over them, plus the parse time. Held by pointer: the
+/// document refers to `text`, whose bytes a move would relocate when they fit in the string itself.
 struct loaded {
     std::string path;
     std::string text;
@@ -73,12 +75,12 @@ struct loaded {
     double seconds = 0;
 };
 
-loaded load(const std::string& path, const options& o, parex::chunked_executor& ex) {
-    loaded l{path, read_file(path), {}, 0};
+std::unique_ptr<const loaded> load(const std::string& path, const options& o, parex::chunked_executor& ex) {
+    auto l = std::make_unique<loaded>(loaded{path, read_file(path), {}, 0});
     const auto t0 = std::chrono::steady_clock::now();
-    l.doc = lb::parse(l.text, {.lenient = o.lenient, .run = progress("parsing " + path)}, ex);
-    l.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    for (const auto& issue : l.doc.skipped()) fmt::print(stderr, "parex-adif: {}: skipped: {}\n", path, issue.message());
+    l->doc = lb::parse(l->text, {.lenient = o.lenient, .run = progress("parsing " + path)}, ex);
+    l->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    for (const auto& issue : l->doc.skipped()) fmt::print(stderr, "parex-adif: {}: skipped: {}\n", path, issue.message());
     return l;
 }
 
@@ -99,7 +101,8 @@ json record_object(const lb::record& r) {
 int cmd_stats(const options& o, parex::chunked_executor& ex) {
     json all = json::array();
     for (const auto& path : o.files) {
-        const auto l = load(path, o, ex);
+        const auto file = load(path, o, ex);
+        const auto& l = *file;
         const double mb_s = l.seconds > 0 ? static_cast<double>(l.text.size()) / 1e6 / l.seconds : 0;
         if (o.json_out) {
             all.push_back({{"file", path}, {"records", l.doc.size()}, {"fields", l.doc.field_count()},
@@ -117,7 +120,8 @@ int cmd_stats(const options& o, parex::chunked_executor& ex) {
 }
 
 int cmd_to_json(const options& o, parex::chunked_executor& ex) {
-    const auto l = load(o.files.at(0), o, ex);
+    const auto file = load(o.files.at(0), o, ex);
+    const auto& l = *file;
     json records = json::array();
     for (const auto r : l.doc) records.push_back(record_object(r));
     json out;
@@ -139,11 +143,11 @@ json credit_json(lb::award a, const lb::credit& c, const lb::award_tables& t) {
 
 int cmd_awards(const options& o, parex::chunked_executor& ex) {
     const auto tables = lb::award_tables::read(o.spec_dir);
-    std::vector<loaded> files;
+    std::vector<std::unique_ptr<const loaded>> files;
     std::vector<lb::qso> qsos;
     for (const auto& path : o.files) {
         files.push_back(load(path, o, ex));
-        const auto q = lb::to_qsos(files.back().doc, tables.for_qsos(), ex);
+        const auto q = lb::to_qsos(files.back()->doc, tables.for_qsos(), ex);
         qsos.insert(qsos.end(), q.begin(), q.end());
     }
     const auto s = lb::summarize(qsos, tables, ex);
@@ -199,7 +203,8 @@ int cmd_import(const options& o, parex::chunked_executor& ex) {
     const auto tables = lb::award_tables::read(o.spec_dir);
     lb::store db(o.db);
     for (const auto& path : o.files) {
-        const auto l = load(path, o, ex);
+        const auto file = load(path, o, ex);
+        const auto& l = *file;
         const auto t0 = std::chrono::steady_clock::now();
         const auto r = db.import(l.doc, tables.for_qsos(), o.threads, 8192, progress("importing " + path));
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

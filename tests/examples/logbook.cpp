@@ -14,9 +14,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <filesystem>
 #include <random>
-#include <regex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -84,6 +84,24 @@ std::string generated_log(std::mt19937& rng, std::size_t count, std::vector<plai
     return text;
 }
 
+/// Whether `data` holds a complete field tag, <NAME:LEN> or <NAME:LEN:T>: data that swallowed a tag.
+bool holds_tag(std::string_view data) {
+    const auto name_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+    const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    for (auto lt = data.find('<'); lt != std::string_view::npos; lt = data.find('<', lt + 1)) {
+        auto i = lt + 1;
+        const auto name_begin = i;
+        while (i < data.size() && name_char(data[i])) ++i;
+        if (i == name_begin || i >= data.size() || data[i++] != ':') continue;
+        const auto length_begin = i;
+        while (i < data.size() && digit(data[i])) ++i;
+        if (i == length_begin || i >= data.size()) continue;
+        if (data[i] == ':' && i + 2 < data.size() && std::isalpha(static_cast<unsigned char>(data[i + 1]))) i += 2;
+        if (data[i] == '>') return true;
+    }
+    return false;
+}
+
 lb::adif_issue issue_of(std::string_view text) {
     try {
         (void)lb::parse_sequential(text);
@@ -97,7 +115,9 @@ lb::adif_issue issue_of(std::string_view text) {
 }  // namespace
 
 TEST_CASE("logbook: every real log parses with its record count, equal in parallel and sequentially") {
-    const std::regex swallowed_tag("<[A-Za-z_0-9]+:[0-9]+(:[A-Za-z])?>");
+    CHECK(holds_tag("x <CALL:4> y"));
+    CHECK(holds_tag("<USERDEF1:20:B>"));
+    CHECK_FALSE(holds_tag("a < b: 3 > 2"));
     for (const auto& log : real_logs) {
         INFO(log.file);
         const auto text = read_file(data_dir / "logs" / log.file);
@@ -105,7 +125,7 @@ TEST_CASE("logbook: every real log parses with its record count, equal in parall
         CHECK(sequential.size() == log.records);
         CHECK(sequential.skipped().empty());
         for (const auto r : sequential)
-            for (const auto f : r) CHECK_FALSE(std::regex_search(f.data.begin(), f.data.end(), swallowed_tag));
+            for (const auto f : r) CHECK_FALSE(holds_tag(f.data));
         for (const std::size_t chunk : {std::size_t{64}, std::size_t{4096}, std::size_t{1} << 20}) {
             const auto parallel = lb::parse(text, {.chunk_bytes = chunk}, 2);
             CHECK(plain(parallel) == plain(sequential));
