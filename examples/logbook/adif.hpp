@@ -161,7 +161,7 @@ inline bool only_space_after(std::string_view text, std::size_t from) {
 /// How a record scan ended.
 enum class scan_end { eor, eoh, no_more_tags, trailer, error };
 
-/// One tag: <NAME:LEN[:T]>; decoded into `out`, or an issue.
+/// How a scan_record call ended, where, and the issue when it failed.
 struct scan_result {
     scan_end how;
     std::size_t next;  ///< where the scan stopped: after <EOR>/<EOH>, or the end of the input

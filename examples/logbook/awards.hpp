@@ -57,19 +57,9 @@ inline std::string wpx_prefix(std::string_view call) {
         }
         return p;
     };
-    std::array<std::string_view, 4> parts{};  // a call has at most a designator, itself and a suffix or two
-    std::size_t n = 0;
-    for (auto rest = call; !rest.empty() && n < parts.size();) {
-        const auto slash = rest.find('/');
-        const auto part = rest.substr(0, slash);
-        rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
-        if (!part.empty() && !country_file::is_operating_suffix(part)) parts[n++] = part;
-    }
-    if (n == 0) return {};
-    if (n == 1) return prefix_of(parts[0]);
-    const auto by_size = [](std::string_view a, std::string_view b) { return a.size() < b.size(); };
-    const auto home = *std::max_element(parts.begin(), parts.begin() + static_cast<std::ptrdiff_t>(n), by_size);
-    const auto designator = *std::min_element(parts.begin(), parts.begin() + static_cast<std::ptrdiff_t>(n), by_size);
+    const auto [home, designator, parts] = country_file::split_call(call);
+    if (parts == 0) return {};
+    if (parts == 1) return prefix_of(home);
     if (designator.size() == 1 && is_digit(designator[0])) {  // K1TEO/8: the call area changes
         auto p = prefix_of(home);
         while (!p.empty() && is_digit(p.back())) p.pop_back();
@@ -124,9 +114,6 @@ public:
     void merge(const key_set& other) {
         small_ |= other.small_;
         large_.insert(other.large_.begin(), other.large_.end());
-    }
-    [[nodiscard]] bool contains(std::uint64_t key) const {
-        return key < small_keys ? small_.test(key) : large_.contains(key);
     }
     [[nodiscard]] std::size_t size() const { return small_.count() + large_.size(); }
     /// Every key, ascending.
@@ -265,16 +252,6 @@ inline std::optional<std::uint64_t> prefix_key(std::string_view p) {
 
 }  // namespace detail
 
-/// Decodes a WPX key back to its prefix.
-inline std::string prefix_of_key(std::uint64_t key) {
-    std::string p;
-    for (key -= key_set::small_keys; key > 0; key /= 37) {
-        const auto d = static_cast<int>(key % 37);
-        p.insert(p.begin(), d <= 10 ? static_cast<char>('0' + d - 1) : static_cast<char>('A' + d - 11));
-    }
-    return p;
-}
-
 /// Adds `qsos` to `s`. O(QSOs).
 inline void add_qsos(award_summary& s, const award_tables& t, std::span<const qso> qsos) {
     std::string mode;
@@ -340,25 +317,6 @@ inline award_summary summarize(std::span<const qso> qsos, const award_tables& ta
             return s;
         },
         [](award_summary a, award_summary b) { return std::move(a.merge(b)); }, award_summary{});
-}
-
-/// A key's display name: DXCC entity name, state code, zone number, grid square, prefix.
-inline std::string key_name(award a, std::uint64_t key, const award_tables& t) {
-    switch (a) {
-        case award::dxcc: return std::to_string(key);
-        case award::was: return t.was_states[key];
-        case award::waz: return std::to_string(key);
-        case award::vucc: {
-            std::string g(4, ' ');
-            g[0] = static_cast<char>('A' + key / 1800);
-            g[1] = static_cast<char>('A' + key / 100 % 18);
-            g[2] = static_cast<char>('0' + key / 10 % 10);
-            g[3] = static_cast<char>('0' + key % 10);
-            return g;
-        }
-        case award::wpx: return prefix_of_key(key);
-    }
-    return {};
 }
 
 /// Counts of a credit, with DXCC's deleted entities apart: {worked, confirmed} counting current entities.

@@ -110,7 +110,9 @@ public:
         detail::read_csv(path, 3, [&](const std::vector<std::string>& f) {
             t.bands_.push_back({f[0], detail::to_number<double>(f[1], "lower_mhz"), detail::to_number<double>(f[2], "upper_mhz")});
         });
-        if (t.bands_.empty()) throw table_error(path.string() + ": no bands");
+        const int six = t.by_name("6m");
+        if (six < 0) throw table_error(path.string() + ": no 6m band");
+        t.six_metres_mhz_ = t.bands_[static_cast<std::size_t>(six)].lower_mhz;
         return t;
     }
 
@@ -129,12 +131,12 @@ public:
     }
     /// Whether band `index` is 6 m or above in frequency (VUCC's bands).
     [[nodiscard]] bool vhf_and_up(int index) const noexcept {
-        const int six = by_name("6m");
-        return index >= 0 && six >= 0 && bands_[static_cast<std::size_t>(index)].lower_mhz >= bands_[static_cast<std::size_t>(six)].lower_mhz;
+        return index >= 0 && bands_[static_cast<std::size_t>(index)].lower_mhz >= six_metres_mhz_;
     }
 
 private:
     std::vector<band> bands_;
+    double six_metres_mhz_ = 0;
 };
 
 /// The AD1C country file in its CSV form: for a call sign, the DXCC entity, continent, CQ and ITU zone.
@@ -203,22 +205,33 @@ public:
         return std::nullopt;
     }
 
-    /// The part of a (possibly portable) call sign that says where the station is.
-    [[nodiscard]] static std::string_view location_part(std::string_view call) {
-        std::string_view best;
+    /// A call sign cut at '/', operating suffixes (is_operating_suffix) left out: the home call (the
+    /// longest part), the designator (the shortest) and how many parts there were.
+    struct call_parts {
+        std::string_view home;
         std::string_view designator;
-        std::size_t parts = 0;
+        std::size_t count = 0;
+    };
+    [[nodiscard]] static call_parts split_call(std::string_view call) {
+        call_parts p;
         while (!call.empty()) {
             const auto slash = call.find('/');
             const auto part = call.substr(0, slash);
             call = slash == std::string_view::npos ? std::string_view() : call.substr(slash + 1);
             if (part.empty() || is_operating_suffix(part)) continue;
-            ++parts;
-            if (best.empty() || part.size() > best.size()) best = part;  // the home call is the longer part
-            if (designator.empty() || part.size() < designator.size()) designator = part;
+            ++p.count;
+            if (p.home.empty() || part.size() > p.home.size()) p.home = part;
+            if (p.designator.empty() || part.size() < p.designator.size()) p.designator = part;
         }
-        if (parts >= 2 && !(designator.size() == 1 && designator[0] >= '0' && designator[0] <= '9')) return designator;
-        return best;
+        return p;
+    }
+
+    /// The part of a (possibly portable) call sign that says where the station is: the designator,
+    /// unless the call has none or it is a single call-area digit.
+    [[nodiscard]] static std::string_view location_part(std::string_view call) {
+        const auto p = split_call(call);
+        const bool area_digit = p.designator.size() == 1 && p.designator[0] >= '0' && p.designator[0] <= '9';
+        return p.count >= 2 && !area_digit ? p.designator : p.home;
     }
 
     /// Suffixes that do not change the location: portable, mobile, maritime and aeronautical mobile,

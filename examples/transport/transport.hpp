@@ -142,8 +142,7 @@ inline config resolve(config c, const stopping_power_table& t) {
     detail::validate_given(c, t);
     if (c.step_cm == 0) c.step_cm = std::min(c.dz_cm, c.dx_cm);
     const double range = t.csda_range(c.energy_mev) / water_density_g_cm3;
-    const auto [r_top, e_top] = detail::grid_top(c, t);
-    (void)e_top;
+    const double r_top = detail::grid_top(c, t).first;
     if (c.energies == 0) {
         const double r_cut = t.csda_range(c.cutoff_mev);
         detail::require(r_top > r_cut, "cutoff_mev = " + detail::str(c.cutoff_mev) + " leaves no range to transport");
