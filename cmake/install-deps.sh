@@ -12,6 +12,7 @@ packages=(
   libfmt-dev nlohmann-json3-dev libcli11-dev  # the benchmark report and the CLIs
   libzstd-dev liblz4-dev libxxhash-dev zstd lz4  # compression module; its tests run the zstd and lz4 CLIs
   libsqlite3-dev                 # logbook module's SQLite store
+  libhdf5-dev                    # waveform module's batch files
   python3-matplotlib             # parex-transport --plot
 )
 

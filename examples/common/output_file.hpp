@@ -62,6 +62,9 @@ public:
         }
     }
 
+    /// The temporary file's path, for writers that open files by name (HDF5); empty for stdout.
+    [[nodiscard]] const std::optional<std::filesystem::path>& temporary_path() const noexcept { return temporary_; }
+
     /// Makes the output visible under its name, atomically; without `overwrite` never over an existing file.
     void commit() {
         if (!temporary_) return;

@@ -10,6 +10,7 @@
 #include "adif.hpp"
 #include "awards.hpp"
 #include "output_file.hpp"
+#include "terminal_progress.hpp"
 #include "qso.hpp"
 #include "store.hpp"
 
@@ -17,7 +18,6 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include <unistd.h>
 
 #include <cctype>
 #include <chrono>
@@ -56,16 +56,6 @@ std::string read_file(const std::string& path) {
     return std::move(s).str();
 }
 
-/// A progress line on stderr while `what` runs, only when stderr is a terminal.
-parex::run_options progress(std::string what) {
-    if (!::isatty(STDERR_FILENO)) return {};
-    return {.on_progress = [what](parex::progress p) {
-                fmt::print(stderr, "\r\033[K{} {}/{}", what, p.done, p.total);
-                if (p.done == p.total) fmt::print(stderr, "\r\033[K");
-            },
-            .progress_interval = std::chrono::milliseconds(100)};
-}
-
 /// A parsed file: its bytes and the document over them, plus the parse time. Held by pointer: the
 /// document refers to `text`, whose bytes a move would relocate when they fit in the string itself.
 struct loaded {
@@ -78,7 +68,7 @@ struct loaded {
 std::unique_ptr<const loaded> load(const std::string& path, const options& o, parex::chunked_executor& ex) {
     auto l = std::make_unique<loaded>(loaded{path, read_file(path), {}, 0});
     const auto t0 = std::chrono::steady_clock::now();
-    l->doc = lb::parse(l->text, {.lenient = o.lenient, .run = progress("parsing " + path)}, ex);
+    l->doc = lb::parse(l->text, {.lenient = o.lenient, .run = parex::examples::terminal_progress("parsing " + path)}, ex);
     l->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     for (const auto& issue : l->doc.skipped()) fmt::print(stderr, "parex-adif: {}: skipped: {}\n", path, issue.message());
     return l;
@@ -206,7 +196,7 @@ int cmd_import(const options& o, parex::chunked_executor& ex) {
         const auto file = load(path, o, ex);
         const auto& l = *file;
         const auto t0 = std::chrono::steady_clock::now();
-        const auto r = db.import(l.doc, tables.for_qsos(), o.threads, 8192, progress("importing " + path));
+        const auto r = db.import(l.doc, tables.for_qsos(), o.threads, 8192, parex::examples::terminal_progress("importing " + path));
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         fmt::print("{}: {} records, {} new QSOs, {} already stored ({:.3f} s)\n", path, r.records, r.inserted, r.duplicates, s);
     }

@@ -1,0 +1,146 @@
+// A waveform generator that keeps its frequency grid and scratch space between waveforms, and batches
+// over a parex worker pool whose initializer builds one generator per worker, writing h_plus and h_cross in
+// place into one contiguous batch in a parex shared-memory arena.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <cstddef>
+#include <functional>
+#include <span>
+#include <stdexcept>
+#include <vector>
+
+#include <fmt/format.h>
+#include <parex/shm_arena.hpp>
+#include <parex/worker_pool.hpp>
+
+#include "models.hpp"
+#include "waveform.hpp"
+
+namespace parex::examples::waveforms {
+
+static_assert(std::is_trivially_copyable_v<std::complex<double>>);
+
+/// The uniform grid of a batch: f_k = k delta_f for k = 0 .. floor(f_max / delta_f), as dingo's
+/// UniformFrequencyDomain. Waveforms are LAL's series truncated or zero-padded to it.
+struct domain {
+    double delta_f = 0.125;  ///< Hz
+    double f_max = 1024;     ///< Hz, the last bin's frequency (rounded down to the grid)
+    [[nodiscard]] std::size_t bins() const { return std::size_t(std::floor(f_max / delta_f)) + 1; }
+};
+
+/// Generates one approximant on one grid. Construction builds the grid's per-bin tables (O(bins));
+/// generate() is then O(bins) with one square root, one sine and one cosine per bin, and allocates
+/// nothing. Not thread-safe: one per worker.
+class waveform_generator {
+public:
+    waveform_generator(approximant model, const constants& c, double delta_f, std::size_t bins)
+        : model_(model), constants_(c), grid_(delta_f, bins), amp_(bins), phase_(bins) {
+        if (!(delta_f > 0)) throw std::invalid_argument(fmt::format("delta_f = {}: must be positive (Hz)", delta_f));
+        qnm_table::get();  // built once per process: IMRPhenomD's ringdown frequencies
+    }
+    waveform_generator(approximant model, const constants& c, const domain& d)
+        : waveform_generator(model, c, d.delta_f, d.bins()) {}
+
+    [[nodiscard]] std::size_t bins() const noexcept { return grid_.size(); }
+    [[nodiscard]] double delta_f() const noexcept { return grid_.delta_f; }
+    [[nodiscard]] approximant model() const noexcept { return model_; }
+    [[nodiscard]] const constants& physical_constants() const noexcept { return constants_; }
+    [[nodiscard]] std::span<const double> frequencies() const noexcept { return grid_.f; }
+
+    /// Writes h_plus and h_cross (strain per Hz, each of bins() values, f_k = k delta_f) for p, whose
+    /// delta_f must be this generator's. h_plus = (1 + cos^2 i) / 2 h, h_cross = -i cos(i) h
+    /// (SimInspiralChooseFDWaveform). Bins outside the model's filled range (extent_of) are zero; the series
+    /// is LAL's, cut to bins(). Throws std::invalid_argument for bad parameters (validate, extent_of) or
+    /// spans of the wrong size.
+    void generate(const parameters& p, std::span<std::complex<double>> h_plus, std::span<std::complex<double>> h_cross) {
+        validate(p, model_);
+        if (p.delta_f != grid_.delta_f)
+            throw std::invalid_argument(fmt::format("delta_f = {}: this generator's grid has delta_f = {}", p.delta_f, grid_.delta_f));
+        if (h_plus.size() != bins() || h_cross.size() != bins())
+            throw std::invalid_argument(fmt::format("output spans of {} and {} values for {} bins", h_plus.size(), h_cross.size(), bins()));
+        const extent e = extent_of(p, model_, constants_);
+        const std::size_t first = std::min(e.first, bins()), end = std::min(e.end, bins());
+        if (model_ == approximant::taylor_f2)
+            taylor_f2(p, constants_, grid_, first, end, amp_.data(), phase_.data());
+        else
+            phenom_d(p, constants_).fill(grid_, first, end, amp_.data(), phase_.data());
+        const double cos_i = std::cos(p.inclination), plus = 0.5 * (1.0 + cos_i * cos_i);
+        std::fill(h_plus.begin(), h_plus.begin() + std::ptrdiff_t(first), std::complex<double>{});
+        std::fill(h_cross.begin(), h_cross.begin() + std::ptrdiff_t(first), std::complex<double>{});
+        auto* hp = reinterpret_cast<double*>(h_plus.data());  // [re, im] pairs (std::complex layout)
+        auto* hc = reinterpret_cast<double*>(h_cross.data());
+        const double* amp = amp_.data();
+        const double* phase = phase_.data();
+        for (std::size_t k = first; k < end; ++k) {
+            const double c = std::cos(phase[k]), s = std::sin(phase[k]);
+            const double a = amp[k];
+            hp[2 * k] = plus * a * c;  // h = a (cos - i sin)
+            hp[2 * k + 1] = -plus * a * s;
+            hc[2 * k] = -cos_i * a * s;  // -i cos(i) h
+            hc[2 * k + 1] = -cos_i * a * c;
+        }
+        std::fill(h_plus.begin() + std::ptrdiff_t(end), h_plus.end(), std::complex<double>{});
+        std::fill(h_cross.begin() + std::ptrdiff_t(end), h_cross.end(), std::complex<double>{});
+    }
+
+private:
+    approximant model_;
+    constants constants_;
+    frequency_grid grid_;
+    std::vector<double> amp_, phase_;
+};
+
+/// A batch of waveforms in one contiguous block of a shared-memory arena: h_plus then h_cross, each
+/// [waveforms][bins] complex128, row-major. Another process can attach the arena and read it in place.
+struct batch {
+    shm_arena arena;
+    std::span<std::complex<double>> h_plus, h_cross;
+    std::size_t waveforms = 0, bins = 0;
+
+    [[nodiscard]] std::span<const std::complex<double>> plus_row(std::size_t i) const { return h_plus.subspan(i * bins, bins); }
+    [[nodiscard]] std::span<const std::complex<double>> cross_row(std::size_t i) const { return h_cross.subspan(i * bins, bins); }
+};
+
+/// An arena of the right size for `waveforms` rows of `bins` bins (anonymous unless `name` is given).
+inline batch make_batch(std::size_t waveforms, std::size_t bins, const std::string& name = {}) {
+    const std::size_t row_bytes = bins * sizeof(std::complex<double>);
+    const std::size_t bytes = 2 * std::max<std::size_t>(waveforms * row_bytes, 1) + 4096 * 4;
+    batch b{shm_arena::create({.bytes = bytes, .name = name}), {}, {}, waveforms, bins};
+    b.h_plus = b.arena.allocate<std::complex<double>>(waveforms * bins, 4096);
+    b.h_cross = b.arena.allocate<std::complex<double>>(waveforms * bins, 4096);
+    return b;
+}
+
+/// The pool of the batch runs: each worker's initializer builds its waveform_generator once.
+using generator_pool = worker_pool<waveform_generator>;
+
+inline generator_pool make_generator_pool(std::size_t workers, approximant model, const constants& c, const domain& d) {
+    return generator_pool(pool_options{.workers = workers}, [=](std::size_t) { return waveform_generator(model, c, d); });
+}
+
+/// Generates every parameter set into `out` (row i = params[i]), `per_task` waveforms per pool task.
+/// Every p.delta_f must equal the pool's domain. The first std::invalid_argument (with the row index
+/// prepended) stops the batch and is rethrown; `run.stop` cancels it (operation_cancelled),
+/// `run.on_progress` counts finished tasks. O(waveforms * bins) / workers.
+inline void generate_batch(generator_pool& pool, std::span<const parameters> params, batch& out,
+                           std::size_t per_task = 16, const run_options& run = {}) {
+    if (out.waveforms != params.size())
+        throw std::invalid_argument(fmt::format("batch has {} rows for {} parameter sets", out.waveforms, params.size()));
+    std::vector<std::size_t> rows(params.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i;
+    pool.for_each(
+        rows,
+        [&](waveform_generator& generator, std::size_t i) {
+            try {
+                generator.generate(params[i], out.h_plus.subspan(i * out.bins, out.bins), out.h_cross.subspan(i * out.bins, out.bins));
+            } catch (const std::invalid_argument& e) {
+                throw std::invalid_argument(fmt::format("row {}: {}", i, e.what()));
+            }
+        },
+        batch_options{.batch = per_task}, run);
+}
+
+}  // namespace parex::examples::waveforms
