@@ -1,0 +1,111 @@
+// The waveform module: time per waveform on one core (f from 20 to 1024 Hz, delta_f = 0.125 Hz, 8193
+// bins), and a batch of 10,000 IMRPhenomD waveforms from the documented prior: the parex pool (generator
+// built once per worker, 16 waveforms per task, rows written in place into an arena) with 1 and 2
+// workers, against the seed's pattern (a generator and frequency grid built for every waveform, one
+// waveform per task) and against one task per waveform without batching. Peers run on a pool of
+// the same number of workers in the same run; the pool and the arena exist before timing starts (the
+// pool lives as long as the user wants; the arena's pages are touched in the first iteration).
+#include "kernels.hpp"
+
+#include "generator.hpp"
+#include "parameter_table.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace wf = parex::examples::waveforms;
+
+namespace {
+
+const wf::domain grid{0.125, 1024};
+constexpr std::size_t batch_size = 10'000;
+
+wf::parameters typical() {  // a GW150914-like binary
+    return {.m1 = 36, .m2 = 29, .chi1z = 0.3, .chi2z = -0.2, .distance = 410, .inclination = 2.6, .phi_ref = 0.4,
+            .f_min = 20, .f_max = 1024, .delta_f = 0.125};
+}
+
+void per_waveform(benchmark::State& state, wf::approximant model) {
+    wf::waveform_generator g(model, wf::constants::today(), grid);
+    std::vector<std::complex<double>> hp(grid.bins()), hc(grid.bins());
+    auto p = typical();
+    if (model == wf::approximant::taylor_f2) p.m1 = 1.4, p.m2 = 1.3;  // an inspiral that fills the band
+    for (auto _ : state) {
+        g.generate(p, hp, hc);
+        benchmark::DoNotOptimize(hp.data());
+        benchmark::ClobberMemory();
+    }
+    state.counters["bins"] = double(grid.bins());
+    state.SetItemsProcessed(std::int64_t(state.iterations()));
+}
+
+/// What one call builds when the generator is not kept: the frequency grid's tables and scratch space.
+void per_waveform_rebuild(benchmark::State& state) {
+    std::vector<std::complex<double>> hp(grid.bins()), hc(grid.bins());
+    const auto p = typical();
+    for (auto _ : state) {
+        wf::waveform_generator g(wf::approximant::imr_phenom_d, wf::constants::today(), grid);
+        g.generate(p, hp, hc);
+        benchmark::DoNotOptimize(hp.data());
+    }
+    state.SetItemsProcessed(std::int64_t(state.iterations()));
+}
+
+const std::vector<wf::parameters>& batch_parameters() {
+    static const auto rows = wf::sample_prior(batch_size, 2015, typical());
+    return rows;
+}
+
+wf::batch& shared_batch() {
+    static auto b = wf::make_batch(batch_size, grid.bins());
+    return b;
+}
+
+/// The parex pattern: generator per worker, batched tasks, rows in place.
+void batch_pool(benchmark::State& state) {
+    const auto workers = std::size_t(state.range(0));
+    auto pool = wf::make_generator_pool(workers, wf::approximant::imr_phenom_d, wf::constants::today(), grid);
+    auto& out = shared_batch();
+    for (auto _ : state) wf::generate_batch(pool, batch_parameters(), out, 16);
+    state.SetItemsProcessed(std::int64_t(state.iterations() * batch_size));
+}
+
+/// One task per waveform, generator kept (no batching).
+void batch_unbatched(benchmark::State& state) {
+    const auto workers = std::size_t(state.range(0));
+    auto pool = wf::make_generator_pool(workers, wf::approximant::imr_phenom_d, wf::constants::today(), grid);
+    auto& out = shared_batch();
+    for (auto _ : state) wf::generate_batch(pool, batch_parameters(), out, 1);
+    state.SetItemsProcessed(std::int64_t(state.iterations() * batch_size));
+}
+
+/// The seed's pattern: every waveform builds its generator and frequency grid, one waveform per task.
+void batch_rebuild(benchmark::State& state) {
+    const auto workers = std::size_t(state.range(0));
+    parex::worker_pool<int> pool(parex::pool_options{.workers = workers}, [](std::size_t) { return 0; });
+    auto& out = shared_batch();
+    const auto& rows = batch_parameters();
+    std::vector<std::size_t> index(rows.size());
+    for (std::size_t i = 0; i < index.size(); ++i) index[i] = i;
+    for (auto _ : state) {
+        pool.for_each(index, [&](int&, std::size_t i) {
+            wf::waveform_generator g(wf::approximant::imr_phenom_d, wf::constants::today(), grid);
+            g.generate(rows[i], out.h_plus.subspan(i * out.bins, out.bins), out.h_cross.subspan(i * out.bins, out.bins));
+        });
+    }
+    state.SetItemsProcessed(std::int64_t(state.iterations() * batch_size));
+}
+
+}  // namespace
+
+BENCHMARK_CAPTURE(per_waveform, TaylorF2, wf::approximant::taylor_f2)->Name("waveform/one/TaylorF2")->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(per_waveform, IMRPhenomD, wf::approximant::imr_phenom_d)->Name("waveform/one/IMRPhenomD")->Unit(benchmark::kMicrosecond);
+BENCHMARK(per_waveform_rebuild)->Name("waveform/one/IMRPhenomD/peer:rebuild-grid")->Unit(benchmark::kMicrosecond);
+BENCHMARK(batch_pool)->Name("waveform/batch10k/IMRPhenomD/parex-pool")->Arg(1)->Arg(2)->ArgName("workers")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(batch_unbatched)->Name("waveform/batch10k/IMRPhenomD/peer:one-task-per-waveform")->Arg(2)->ArgName("workers")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(batch_rebuild)->Name("waveform/batch10k/IMRPhenomD/peer:rebuild-per-waveform")->Arg(2)->ArgName("workers")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+int main(int argc, char** argv) { return parex::bench::run_benchmarks(argc, argv); }
