@@ -80,8 +80,7 @@ cplx continued_fraction(Terms terms) {
 /// The (A, omega) of the (2, 2, 0) mode at Leaver spin a (|a| < 1/2), by Newton's method on both
 /// continued fractions from the guess (A, omega). Converges to |step| < 1e-14.
 inline std::array<cplx, 2> solve_leaver(double a, cplx A, cplx omega) {
-    constexpr int l_unused = 2, m = 2, s = -2;
-    (void)l_unused;
+    constexpr int m = 2, s = -2;  // l = 2 is the fundamental: the plain (0th-inversion) fractions
     auto residual = [&](cplx A_, cplx w_) -> std::array<cplx, 2> {
         return {continued_fraction([&](int n) { return angular_terms(n, a, m, s, A_, w_); }),
                 continued_fraction([&](int n) { return radial_terms(n, a, m, s, A_, w_); })};

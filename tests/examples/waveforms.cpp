@@ -226,7 +226,7 @@ TEST_CASE("a batch on the pool: rows in order, the same bits as one at a time, w
                 REQUIRE(std::equal(hp.begin(), hp.end(), b.plus_row(i).begin()));
                 REQUIRE(std::equal(hc.begin(), hc.end(), b.cross_row(i).begin()));
             }
-            // Each worker built its generator once, whatever the number of tasks.
+            // Every row ran exactly once, on one of the workers.
             std::size_t tasks = 0;
             for (const auto& s : pool.statistics()) tasks += s.tasks;
             CHECK(tasks == rows.size());
