@@ -1,5 +1,5 @@
 // The waveform module: time per waveform on one core (f from 20 to 1024 Hz, delta_f = 0.125 Hz, 8193
-// bins), and a batch of 10,000 IMRPhenomD waveforms from the documented prior: the parex pool (generator
+// bins), the per-bin sine and cosine vectorised against scalar libm, and a batch of 10,000 IMRPhenomD waveforms from the documented prior: the parex pool (generator
 // built once per worker, 16 waveforms per task, rows written in place into an arena) with 1 and 2
 // workers, against the seed's pattern (a generator and frequency grid built for every waveform, one
 // waveform per task) and against one task per waveform without batching. Peers run on a pool of
@@ -55,6 +55,22 @@ void per_waveform_rebuild(benchmark::State& state) {
     state.SetItemsProcessed(std::int64_t(state.iterations()));
 }
 
+/// Sine and cosine of 8192 phases shaped like a waveform's (thousands of radians at the low end):
+/// libmvec's AVX2 kernels (what generate() uses) against the scalar libm loop.
+void sin_cos(benchmark::State& state, bool vector) {
+    std::vector<double> phase(8192), s(phase.size()), c(phase.size());
+    for (std::size_t k = 0; k < phase.size(); ++k) phase[k] = 3000.0 / (1.0 + 0.01 * double(k)) + 0.37 * double(k);
+    for (auto _ : state) {
+        if (vector)
+            wf::detail::sin_cos(phase.data(), s.data(), c.data(), phase.size());
+        else
+            wf::detail::sin_cos_scalar(phase.data(), s.data(), c.data(), phase.size());
+        benchmark::DoNotOptimize(s.data());
+        benchmark::DoNotOptimize(c.data());
+    }
+    state.SetItemsProcessed(std::int64_t(state.iterations() * phase.size()));
+}
+
 const std::vector<wf::parameters>& batch_parameters() {
     static const auto rows = wf::sample_prior(batch_size, 2015, typical());
     return rows;
@@ -70,21 +86,13 @@ wf::batch& shared_batch() {  // 2.6 GB, its pages touched here so that no timed 
     return b;
 }
 
-/// The parex pattern: generator per worker, batched tasks, rows in place.
+/// The pool with its generator per worker, range(1) waveforms per task (16: the parex pattern; 1: one task
+/// per waveform), rows in place.
 void batch_pool(benchmark::State& state) {
-    const auto workers = std::size_t(state.range(0));
+    const auto workers = std::size_t(state.range(0)), per_task = std::size_t(state.range(1));
     auto pool = wf::make_generator_pool(workers, wf::approximant::imr_phenom_d, wf::constants::today(), grid);
     auto& out = shared_batch();
-    for (auto _ : state) wf::generate_batch(pool, batch_parameters(), out, 16);
-    state.SetItemsProcessed(std::int64_t(state.iterations() * batch_size));
-}
-
-/// One task per waveform, generator kept (no batching).
-void batch_unbatched(benchmark::State& state) {
-    const auto workers = std::size_t(state.range(0));
-    auto pool = wf::make_generator_pool(workers, wf::approximant::imr_phenom_d, wf::constants::today(), grid);
-    auto& out = shared_batch();
-    for (auto _ : state) wf::generate_batch(pool, batch_parameters(), out, 1);
+    for (auto _ : state) wf::generate_batch(pool, batch_parameters(), out, per_task);
     state.SetItemsProcessed(std::int64_t(state.iterations() * batch_size));
 }
 
@@ -111,10 +119,12 @@ void register_all() {
     benchmark::RegisterBenchmark("waveform/one-TaylorF2-8193-bins/parex", per_waveform, wf::approximant::taylor_f2)->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark("waveform/one-IMRPhenomD-8193-bins/parex", per_waveform, wf::approximant::imr_phenom_d)->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark("waveform/one-IMRPhenomD-8193-bins/peer:rebuild-grid", per_waveform_rebuild)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark("waveform/sincos-8192-phases/parex", sin_cos, true)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark("waveform/sincos-8192-phases/peer:scalar-libm", sin_cos, false)->Unit(benchmark::kMicrosecond);
     const char* batch = "waveform/batch-10000-IMRPhenomD/";
-    benchmark::RegisterBenchmark((std::string(batch) + "sequential").c_str(), batch_pool)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
-    benchmark::RegisterBenchmark((std::string(batch) + "parex").c_str(), batch_pool)->Arg(workers)->Unit(benchmark::kMillisecond)->UseRealTime();
-    benchmark::RegisterBenchmark((std::string(batch) + "peer:one-task-per-waveform").c_str(), batch_unbatched)->Arg(workers)->Unit(benchmark::kMillisecond)->UseRealTime();
+    benchmark::RegisterBenchmark((std::string(batch) + "sequential").c_str(), batch_pool)->Args({1, 16})->Unit(benchmark::kMillisecond)->UseRealTime();
+    benchmark::RegisterBenchmark((std::string(batch) + "parex").c_str(), batch_pool)->Args({workers, 16})->Unit(benchmark::kMillisecond)->UseRealTime();
+    benchmark::RegisterBenchmark((std::string(batch) + "peer:one-task-per-waveform").c_str(), batch_pool)->Args({workers, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
     benchmark::RegisterBenchmark((std::string(batch) + "peer:rebuild-per-waveform").c_str(), batch_rebuild)->Arg(workers)->Unit(benchmark::kMillisecond)->UseRealTime();
 }
 

@@ -29,6 +29,14 @@ static_assert(std::is_trivially_copyable_v<std::complex<double>>);
 
 namespace detail {
 
+/// The scalar libm loop (the fallback, and the benchmark's peer).
+inline void sin_cos_scalar(const double* x, double* s, double* c, std::size_t n) {
+    for (std::size_t k = 0; k < n; ++k) {
+        s[k] = std::sin(x[k]);
+        c[k] = std::cos(x[k]);
+    }
+}
+
 #if defined(PAREX_HAVE_LIBMVEC) && defined(__x86_64__)
 // glibc's vector math library (libmvec): 4-wide AVX2 sine and cosine, within 4 ulp of the scalar ones
 // (glibc manual, "Errors in Math Functions"). Declared here because <math.h> declares them only under
@@ -43,25 +51,19 @@ __attribute__((target("avx2,fma"))) inline void sin_cos_avx2(const double* x, do
         _mm256_storeu_pd(s + k, _ZGVdN4v_sin(v));
         _mm256_storeu_pd(c + k, _ZGVdN4v_cos(v));
     }
-    for (; k < n; ++k) {
-        s[k] = std::sin(x[k]);
-        c[k] = std::cos(x[k]);
-    }
+    sin_cos_scalar(x + k, s + k, c + k, n - k);
 }
 #endif
 
 /// s[k] = sin(x[k]), c[k] = cos(x[k]) for k < n: libmvec's AVX2 kernels where the CPU has AVX2 and the
-/// build found libmvec (PAREX_HAVE_LIBMVEC), else the scalar functions. Large phases (1e4 rad) lose
-/// nothing: both reduce the argument exactly.
+/// build found libmvec (PAREX_HAVE_LIBMVEC), else sin_cos_scalar. Large phases (1e4 rad) lose nothing:
+/// both reduce the argument exactly (tests/examples/waveforms.cpp compares them).
 inline void sin_cos(const double* x, double* s, double* c, std::size_t n) {
 #if defined(PAREX_HAVE_LIBMVEC) && defined(__x86_64__)
     static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     if (avx2) return sin_cos_avx2(x, s, c, n);
 #endif
-    for (std::size_t k = 0; k < n; ++k) {
-        s[k] = std::sin(x[k]);
-        c[k] = std::cos(x[k]);
-    }
+    sin_cos_scalar(x, s, c, n);
 }
 
 }  // namespace detail
@@ -72,6 +74,12 @@ struct domain {
     double delta_f = 0.125;  ///< Hz
     double f_max = 1024;     ///< Hz, the last bin's frequency (rounded down to the grid)
     [[nodiscard]] std::size_t bins() const { return std::size_t(std::floor(f_max / delta_f)) + 1; }
+    /// f_k = k delta_f, bins() of them.
+    [[nodiscard]] std::vector<double> frequencies() const {
+        std::vector<double> f(bins());
+        for (std::size_t k = 0; k < f.size(); ++k) f[k] = double(k) * delta_f;
+        return f;
+    }
 };
 
 /// Generates one approximant on one grid. Construction builds the grid's per-bin tables (O(bins));

@@ -188,13 +188,22 @@ private:
 
     static constexpr double amp_join = 0.014, phase_join = 0.018;  // Khan et al., Sec. VIII
 
-    [[nodiscard]] double amp_inspiral(double mf) const;  // A / (amp0 Mf^(-7/6)), inspiral ansatz
+    // Each region's ansatz. The per-bin forms take what fill() has precomputed: t = Mf^(1/3) and, for
+    // the phase, v = (pi Mf)^(1/3) and ln v, or ln Mf; the one-argument forms (for the joins) compute them.
+    [[nodiscard]] double amp_inspiral(double mf, double t) const;  // A / (amp0 Mf^(-7/6))
+    [[nodiscard]] double amp_inspiral(double mf) const { return amp_inspiral(mf, std::cbrt(mf)); }
     [[nodiscard]] double d_amp_inspiral(double mf) const;
+    [[nodiscard]] double amp_intermediate(double mf) const;
     [[nodiscard]] double amp_merger(double mf) const;
     [[nodiscard]] double d_amp_merger(double mf) const;
-    [[nodiscard]] double phase_inspiral(double mf) const;
+    [[nodiscard]] double phase_inspiral(double mf, double t, double v, double logv) const;
+    [[nodiscard]] double phase_inspiral(double mf) const {
+        const double t = std::cbrt(mf), v = std::cbrt(std::numbers::pi) * t;
+        return phase_inspiral(mf, t, v, std::log(v));
+    }
     [[nodiscard]] double d_phase_inspiral(double mf) const;
-    [[nodiscard]] double phase_intermediate(double mf) const;  // without C1, C2
+    [[nodiscard]] double phase_intermediate(double mf, double log_mf) const;  // without C1, C2
+    [[nodiscard]] double phase_intermediate(double mf) const { return phase_intermediate(mf, std::log(mf)); }
     [[nodiscard]] double d_phase_intermediate(double mf) const;
     [[nodiscard]] double phase_merger(double mf) const;  // without C1, C2
     [[nodiscard]] double d_phase_merger(double mf) const;
@@ -368,17 +377,19 @@ inline phenom_d::phenom_d(const parameters& p, const constants& c) {
     phase_offset_ = 2.0 * p.phi_ref + phase_at(mf_ref_);
 }
 
-inline double phenom_d::amp_inspiral(double mf) const {
-    const double t = std::cbrt(mf);
-    double sum = 1.0, power = t;
-    for (int k = 2; k <= 8; ++k) sum += amp_ins_[std::size_t(k)] * (power *= t);
-    return sum + amp_ins_[0] * mf * mf * mf;
+inline double phenom_d::amp_inspiral(double mf, double t) const {
+    const double t2 = t * t, t3 = t2 * t;
+    return 1.0 + amp_ins_[2] * t2 + amp_ins_[3] * t3 + amp_ins_[4] * t3 * t + amp_ins_[5] * t3 * t2 + amp_ins_[6] * t3 * t3 +
+           amp_ins_[7] * t3 * t3 * t + amp_ins_[8] * t3 * t3 * t2 + amp_ins_[0] * mf * mf * mf;
 }
 inline double phenom_d::d_amp_inspiral(double mf) const {
     const double t = std::cbrt(mf);
     double sum = 0;
     for (int k = 2; k <= 8; ++k) sum += k / 3.0 * amp_ins_[std::size_t(k)] * std::pow(t, k - 3);
     return sum + 3.0 * amp_ins_[0] * mf * mf;
+}
+inline double phenom_d::amp_intermediate(double mf) const {
+    return delta_[0] + mf * (delta_[1] + mf * (delta_[2] + mf * (delta_[3] + mf * delta_[4])));
 }
 inline double phenom_d::amp_merger(double mf) const {  // Khan et al. Eq. 19
     const double g = f_damp * gamma3_, x = mf - f_ring;
@@ -388,16 +399,12 @@ inline double phenom_d::d_amp_merger(double mf) const {
     const double g = f_damp * gamma3_, x = mf - f_ring;
     return amp_merger(mf) * (-gamma2_ / g - 2.0 * x / (x * x + g * g));
 }
-inline double phenom_d::phase_inspiral(double mf) const {
-    const double v = std::cbrt(std::numbers::pi * mf), logv = std::log(v);
-    double sum = pn_.v[5] + pn_.vlogv[5] * logv - std::numbers::pi / 4.0;
-    double power = 1.0;
-    for (int k = 6; k <= 7; ++k) sum += (pn_.v[std::size_t(k)] + pn_.vlogv[std::size_t(k)] * logv) * (power *= v);
-    power = 1.0;
-    for (int k = 4; k >= 0; --k) sum += pn_.v[std::size_t(k)] * (power /= v);
-    return sum + (sigma1_ * mf + 0.75 * sigma2_ * std::pow(mf, 4.0 / 3.0) + 0.6 * sigma3_ * std::pow(mf, 5.0 / 3.0) +
-                  0.5 * sigma4_ * mf * mf) /
-                     eta;
+inline double phenom_d::phase_inspiral(double mf, double t, double v, double logv) const {
+    const double iv = 1.0 / v, iv2 = iv * iv, iv3 = iv2 * iv, iv5 = iv3 * iv2;
+    const double psi = pn_.v[5] - std::numbers::pi / 4.0 + pn_.vlogv[5] * logv + (pn_.v[6] + pn_.vlogv[6] * logv) * v +
+                       pn_.v[7] * v * v + pn_.v[4] * iv + pn_.v[3] * iv2 + pn_.v[2] * iv3 + pn_.v[0] * iv5;
+    const double t4 = t * t * t * t;
+    return psi + (sigma1_ * mf + 0.75 * sigma2_ * t4 + 0.6 * sigma3_ * t4 * t + 0.5 * sigma4_ * mf * mf) / eta;
 }
 inline double phenom_d::d_phase_inspiral(double mf) const {
     constexpr double pi = std::numbers::pi;
@@ -407,14 +414,14 @@ inline double phenom_d::d_phase_inspiral(double mf) const {
     sum += pn_.vlogv[5] / v + pn_.vlogv[6] * (logv + 1.0) + 2.0 * pn_.vlogv[7] * v * logv;
     return sum * pi / (3.0 * v * v) + (sigma1_ + sigma2_ * std::cbrt(mf) + sigma3_ * std::pow(mf, 2.0 / 3.0) + sigma4_ * mf) / eta;
 }
-inline double phenom_d::phase_intermediate(double mf) const {
-    return (beta1_ * mf - beta3_ / (3.0 * mf * mf * mf) + beta2_ * std::log(mf)) / eta;
+inline double phenom_d::phase_intermediate(double mf, double log_mf) const {
+    return (beta1_ * mf - beta3_ / (3.0 * mf * mf * mf) + beta2_ * log_mf) / eta;
 }
 inline double phenom_d::d_phase_intermediate(double mf) const {
     return (beta1_ + beta3_ / (mf * mf * mf * mf) + beta2_ / mf) / eta;
 }
 inline double phenom_d::phase_merger(double mf) const {
-    return (-alpha2_ / mf + 4.0 / 3.0 * alpha3_ * std::pow(mf, 0.75) + alpha1_ * mf +
+    return (-alpha2_ / mf + 4.0 / 3.0 * alpha3_ * std::sqrt(mf * std::sqrt(mf)) + alpha1_ * mf +
             alpha4_ * std::atan((mf - alpha5_ * f_ring) / f_damp)) /
            eta;
 }
@@ -429,59 +436,33 @@ inline double phenom_d::phase_at(double mf) const {
 }
 
 inline void phenom_d::fill(const frequency_grid& grid, std::size_t first, std::size_t end, double* amp, double* phase) const {
-    constexpr double pi = std::numbers::pi;
     const double m_cbrt = std::cbrt(m_sec), log_m = std::log(m_sec);
-    const double pi_cbrt = std::cbrt(pi), log_pi_third = std::log(pi) / 3.0;
+    const double pi_cbrt = std::cbrt(std::numbers::pi), log_pi_third = std::log(std::numbers::pi) / 3.0;
     const double linear = -t0_, offset = t0_ * mf_ref_ - phase_offset_;
     // Amplitude, region by region (Khan et al. Sec. VIII): inspiral below Mf = 0.014, merger-ringdown from
-    // f_peak, the intermediate quartic between.
+    // f_peak, the intermediate quartic between. A = amp0 ansatz / Mf^(7/6), Mf^(7/6) = Mf t^(1/2).
     const std::size_t amp_mid = detail::first_at_or_above(grid, m_sec, amp_join, first, end);
     const std::size_t amp_mrd = detail::first_at_or_above(grid, m_sec, f_peak, amp_mid, end);
-    for (std::size_t k = first; k < amp_mid; ++k) {
-        const double t = m_cbrt * grid.cbrt_f[k], t2 = t * t, t3 = t2 * t;
-        const double mf = m_sec * grid.f[k];
-        const double sum = 1.0 + amp_ins_[2] * t2 + amp_ins_[3] * t3 + amp_ins_[4] * t3 * t + amp_ins_[5] * t3 * t2 +
-                           amp_ins_[6] * t3 * t3 + amp_ins_[7] * t3 * t3 * t + amp_ins_[8] * t3 * t3 * t2 +
-                           amp_ins_[0] * mf * mf * mf;
-        amp[k] = amp_scale_ * sum / (mf * std::sqrt(t));
-    }
-    for (std::size_t k = amp_mid; k < amp_mrd; ++k) {
+    for (std::size_t k = first; k < end; ++k) {
         const double mf = m_sec * grid.f[k], t = m_cbrt * grid.cbrt_f[k];
-        const double poly = delta_[0] + mf * (delta_[1] + mf * (delta_[2] + mf * (delta_[3] + mf * delta_[4])));
-        amp[k] = amp_scale_ * poly / (mf * std::sqrt(t));
+        const double ansatz = k < amp_mid ? amp_inspiral(mf, t) : k < amp_mrd ? amp_intermediate(mf) : amp_merger(mf);
+        amp[k] = amp_scale_ * ansatz / (mf * std::sqrt(t));
     }
-    const double g = f_damp * gamma3_;
-    for (std::size_t k = amp_mrd; k < end; ++k) {
-        const double mf = m_sec * grid.f[k], t = m_cbrt * grid.cbrt_f[k], x = mf - f_ring;
-        amp[k] = amp_scale_ * std::exp(-x * gamma2_ / g) * g * gamma1_ / (x * x + g * g) / (mf * std::sqrt(t));
-    }
-    // Phase: inspiral below Mf = 0.018, merger-ringdown from f_ring / 2.
+    // Phase: inspiral below Mf = 0.018, merger-ringdown from f_ring / 2, minus LAL's time shift and reference.
     const std::size_t phase_mid = detail::first_at_or_above(grid, m_sec, phase_join, first, end);
     const std::size_t phase_mrd = detail::first_at_or_above(grid, m_sec, 0.5 * f_ring, phase_mid, end);
-    const double c_ins = pn_.v[5] - pi / 4.0;
     for (std::size_t k = first; k < phase_mid; ++k) {
         const double mf = m_sec * grid.f[k], t = m_cbrt * grid.cbrt_f[k];
-        const double v = pi_cbrt * t, logv = log_pi_third + (log_m + grid.log_f[k]) / 3.0;
-        const double iv = 1.0 / v, iv2 = iv * iv, iv3 = iv2 * iv, iv5 = iv3 * iv2;
-        const double psi = c_ins + pn_.vlogv[5] * logv + (pn_.v[6] + pn_.vlogv[6] * logv) * v + pn_.v[7] * v * v +
-                           pn_.v[4] * iv + pn_.v[3] * iv2 + pn_.v[2] * iv3 + pn_.v[0] * iv5;
-        const double t4 = t * t * t * t;
-        const double sigma = (sigma1_ * mf + 0.75 * sigma2_ * t4 + 0.6 * sigma3_ * t4 * t + 0.5 * sigma4_ * mf * mf) / eta;
-        phase[k] = psi + sigma + linear * mf + offset;
+        const double logv = log_pi_third + (log_m + grid.log_f[k]) / 3.0;
+        phase[k] = phase_inspiral(mf, t, pi_cbrt * t, logv) + linear * mf + offset;
     }
     for (std::size_t k = phase_mid; k < phase_mrd; ++k) {
         const double mf = m_sec * grid.f[k];
-        const double phi = (beta1_ * mf - beta3_ / (3.0 * mf * mf * mf) + beta2_ * (log_m + grid.log_f[k])) / eta +
-                           c1_int_ + c2_int_ * mf;
-        phase[k] = phi + linear * mf + offset;
+        phase[k] = phase_intermediate(mf, log_m + grid.log_f[k]) + c1_int_ + c2_int_ * mf + linear * mf + offset;
     }
     for (std::size_t k = phase_mrd; k < end; ++k) {
         const double mf = m_sec * grid.f[k];
-        const double phi = (-alpha2_ / mf + 4.0 / 3.0 * alpha3_ * std::sqrt(mf * std::sqrt(mf)) + alpha1_ * mf +
-                            alpha4_ * std::atan((mf - alpha5_ * f_ring) / f_damp)) /
-                               eta +
-                           c1_mrd_ + c2_mrd_ * mf;
-        phase[k] = phi + linear * mf + offset;
+        phase[k] = phase_merger(mf) + c1_mrd_ + c2_mrd_ * mf + linear * mf + offset;
     }
 }
 

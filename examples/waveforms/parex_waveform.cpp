@@ -67,8 +67,7 @@ int cmd_batch(const options& o) {
         for (auto r : rows) column.values.push_back(wf::column_of(r, col));
         columns.push_back(std::move(column));
     }
-    wf::waveform_generator grid(model, c, d);
-    wf::write_batch_hdf5(*out.temporary_path(), rows.size(), d.bins(), b.h_plus, b.h_cross, grid.frequencies(), columns,
+    wf::write_batch_hdf5(*out.temporary_path(), rows.size(), d.bins(), b.h_plus, b.h_cross, d.frequencies(), columns,
                          {std::string(wf::name_of(model)), std::string(c.name), d.delta_f, o.p.f_min, o.p.f_max});
     out.commit();
     fmt::print(stderr, "parex-waveform: {} {} waveforms x {} bins in {:.3f} s ({:.3f} ms per waveform, {} workers)\n", rows.size(),

@@ -62,7 +62,7 @@ TEST_CASE("an anonymous arena is shared with fork children", "[arena]") {
     for (std::size_t i = 0; i < values.size(); ++i) REQUIRE(values[i] == 0.5 * static_cast<double>(i));
 }
 
-TEST_CASE("a child attaches a named arena by name, allocates and writes; the parent reads", "[arena]") {
+TEST_CASE("a child attaches a named arena by name, allocates and writes, the parent reads", "[arena]") {
     const auto name = parex::unique_shm_name(test_prefix);
     auto arena = parex::shm_arena::create({.bytes = 1 << 20, .name = name});
     CHECK(arena.owner());
@@ -282,7 +282,7 @@ TEST_CASE("huge pages are asked for and the outcome is reported", "[arena]") {
     CHECK(s[s.size() - 1] == 'x');
 }
 
-TEST_CASE("stale segments of dead creators are removed; live ones are kept", "[arena]") {
+TEST_CASE("stale segments of dead creators are removed, live ones are kept", "[arena]") {
     const auto stale = parex::unique_shm_name(test_prefix);
     CHECK(in_child([&] {
               auto abandoned = parex::shm_arena::create({.bytes = 4096, .name = stale});
