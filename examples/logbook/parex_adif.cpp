@@ -154,11 +154,9 @@ int cmd_awards(const options& o, parex::chunked_executor& ex) {
             award["by_band"] = by_band;
             award["by_mode"] = by_mode;
             if (a == lb::award::dxcc) {
-                std::size_t dw = 0, dc = 0;
-                for (const auto k : tally.overall.worked.keys()) dw += tables.dxcc_deleted[k];
-                for (const auto k : tally.overall.confirmed.keys()) dc += tables.dxcc_deleted[k];
-                award["deleted_worked"] = dw;
-                award["deleted_confirmed"] = dc;
+                const auto n = lb::count(a, tally.overall, tables);
+                award["deleted_worked"] = n.deleted_worked;
+                award["deleted_confirmed"] = n.deleted_confirmed;
             }
             out[std::string(lb::to_string(a))] = award;
         }

@@ -7,6 +7,7 @@
 
 #include <parex/chunked_executor.hpp>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
@@ -237,9 +238,9 @@ public:
     /// Suffixes that do not change the location: portable, mobile, maritime and aeronautical mobile,
     /// QRP, and license-class markers (CQ WPX rules name /A, /E, /J, /P, /M, /MM).
     [[nodiscard]] static bool is_operating_suffix(std::string_view part) {
-        for (const std::string_view s : {"P", "M", "MM", "AM", "QRP", "A", "E", "J", "R", "B", "LH", "AG", "AE"})
-            if (iequals(part, s)) return true;
-        return false;
+        using namespace std::string_view_literals;
+        constexpr std::array suffixes{"P"sv, "M"sv, "MM"sv, "AM"sv, "QRP"sv, "A"sv, "E"sv, "J"sv, "R"sv, "B"sv, "LH"sv, "AG"sv, "AE"sv};
+        return part.size() <= 3 && std::any_of(suffixes.begin(), suffixes.end(), [&](std::string_view s) { return iequals(part, s); });
     }
 
 private:

@@ -300,6 +300,41 @@ TEST_CASE("logbook: WPX prefixes follow the CQ WPX rules' examples") {
     CHECK(lb::wpx_prefix("K1TEO/8") == "K8");
     CHECK(lb::wpx_prefix("w8iw/p") == "W8");
     CHECK(lb::wpx_prefix("N8BJQ/MM") == "N8");
+    // the summary keys prefixes by their base-37 code, which names them back
+    for (const auto* call : {"N8BJQ", "HG19XX", "XEFTJW", "PA/N8BJQ", "K1TEO/8", "w8iw/p", "LY1000X"}) {
+        const auto code = lb::detail::prefix_code(lb::detail::wpx_split(call));
+        REQUIRE(code);
+        CHECK(lb::detail::prefix_name(*code) == lb::wpx_prefix(call));
+    }
+    CHECK_FALSE(lb::detail::prefix_code(lb::detail::wpx_split("N-8BJQ")));  // not letters and digits
+    CHECK_FALSE(lb::detail::prefix_code(lb::detail::wpx_split("ABCDEFGHIJKLM1X")));  // 13 characters
+    CHECK_FALSE(lb::detail::prefix_code(lb::detail::wpx_split("/P")));
+}
+
+TEST_CASE("logbook: key sets compare by their keys and merge with renumbering") {
+    lb::key_set a, b;
+    a.insert(3);
+    b.insert(3);
+    b.insert(700);
+    CHECK_FALSE(a == b);
+    a.insert(700);
+    CHECK(a == b);
+    CHECK(a.keys() == std::vector<std::size_t>{3, 700});
+    lb::key_set grown;  // a bitset grown further but holding the same keys is the same set
+    grown.insert(5000);
+    lb::key_set small;
+    small.insert(1);
+    grown.merge(small);
+    lb::key_set other;
+    other.insert(1);
+    CHECK_FALSE(grown == other);
+    std::vector<std::size_t> renumber(701, 0);  // b's key 3 is 10 here, 700 is 2
+    renumber[3] = 10;
+    renumber[700] = 2;
+    lb::key_set renumbered;
+    renumbered.merge(b, renumber);
+    CHECK(renumbered.keys() == std::vector<std::size_t>{2, 10});
+    CHECK(renumbered.size() == 2);
 }
 
 TEST_CASE("logbook: awards count each rule's keys, worked and confirmed, overall, by band and by mode") {
@@ -328,12 +363,22 @@ TEST_CASE("logbook: awards count each rule's keys, worked and confirmed, overall
     CHECK(lb::count(lb::award::dxcc, *s.by_mode(lb::award::dxcc, "CW"), tables()).worked == 3);
     CHECK(lb::count(lb::award::dxcc, *s.by_band(lb::award::dxcc, tables().bands.by_name("20m")), tables()).worked == 2);
     CHECK(s.by_mode(lb::award::dxcc, "RTTY") == nullptr);
+    CHECK(s.by_mode(lb::award::dxcc, "cw") == s.by_mode(lb::award::dxcc, "CW"));  // modes are case-insensitive
+    std::vector<std::string> prefixes;
+    for (const auto code : s.prefixes) prefixes.push_back(lb::detail::prefix_name(code));
+    CHECK(prefixes == std::vector<std::string>{"W1", "KL7", "KH6", "W3", "K4", "VS6"});  // order of first appearance
+    CHECK(tables().was_state("ct") == tables().was_state("CT"));
+    REQUIRE(tables().was_state("CT"));
+    CHECK(tables().was_states[*tables().was_state("CT")] == "CT");
+    CHECK_FALSE(tables().was_state("DC"));
+    CHECK_FALSE(tables().was_state("AK"));  // Alaska counts by its DXCC entity (6), not as a state of 291
     CHECK(s.cqz_derived == 2);
     // a deleted entity (DXCC 2, Abu Ail) counts apart from the current total
     const auto deleted = lb::parse("<CALL:4>X1AA <DXCC:1>2 <BAND:3>20m <EOR>");
     const auto sd = lb::summarize(lb::to_qsos(deleted, tables().for_qsos(), ex), tables(), ex);
     CHECK(sd[lb::award::dxcc].overall.worked.size() == 1);
     CHECK(lb::count(lb::award::dxcc, sd[lb::award::dxcc].overall, tables()).worked == 0);
+    CHECK(lb::count(lb::award::dxcc, sd[lb::award::dxcc].overall, tables()).deleted_worked == 1);
 }
 
 TEST_CASE("logbook: award summaries by map_reduce over QSO chunks equal one sequential pass") {
