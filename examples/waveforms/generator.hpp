@@ -12,61 +12,17 @@
 #include <stdexcept>
 #include <vector>
 
-#if defined(PAREX_HAVE_LIBMVEC) && defined(__x86_64__)
-#include <immintrin.h>
-#endif
-
 #include <fmt/format.h>
 #include <parex/shm_arena.hpp>
 #include <parex/worker_pool.hpp>
 
 #include "models.hpp"
+#include "vector_math.hpp"
 #include "waveform.hpp"
 
 namespace parex::examples::waveforms {
 
 static_assert(std::is_trivially_copyable_v<std::complex<double>>);
-
-namespace detail {
-
-/// The scalar libm loop (the fallback, and the benchmark's peer).
-inline void sin_cos_scalar(const double* x, double* s, double* c, std::size_t n) {
-    for (std::size_t k = 0; k < n; ++k) {
-        s[k] = std::sin(x[k]);
-        c[k] = std::cos(x[k]);
-    }
-}
-
-#if defined(PAREX_HAVE_LIBMVEC) && defined(__x86_64__)
-// glibc's vector math library (libmvec): 4-wide AVX2 sine and cosine, within 4 ulp of the scalar ones
-// (glibc manual, "Errors in Math Functions"). Declared here because <math.h> declares them only under
-// -ffast-math, which the models' accuracy does not allow.
-extern "C" __m256d _ZGVdN4v_sin(__m256d);
-extern "C" __m256d _ZGVdN4v_cos(__m256d);
-
-__attribute__((target("avx2,fma"))) inline void sin_cos_avx2(const double* x, double* s, double* c, std::size_t n) {
-    std::size_t k = 0;
-    for (; k + 4 <= n; k += 4) {
-        const __m256d v = _mm256_loadu_pd(x + k);
-        _mm256_storeu_pd(s + k, _ZGVdN4v_sin(v));
-        _mm256_storeu_pd(c + k, _ZGVdN4v_cos(v));
-    }
-    sin_cos_scalar(x + k, s + k, c + k, n - k);
-}
-#endif
-
-/// s[k] = sin(x[k]), c[k] = cos(x[k]) for k < n: libmvec's AVX2 kernels where the CPU has AVX2 and the
-/// build found libmvec (PAREX_HAVE_LIBMVEC), else sin_cos_scalar. Large phases (1e4 rad) lose nothing:
-/// both reduce the argument exactly (tests/examples/waveforms.cpp compares them).
-inline void sin_cos(const double* x, double* s, double* c, std::size_t n) {
-#if defined(PAREX_HAVE_LIBMVEC) && defined(__x86_64__)
-    static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    if (avx2) return sin_cos_avx2(x, s, c, n);
-#endif
-    sin_cos_scalar(x, s, c, n);
-}
-
-}  // namespace detail
 
 /// The uniform grid of a batch: f_k = k delta_f for k = 0 .. floor(f_max / delta_f), as dingo's
 /// UniformFrequencyDomain. Waveforms are LAL's series truncated or zero-padded to it.

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "vector_math.hpp"
 #include "waveform.hpp"
 
 namespace parex::examples::waveforms {
@@ -194,7 +195,11 @@ private:
     [[nodiscard]] double amp_inspiral(double mf) const { return amp_inspiral(mf, std::cbrt(mf)); }
     [[nodiscard]] double d_amp_inspiral(double mf) const;
     [[nodiscard]] double amp_intermediate(double mf) const;
-    [[nodiscard]] double amp_merger(double mf) const;
+    // The merger-ringdown forms in two steps, so that fill() takes the exponential and the arctangent of a
+    // whole range at once (vectorised): the argument, then the ansatz given its exp or atan.
+    [[nodiscard]] double amp_merger_exponent(double mf) const;
+    [[nodiscard]] double amp_merger(double mf, double exp_of_exponent) const;
+    [[nodiscard]] double amp_merger(double mf) const { return amp_merger(mf, std::exp(amp_merger_exponent(mf))); }
     [[nodiscard]] double d_amp_merger(double mf) const;
     [[nodiscard]] double phase_inspiral(double mf, double t, double v, double logv) const;
     [[nodiscard]] double phase_inspiral(double mf) const {
@@ -205,7 +210,9 @@ private:
     [[nodiscard]] double phase_intermediate(double mf, double log_mf) const;  // without C1, C2
     [[nodiscard]] double phase_intermediate(double mf) const { return phase_intermediate(mf, std::log(mf)); }
     [[nodiscard]] double d_phase_intermediate(double mf) const;
-    [[nodiscard]] double phase_merger(double mf) const;  // without C1, C2
+    [[nodiscard]] double phase_merger_atan_argument(double mf) const;
+    [[nodiscard]] double phase_merger(double mf, double atan_of_argument) const;  // without C1, C2
+    [[nodiscard]] double phase_merger(double mf) const { return phase_merger(mf, std::atan(phase_merger_atan_argument(mf))); }
     [[nodiscard]] double d_phase_merger(double mf) const;
     [[nodiscard]] double phase_at(double mf) const;  // the C^1 IMR phase
 };
@@ -391,9 +398,12 @@ inline double phenom_d::d_amp_inspiral(double mf) const {
 inline double phenom_d::amp_intermediate(double mf) const {
     return delta_[0] + mf * (delta_[1] + mf * (delta_[2] + mf * (delta_[3] + mf * delta_[4])));
 }
-inline double phenom_d::amp_merger(double mf) const {  // Khan et al. Eq. 19
+inline double phenom_d::amp_merger_exponent(double mf) const {  // Khan et al. Eq. 19
+    return -(mf - f_ring) * gamma2_ / (f_damp * gamma3_);
+}
+inline double phenom_d::amp_merger(double mf, double exp_of_exponent) const {
     const double g = f_damp * gamma3_, x = mf - f_ring;
-    return std::exp(-x * gamma2_ / g) * g * gamma1_ / (x * x + g * g);
+    return exp_of_exponent * g * gamma1_ / (x * x + g * g);
 }
 inline double phenom_d::d_amp_merger(double mf) const {
     const double g = f_damp * gamma3_, x = mf - f_ring;
@@ -420,10 +430,9 @@ inline double phenom_d::phase_intermediate(double mf, double log_mf) const {
 inline double phenom_d::d_phase_intermediate(double mf) const {
     return (beta1_ + beta3_ / (mf * mf * mf * mf) + beta2_ / mf) / eta;
 }
-inline double phenom_d::phase_merger(double mf) const {
-    return (-alpha2_ / mf + 4.0 / 3.0 * alpha3_ * std::sqrt(mf * std::sqrt(mf)) + alpha1_ * mf +
-            alpha4_ * std::atan((mf - alpha5_ * f_ring) / f_damp)) /
-           eta;
+inline double phenom_d::phase_merger_atan_argument(double mf) const { return (mf - alpha5_ * f_ring) / f_damp; }
+inline double phenom_d::phase_merger(double mf, double atan_of_argument) const {  // Khan et al. Eq. 14
+    return (-alpha2_ / mf + 4.0 / 3.0 * alpha3_ * std::sqrt(mf * std::sqrt(mf)) + alpha1_ * mf + alpha4_ * atan_of_argument) / eta;
 }
 inline double phenom_d::d_phase_merger(double mf) const {
     const double x = (mf - alpha5_ * f_ring) / f_damp;
@@ -440,14 +449,20 @@ inline void phenom_d::fill(const frequency_grid& grid, std::size_t first, std::s
     const double pi_cbrt = std::cbrt(std::numbers::pi), log_pi_third = std::log(std::numbers::pi) / 3.0;
     const double linear = -t0_, offset = t0_ * mf_ref_ - phase_offset_;
     // Amplitude, region by region (Khan et al. Sec. VIII): inspiral below Mf = 0.014, merger-ringdown from
-    // f_peak, the intermediate quartic between. A = amp0 ansatz / Mf^(7/6), Mf^(7/6) = Mf t^(1/2).
+    // f_peak, the intermediate quartic between. A = amp0 ansatz / Mf^(7/6), Mf^(7/6) = Mf t^(1/2). Each
+    // region is its own loop, which the compiler vectorises; the merger's exponentials are taken for the
+    // whole region at once (detail::exp_in_place), amp[] holding their arguments meanwhile.
     const std::size_t amp_mid = detail::first_at_or_above(grid, m_sec, amp_join, first, end);
     const std::size_t amp_mrd = detail::first_at_or_above(grid, m_sec, f_peak, amp_mid, end);
-    for (std::size_t k = first; k < end; ++k) {
+    const auto amplitude = [&](std::size_t k, double ansatz) {
         const double mf = m_sec * grid.f[k], t = m_cbrt * grid.cbrt_f[k];
-        const double ansatz = k < amp_mid ? amp_inspiral(mf, t) : k < amp_mrd ? amp_intermediate(mf) : amp_merger(mf);
-        amp[k] = amp_scale_ * ansatz / (mf * std::sqrt(t));
-    }
+        return amp_scale_ * ansatz / (mf * std::sqrt(t));
+    };
+    for (std::size_t k = first; k < amp_mid; ++k) amp[k] = amplitude(k, amp_inspiral(m_sec * grid.f[k], m_cbrt * grid.cbrt_f[k]));
+    for (std::size_t k = amp_mid; k < amp_mrd; ++k) amp[k] = amplitude(k, amp_intermediate(m_sec * grid.f[k]));
+    for (std::size_t k = amp_mrd; k < end; ++k) amp[k] = amp_merger_exponent(m_sec * grid.f[k]);
+    detail::exp_in_place(amp + amp_mrd, end - amp_mrd);
+    for (std::size_t k = amp_mrd; k < end; ++k) amp[k] = amplitude(k, amp_merger(m_sec * grid.f[k], amp[k]));
     // Phase: inspiral below Mf = 0.018, merger-ringdown from f_ring / 2, minus LAL's time shift and reference.
     const std::size_t phase_mid = detail::first_at_or_above(grid, m_sec, phase_join, first, end);
     const std::size_t phase_mrd = detail::first_at_or_above(grid, m_sec, 0.5 * f_ring, phase_mid, end);
@@ -460,9 +475,11 @@ inline void phenom_d::fill(const frequency_grid& grid, std::size_t first, std::s
         const double mf = m_sec * grid.f[k];
         phase[k] = phase_intermediate(mf, log_m + grid.log_f[k]) + c1_int_ + c2_int_ * mf + linear * mf + offset;
     }
+    for (std::size_t k = phase_mrd; k < end; ++k) phase[k] = phase_merger_atan_argument(m_sec * grid.f[k]);
+    detail::atan_in_place(phase + phase_mrd, end - phase_mrd);  // phase[] holds the arguments meanwhile
     for (std::size_t k = phase_mrd; k < end; ++k) {
         const double mf = m_sec * grid.f[k];
-        phase[k] = phase_merger(mf) + c1_mrd_ + c2_mrd_ * mf + linear * mf + offset;
+        phase[k] = phase_merger(mf, phase[k]) + c1_mrd_ + c2_mrd_ * mf + linear * mf + offset;
     }
 }
 

@@ -163,6 +163,20 @@ TEST_CASE("the vectorised sine and cosine equal libm's to a few ulp, thousands o
     }
 }
 
+TEST_CASE("the vectorised exponential and arctangent equal libm's to a few ulp") {
+    // the merger-ringdown's arguments: exp of -(Mf - f_ring) gamma2 / (f_damp gamma3), a few tens at most;
+    // atan of (Mf - alpha5 f_ring) / f_damp, from about -10 to 100
+    std::vector<double> x(1003);
+    for (std::size_t k = 0; k < x.size(); ++k) x[k] = -30.0 + 0.13 * double(k);
+    auto e = x, a = x;
+    wf::detail::exp_in_place(e.data(), e.size());  // 1003: a tail past the 4-wide blocks
+    wf::detail::atan_in_place(a.data(), a.size());
+    for (std::size_t k = 0; k < x.size(); ++k) {
+        REQUIRE(std::abs(e[k] - std::exp(x[k])) <= 4e-16 * std::exp(x[k]));
+        REQUIRE(std::abs(a[k] - std::atan(x[k])) <= 4e-16 * std::abs(std::atan(x[k])));
+    }
+}
+
 TEST_CASE("bad parameters throw std::invalid_argument naming the parameter and its value") {
     const auto c = wf::constants::today();
     wf::waveform_generator g(wf::approximant::imr_phenom_d, c, 0.125, 8193);
