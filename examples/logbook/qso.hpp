@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -202,7 +203,7 @@ public:
         if (const auto it = exact_.find(key); it != exact_.end()) return it->second;
         const auto base = location_part(key);
         for (auto n = std::min(base.size(), max_prefix_); n > 0; --n)
-            if (const auto it = prefixes_.find(std::string(base.substr(0, n))); it != prefixes_.end()) return it->second;
+            if (const auto it = prefixes_.find(base.substr(0, n)); it != prefixes_.end()) return it->second;
         return std::nullopt;
     }
 
@@ -244,8 +245,12 @@ public:
     }
 
 private:
-    std::unordered_map<std::string, entity> exact_;
-    std::unordered_map<std::string, entity> prefixes_;
+    struct text_hash {  // lookups by string_view, without building a string per candidate prefix
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
+    std::unordered_map<std::string, entity, text_hash, std::equal_to<>> exact_;
+    std::unordered_map<std::string, entity, text_hash, std::equal_to<>> prefixes_;
     std::size_t max_prefix_ = 0;
 };
 

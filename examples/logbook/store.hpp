@@ -5,7 +5,9 @@
 // importing the same log twice adds nothing.
 //
 // Import runs on parex's ordered pipeline: batches of records become rows in parallel (typed view,
-// ADI text) while one writer inserts them, a batch per transaction, through one prepared statement.
+// ADI text) while one writer inserts them, a batch per transaction, through one prepared statement. The
+// identity is enforced by the unique index qso_identity; an import into an empty store drops it, finds
+// duplicates in memory, and builds it once at the end (a bulk load).
 
 #include "adif.hpp"
 #include "qso.hpp"
@@ -16,10 +18,12 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <initializer_list>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -43,24 +47,30 @@ public:
     /// Opens (creating if needed) the database at `path`. Throws store_error.
     explicit store(const std::filesystem::path& path) : path_(path.string()) {
         sqlite3* db = nullptr;
-        const int rc = sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+        // NOMUTEX: one connection used by one thread at a time (the pipeline's writer stage is serial)
+        const int rc = sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
         db_.reset(db);
         if (rc != SQLITE_OK) fail("opening");
-        exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+        // 16 KiB pages (a new database only; fewer, larger writes for rows of a few hundred bytes), WAL,
+        // 64 MiB of page cache so that a batch's index pages stay in memory.
+        exec("PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;"
              "CREATE TABLE IF NOT EXISTS qso ("
              " id INTEGER PRIMARY KEY,"
              " call TEXT NOT NULL, qso_date TEXT NOT NULL, time_on TEXT NOT NULL, band TEXT NOT NULL, mode TEXT NOT NULL,"
              " submode TEXT, dxcc INTEGER, state TEXT, cqz INTEGER, ituz INTEGER, gridsquare TEXT, cont TEXT,"
              " country TEXT, qsl_rcvd TEXT, lotw_qsl_rcvd TEXT, eqsl_qsl_rcvd TEXT,"
-             " adi BLOB NOT NULL,"
-             " UNIQUE (call, qso_date, time_on, band, mode));",
+             " adi BLOB NOT NULL);",
              "creating the schema");
+        create_identity_index();  // also restores it after a bulk import that did not finish
     }
 
     /// Inserts the records of `doc`; a QSO already stored is skipped. Rows are built in parallel
-    /// (`threads`, 0 = default) while this thread inserts them, `batch` records per transaction.
+    /// (`threads`, 0 = default) while one writer inserts them, `batch` records per transaction.
+    /// Into an empty store the import is a bulk load: the identity index is dropped, duplicates within
+    /// `doc` are found in memory (the same identity test the index makes: bytes equal), and the index is
+    /// built once at the end, which SQLite does by sorting instead of one B-tree insertion per row.
     /// `run`: progress in batches, cancellation. Throws store_error (the transaction in progress is rolled
-    /// back; earlier batches stay).
+    /// back; earlier batches stay, and the index is rebuilt).
     import_report import(const document& doc, const qso_tables& tables, std::size_t threads = 0, std::size_t batch = 8192,
                          const parex::run_options& run = {}) {
         struct row {
@@ -68,61 +78,74 @@ public:
             qso typed;
             std::string adi;
         };
+        const bool bulk = size() == 0;
+        std::unordered_set<std::string> seen;  // bulk: the identities inserted so far
+        if (bulk) exec("DROP INDEX IF EXISTS qso_identity", "dropping the identity index for a bulk import");
         statement insert(db_.get(), "INSERT OR IGNORE INTO qso (call, qso_date, time_on, band, mode, submode, dxcc, state, cqz,"
                                     " ituz, gridsquare, cont, country, qsl_rcvd, lotw_qsl_rcvd, eqsl_qsl_rcvd, adi)"
                                     " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
                          *this);
         import_report report;
         std::size_t next = 0;
-        parex::run_pipeline(
-            [&]() -> std::optional<std::pair<std::size_t, std::size_t>> {
-                if (next >= doc.size()) return std::nullopt;
-                const auto first = next;
-                next = std::min(doc.size(), next + std::max<std::size_t>(batch, 1));
-                return std::pair{first, next};
-            },
-            [&](std::pair<std::size_t, std::size_t> range) {
-                std::vector<row> rows;
-                rows.reserve(range.second - range.first);
-                for (auto i = range.first; i < range.second; ++i) {
-                    row r;
-                    r.typed = to_qso(doc, i, tables);
-                    r.call = detail::upper(r.typed.call);
-                    r.qso_date = identity_date(doc[i]);
-                    r.time_on = identity_time(r.typed);
-                    r.band = std::string(r.typed.band);
-                    r.mode = detail::upper(r.typed.mode);
-                    append_record(r.adi, doc[i]);
-                    rows.push_back(std::move(r));
-                }
-                return rows;
-            },
-            [&](std::vector<row>&& rows) {
-                exec("BEGIN", "starting a transaction");
-                try {
-                    for (const auto& r : rows) {
-                        const auto& q = r.typed;
-                        insert.text(1, r.call).text(2, r.qso_date).text(3, r.time_on).text(4, r.band).text(5, r.mode);
-                        insert.text_or_null(6, q.submode).int_or_null(7, q.dxcc >= 0 ? q.dxcc : -1, q.dxcc >= 0);
-                        insert.text_or_null(8, q.state).int_or_null(9, q.cqz, q.cqz > 0).int_or_null(10, q.ituz, q.ituz > 0);
-                        insert.text_or_null(11, q.gridsquare).text_or_null(12, q.cont).text_or_null(13, q.country);
-                        insert.text_or_null(14, std::string_view(&q.qsl_rcvd, q.qsl_rcvd ? 1 : 0));
-                        insert.text_or_null(15, std::string_view(&q.lotw_qsl_rcvd, q.lotw_qsl_rcvd ? 1 : 0));
-                        insert.text_or_null(16, std::string_view(&q.eqsl_qsl_rcvd, q.eqsl_qsl_rcvd ? 1 : 0));
-                        insert.blob(17, r.adi);
-                        insert.step("inserting a QSO");
-                        const auto changed = static_cast<std::size_t>(sqlite3_changes(db_.get()));
-                        report.inserted += changed;
-                        report.duplicates += 1 - changed;
-                        ++report.records;
+        try {
+            parex::run_pipeline(
+                [&]() -> std::optional<std::pair<std::size_t, std::size_t>> {
+                    if (next >= doc.size()) return std::nullopt;
+                    const auto first = next;
+                    next = std::min(doc.size(), next + std::max<std::size_t>(batch, 1));
+                    return std::pair{first, next};
+                },
+                [&](std::pair<std::size_t, std::size_t> range) {
+                    std::vector<row> rows;
+                    rows.reserve(range.second - range.first);
+                    for (auto i = range.first; i < range.second; ++i) {
+                        row r;
+                        r.typed = to_qso(doc, i, tables);
+                        r.call = detail::upper(r.typed.call);
+                        r.qso_date = identity_date(doc[i]);
+                        r.time_on = identity_time(r.typed);
+                        r.band = std::string(r.typed.band);
+                        r.mode = detail::upper(r.typed.mode);
+                        append_record(r.adi, doc[i]);
+                        rows.push_back(std::move(r));
                     }
-                    exec("COMMIT", "committing a batch");
-                } catch (...) {
-                    sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
-                    throw;
-                }
-            },
-            {.max_concurrency = threads}, run);
+                    return rows;
+                },
+                [&](std::vector<row>&& rows) {
+                    exec("BEGIN", "starting a transaction");
+                    try {
+                        for (const auto& r : rows) {
+                            ++report.records;
+                            if (bulk && !seen.insert(identity_key({r.call, r.qso_date, r.time_on, r.band, r.mode})).second) {
+                                ++report.duplicates;
+                                continue;
+                            }
+                            const auto& q = r.typed;  // bound without a copy: rows outlive the step
+                            insert.text(1, r.call).text(2, r.qso_date).text(3, r.time_on).text(4, r.band).text(5, r.mode);
+                            insert.text_or_null(6, q.submode).int_or_null(7, q.dxcc >= 0 ? q.dxcc : -1, q.dxcc >= 0);
+                            insert.text_or_null(8, q.state).int_or_null(9, q.cqz, q.cqz > 0).int_or_null(10, q.ituz, q.ituz > 0);
+                            insert.text_or_null(11, q.gridsquare).text_or_null(12, q.cont).text_or_null(13, q.country);
+                            insert.text_or_null(14, std::string_view(&q.qsl_rcvd, q.qsl_rcvd ? 1 : 0));
+                            insert.text_or_null(15, std::string_view(&q.lotw_qsl_rcvd, q.lotw_qsl_rcvd ? 1 : 0));
+                            insert.text_or_null(16, std::string_view(&q.eqsl_qsl_rcvd, q.eqsl_qsl_rcvd ? 1 : 0));
+                            insert.blob(17, r.adi);
+                            insert.step("inserting a QSO");
+                            const auto changed = static_cast<std::size_t>(sqlite3_changes(db_.get()));
+                            report.inserted += changed;
+                            report.duplicates += 1 - changed;
+                        }
+                        exec("COMMIT", "committing a batch");
+                    } catch (...) {
+                        sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+                        throw;
+                    }
+                },
+                {.max_concurrency = threads}, run);
+        } catch (...) {
+            if (bulk) sqlite3_exec(db_.get(), identity_index_sql, nullptr, nullptr, nullptr);
+            throw;
+        }
+        if (bulk) create_identity_index();
         return report;
     }
 
@@ -151,6 +174,21 @@ public:
     }
 
 private:
+    static constexpr const char* identity_index_sql =
+        "CREATE UNIQUE INDEX IF NOT EXISTS qso_identity ON qso (call, qso_date, time_on, band, mode)";
+    void create_identity_index() { exec(identity_index_sql, "creating the identity index"); }
+
+    /// The five identity columns as one exact key: each value's length, then its bytes.
+    static std::string identity_key(std::initializer_list<std::string_view> values) {
+        std::string key;
+        for (const auto v : values) {
+            key += std::to_string(v.size());
+            key += ':';
+            key += v;
+        }
+        return key;
+    }
+
     /// QSO_DATE as stored (trimmed), so a record without a valid date still has an identity.
     static std::string identity_date(const record& r) { return std::string(detail::trim(r.find("QSO_DATE").value_or(""))); }
     /// TIME_ON as HHMMSS (an HHMM time gets seconds 00), or "" when absent or invalid.
@@ -184,12 +222,13 @@ private:
         ~statement() { sqlite3_finalize(stmt_); }
         [[nodiscard]] sqlite3_stmt* get() const { return stmt_; }
 
+        // Values are bound without a copy (SQLITE_STATIC): they must live until the next step().
         statement& text(int i, std::string_view v) {
-            check(sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+            check(sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC));
             return *this;
         }
         statement& text_or_null(int i, std::string_view v) {
-            check(v.empty() ? sqlite3_bind_null(stmt_, i) : sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+            check(v.empty() ? sqlite3_bind_null(stmt_, i) : sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC));
             return *this;
         }
         statement& int_or_null(int i, int v, bool present) {
@@ -197,7 +236,7 @@ private:
             return *this;
         }
         statement& blob(int i, std::string_view v) {
-            check(sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+            check(sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC));
             return *this;
         }
         /// true while a row is available; false (and reset) when done. Throws store_error.

@@ -61,6 +61,19 @@ inline std::pair<double, double> grid_top(const config& c, const stopping_power_
     return {r, t.energy_at_csda_range(r)};
 }
 
+/// The sum of s[0, n) in double, as eight interleaved partial sums (element x in partial x % 8) added
+/// pairwise at the end: a fixed order, so the same bits for any schedule, that the compiler vectorises
+/// (one running sum is a chain of dependent additions it may not reorder).
+template <class T>
+double sum_of(const T* s, std::size_t n) {
+    double partial[8] = {};
+    std::size_t x = 0;
+    for (; x + 8 <= n; x += 8)
+        for (std::size_t l = 0; l < 8; ++l) partial[l] += static_cast<double>(s[x + l]);
+    for (; x < n; ++x) partial[x % 8] += static_cast<double>(s[x]);
+    return ((partial[0] + partial[4]) + (partial[1] + partial[5])) + ((partial[2] + partial[6]) + (partial[3] + partial[7]));
+}
+
 inline void require(bool ok, const std::string& what) {
     if (!ok) throw std::invalid_argument("transport config: " + what);
 }
@@ -324,11 +337,8 @@ public:
                     const std::size_t i = deposited_up_to;
                     const T* __restrict s = psi_.data() + i * p_ + ch.begin;
                     const double per_particle = remap_[i].deposit_mev;
-                    double sum = 0;
-                    for (std::size_t q = 0; q < n; ++q) {
-                        sum += static_cast<double>(s[q]);
-                        e[q] += per_particle * static_cast<double>(s[q]);
-                    }
+                    for (std::size_t q = 0; q < n; ++q) e[q] += per_particle * static_cast<double>(s[q]);
+                    const double sum = detail::sum_of(s, n);
                     t.deposited += sum * per_particle;
                     if (remap_[i].absorbed) t.absorbed += sum, t.absorbed_energy += sum * energy_[i];
                 }
@@ -378,7 +388,6 @@ public:
         if (stopped()) return 0;
         const std::size_t blocks = (q_ + scatter_block - 1) / scatter_block;
         const std::size_t lo = lo_;
-        const std::size_t na = c_.angles;
         executor_.for_each(chunks((hi_ - lo_) * blocks, grain{1}), [&](const chunk& ch) {
             for (std::size_t u = ch.begin; u < ch.end; ++u) {
                 const std::size_t i = lo + u / blocks;
@@ -386,20 +395,10 @@ public:
                 const std::size_t n = std::min(q_, q0 + scatter_block) - q0;
                 const T* in = psi_.data() + i * p_ + q0;
                 T* out = next_.data() + i * p_ + q0;
-                for (std::size_t k = 0; k < na; ++k) std::fill_n(out + k * q_, n, T(0));
                 const kernel& kn = kernels_[i];
-                const std::size_t width = 2 * kn.half_width + 1;
-                for (std::size_t j = 0; j < na; ++j) {
-                    const T* __restrict s = in + j * q_;
-                    const T* coefficient = coefficients_.data() + kn.offset + j * width;
-                    const std::size_t k0 = j > kn.half_width ? j - kn.half_width : 0;
-                    const std::size_t k1 = std::min(na - 1, j + kn.half_width);
-                    for (std::size_t k = k0; k <= k1; ++k) {
-                        const T w = coefficient[k + kn.half_width - j];
-                        T* __restrict d = out + k * q_;
-                        for (std::size_t q = 0; q < n; ++q) d[q] += w * s[q];
-                    }
-                }
+                std::size_t q = 0;
+                for (; q + scatter_lane <= n; q += scatter_lane) convolve_lane(kn, in + q, out + q, scatter_lane);
+                if (q < n) convolve_lane(kn, in + q, out + q, n - q);
             }
         });
         std::swap(psi_, next_);
@@ -443,7 +442,7 @@ public:
                 for (std::size_t z = 0; z < c_.nz; ++z) {
                     const T* row = halo.data() + (z + 1) * wide;
                     std::copy_n(row + 1, c_.nx, out + z * c_.nx);
-                    for (std::size_t x = 1; x <= c_.nx; ++x) inside += static_cast<double>(row[x]);
+                    inside += detail::sum_of(row + 1, c_.nx);
                     edge += static_cast<double>(row[0]) + static_cast<double>(row[c_.nx + 1]);
                 }
                 for (std::size_t x = 0; x < wide; ++x)
@@ -485,7 +484,8 @@ public:
 private:
     static constexpr std::size_t loss_grain = 4096;      // positions (theta, z, x) per chunk
     static constexpr std::size_t dose_grain = 4096;      // cells per chunk
-    static constexpr std::size_t scatter_block = 1024;   // cells per block: Ntheta blocks stay in L2
+    static constexpr std::size_t scatter_block = 1024;   // cells per task
+    static constexpr std::size_t scatter_lane = 128 / sizeof(T);  // cells summed in registers at once
     static constexpr std::size_t stream_grain = 16384;   // cells per chunk, whole planes
 
     struct remap {
@@ -514,6 +514,28 @@ private:
             return {a.escaped + b.escaped, a.in_grid + b.in_grid};
         }
     };
+
+    /// Scattering of m <= scatter_lane cells: out[k q_ + x] = sum over source angles j of w(j -> k) in[j q_ + x],
+    /// target by target, the sum held in registers (128 bytes of T) and the sources read from L1
+    /// (Ntheta x 128 bytes), each target written once. Sources are added in ascending j.
+    void convolve_lane(const kernel& kn, const T* __restrict in, T* __restrict out, std::size_t m) const {
+        const std::size_t na = c_.angles, hw = kn.half_width, width = 2 * hw + 1;
+        const T* coefficient = coefficients_.data() + kn.offset;
+        for (std::size_t k = 0; k < na; ++k) {
+            const std::size_t j0 = k > hw ? k - hw : 0, j1 = std::min(na - 1, k + hw);
+            T acc[scatter_lane] = {};
+            for (std::size_t j = j0; j <= j1; ++j) {
+                const T w = coefficient[j * width + (k + hw - j)];
+                const T* __restrict s = in + j * q_;
+                if (m == scatter_lane) {  // the common case, a fixed trip count the compiler unrolls
+                    for (std::size_t x = 0; x < scatter_lane; ++x) acc[x] += w * s[x];
+                } else {
+                    for (std::size_t x = 0; x < m; ++x) acc[x] += w * s[x];
+                }
+            }
+            std::copy_n(acc, m, out + k * q_);
+        }
+    }
 
     /// d[x] += w s[x] over one row: four separate passes per row keep each loop free of dependences.
     static void spread(T* __restrict d, const T* __restrict s, T w, std::size_t n) {

@@ -13,10 +13,12 @@
 #include "temp_dir.hpp"
 
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 
 #include <cctype>
 #include <filesystem>
 #include <random>
+#include <stop_token>
 #include <string>
 #include <utility>
 #include <vector>
@@ -433,6 +435,54 @@ TEST_CASE("logbook: the SQLite store imports idempotently and exports the same r
     }
     CHECK(back.size() == db.size());
     CHECK_THROWS_AS(lb::store(dir.path() / "no-such-folder" / "x.sqlite"), lb::store_error);
+}
+
+namespace {
+/// Whether the store at `path` has its identity index (read through SQLite directly).
+bool has_identity_index(const std::filesystem::path& path) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'qso_identity'", -1, &st, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+    const bool found = sqlite3_column_int(st, 0) == 1;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return found;
+}
+}  // namespace
+
+TEST_CASE("logbook: a bulk import into an empty store finds the duplicates the identity index finds") {
+    parex::test::temp_dir dir;
+    const auto doc = lb::parse(
+        "<CALL:4>W1AW <QSO_DATE:8>20240101 <TIME_ON:4>1200 <BAND:3>20m <MODE:2>CW <EOR>"
+        "<CALL:4>w1aw <QSO_DATE:8>20240101 <TIME_ON:6>120000 <BAND:3>20M <MODE:2>cw <EOR>"  // the same QSO
+        "<CALL:4>W1AW <QSO_DATE:8>20240101 <TIME_ON:4>1200 <BAND:3>40m <MODE:2>CW <EOR>"    // another band
+        "<CALL:4>W1AW <QSO_DATE:8>20240101 <TIME_ON:4>1201 <BAND:3>20m <MODE:2>CW <EOR>");  // another minute
+    const auto other = lb::parse("<CALL:4>K1AA <QSO_DATE:8>20230101 <TIME_ON:4>0000 <BAND:3>20m <MODE:3>SSB <EOR>");
+    for (const std::size_t batch : {1u, 3u, 100u}) {
+        // bulk: into an empty store
+        const auto bulk_path = dir.path() / ("bulk-" + std::to_string(batch) + ".sqlite");
+        lb::store bulk(bulk_path);
+        const auto b = bulk.import(doc, tables().for_qsos(), 2, batch);
+        CHECK(b.inserted == 3);
+        CHECK(b.duplicates == 1);
+        CHECK(has_identity_index(bulk_path));  // built at the end
+        CHECK(bulk.import(doc, tables().for_qsos(), 2, batch).inserted == 0);  // and enforced after
+        // indexed: into a store that already holds a QSO
+        lb::store indexed(dir.path() / ("indexed-" + std::to_string(batch) + ".sqlite"));
+        REQUIRE(indexed.import(other, tables().for_qsos()).inserted == 1);
+        const auto i = indexed.import(doc, tables().for_qsos(), 2, batch);
+        CHECK(i.inserted == b.inserted);
+        CHECK(i.duplicates == b.duplicates);
+    }
+    // a bulk import that stops early leaves its index behind it
+    const auto cancelled_path = dir.path() / "cancelled.sqlite";
+    lb::store cancelled(cancelled_path);
+    std::stop_source stop;
+    stop.request_stop();
+    CHECK_THROWS_AS(cancelled.import(doc, tables().for_qsos(), 2, 1, {.stop = stop.get_token()}), parex::operation_cancelled);
+    CHECK(has_identity_index(cancelled_path));
 }
 
 TEST_CASE("logbook: the CLI's commands, JSON keys, files and exit codes") {

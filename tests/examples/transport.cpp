@@ -178,6 +178,17 @@ TEST_CASE("transport: the lateral spread at mid-range is at least Fermi-Eyges an
     CHECK(sigma <= 1.5 * fermi_eyges);
 }
 
+TEST_CASE("transport: the tallies' sums in double equal the exact sum for any length and start") {
+    std::vector<float> v(1001);
+    for (std::size_t k = 0; k < v.size(); ++k) v[k] = 1.0f / static_cast<float>(k + 1);
+    for (const std::size_t n : {0u, 1u, 7u, 8u, 9u, 1001u}) {
+        long double exact = 0;
+        for (std::size_t k = 0; k < n; ++k) exact += v[k];
+        CHECK(pt::detail::sum_of(v.data(), n) == Approx(static_cast<double>(exact)).epsilon(1e-15));
+    }
+    CHECK(pt::detail::sum_of(v.data() + 1, 1000) == Approx(pt::detail::sum_of(v.data(), 1001) - 1.0).epsilon(1e-15));
+}
+
 TEST_CASE("transport: a bad configuration throws std::invalid_argument naming it") {
     const auto throws_naming = [](pt::config c, const std::string& field) {
         try {
