@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <numeric>
 #include <optional>
 #include <vector>
 
@@ -103,7 +104,7 @@ void batch_rebuild(benchmark::State& state) {
     auto& out = shared_batch();
     const auto& rows = batch_parameters();
     std::vector<std::size_t> index(rows.size());
-    for (std::size_t i = 0; i < index.size(); ++i) index[i] = i;
+    std::iota(index.begin(), index.end(), std::size_t{0});
     for (auto _ : state) {
         pool.for_each(index, [&](int&, std::size_t i) {
             wf::waveform_generator g(wf::approximant::imr_phenom_d, wf::constants::today(), grid);

@@ -30,6 +30,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -300,6 +301,35 @@ inline std::size_t auto_chunk_bytes(std::size_t bytes, std::size_t threads) {
     return std::clamp<std::size_t>(per_thread, 64 << 10, 4 << 20);
 }
 
+/// A forward iterator over the positions 0, 1, ... of a sequence read by index: *it is owner[position].
+/// Owner is the sequence (a record, cheap to copy) or a pointer to it (a document).
+template <class Owner, class Value>
+class index_iterator {
+public:
+    using value_type = Value;
+    using difference_type = std::ptrdiff_t;
+    index_iterator() = default;
+    index_iterator(Owner owner, std::size_t position) : owner_(owner), position_(position) {}
+    Value operator*() const {
+        if constexpr (std::is_pointer_v<Owner>) return (*owner_)[position_];
+        else return owner_[position_];
+    }
+    index_iterator& operator++() {
+        ++position_;
+        return *this;
+    }
+    index_iterator operator++(int) {
+        auto old = *this;
+        ++position_;
+        return old;
+    }
+    friend bool operator==(const index_iterator& a, const index_iterator& b) { return a.position_ == b.position_; }
+
+private:
+    Owner owner_{};
+    std::size_t position_ = 0;
+};
+
 }  // namespace detail
 
 class document;
@@ -308,6 +338,7 @@ class document;
 /// text are.
 class record {
 public:
+    record() = default;
     record(const document* doc, std::size_t index) : doc_(doc), index_(index) {}
     /// Number of fields.
     [[nodiscard]] std::size_t size() const noexcept;
@@ -320,28 +351,13 @@ public:
     /// Position among the document's records.
     [[nodiscard]] std::size_t index() const noexcept { return index_; }
 
-    class iterator {
-    public:
-        using value_type = field;
-        using difference_type = std::ptrdiff_t;
-        iterator() = default;
-        iterator(const document* doc, std::size_t index, std::size_t k) : doc_(doc), index_(index), k_(k) {}
-        field operator*() const { return record(doc_, index_)[k_]; }
-        iterator& operator++() { ++k_; return *this; }
-        iterator operator++(int) { auto old = *this; ++k_; return old; }
-        friend bool operator==(const iterator& a, const iterator& b) { return a.k_ == b.k_; }
-
-    private:
-        const document* doc_ = nullptr;
-        std::size_t index_ = 0;
-        std::size_t k_ = 0;
-    };
-    [[nodiscard]] iterator begin() const { return {doc_, index_, 0}; }
-    [[nodiscard]] iterator end() const { return {doc_, index_, size()}; }
+    using iterator = detail::index_iterator<record, field>;
+    [[nodiscard]] iterator begin() const { return {*this, 0}; }
+    [[nodiscard]] iterator end() const { return {*this, size()}; }
 
 private:
-    const document* doc_;
-    std::size_t index_;
+    const document* doc_ = nullptr;
+    std::size_t index_ = 0;
 };
 
 /// A parsed ADI file: header (free text and fields), records, skipped bad records (lenient parses), and
@@ -370,21 +386,7 @@ public:
     /// Number of chunks that began inside a record and were parsed again (0 for sequential parses).
     [[nodiscard]] std::size_t repaired_chunks() const noexcept { return repaired_; }
 
-    class iterator {
-    public:
-        using value_type = record;
-        using difference_type = std::ptrdiff_t;
-        iterator() = default;
-        iterator(const document* d, std::size_t i) : d_(d), i_(i) {}
-        record operator*() const { return (*d_)[i_]; }
-        iterator& operator++() { ++i_; return *this; }
-        iterator operator++(int) { auto old = *this; ++i_; return old; }
-        friend bool operator==(const iterator& a, const iterator& b) { return a.i_ == b.i_; }
-
-    private:
-        const document* d_ = nullptr;
-        std::size_t i_ = 0;
-    };
+    using iterator = detail::index_iterator<const document*, record>;
     [[nodiscard]] iterator begin() const { return {this, 0}; }
     [[nodiscard]] iterator end() const { return {this, size()}; }
 

@@ -8,6 +8,7 @@
 #include <complex>
 #include <cstddef>
 #include <functional>
+#include <numeric>
 #include <span>
 #include <stdexcept>
 #include <vector>
@@ -31,11 +32,7 @@ struct domain {
     double f_max = 1024;     ///< Hz, the last bin's frequency (rounded down to the grid)
     [[nodiscard]] std::size_t bins() const { return std::size_t(std::floor(f_max / delta_f)) + 1; }
     /// f_k = k delta_f, bins() of them.
-    [[nodiscard]] std::vector<double> frequencies() const {
-        std::vector<double> f(bins());
-        for (std::size_t k = 0; k < f.size(); ++k) f[k] = double(k) * delta_f;
-        return f;
-    }
+    [[nodiscard]] std::vector<double> frequencies() const { return uniform_frequencies(delta_f, bins()); }
 };
 
 /// Generates one approximant on one grid. Construction builds the grid's per-bin tables (O(bins));
@@ -137,7 +134,7 @@ inline void generate_batch(generator_pool& pool, std::span<const parameters> par
     if (out.waveforms != params.size())
         throw std::invalid_argument(fmt::format("batch has {} rows for {} parameter sets", out.waveforms, params.size()));
     std::vector<std::size_t> rows(params.size());
-    for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i;
+    std::iota(rows.begin(), rows.end(), std::size_t{0});
     pool.for_each(
         rows,
         [&](waveform_generator& generator, std::size_t i) {

@@ -16,6 +16,13 @@
 
 namespace parex::examples::waveforms {
 
+/// f_k = k delta_f for k < length, Hz.
+inline std::vector<double> uniform_frequencies(double delta_f, std::size_t length) {
+    std::vector<double> f(length);
+    for (std::size_t k = 0; k < length; ++k) f[k] = double(k) * delta_f;
+    return f;
+}
+
 /// The grid f_k = k delta_f, k < length, with the per-bin quantities every waveform reuses: f_k, f_k^(1/3)
 /// and ln f_k. A waveform of total mass M then needs no cube root or logarithm per bin:
 /// (M f)^(1/3) = M^(1/3) f^(1/3), ln(M f) = ln M + ln f. Building it is O(length).
@@ -24,9 +31,9 @@ struct frequency_grid {
     std::vector<double> f, cbrt_f, log_f;
 
     frequency_grid() = default;
-    frequency_grid(double delta_f_, std::size_t length) : delta_f(delta_f_), f(length), cbrt_f(length), log_f(length) {
+    frequency_grid(double delta_f_, std::size_t length)
+        : delta_f(delta_f_), f(uniform_frequencies(delta_f_, length)), cbrt_f(length), log_f(length) {
         for (std::size_t k = 0; k < length; ++k) {
-            f[k] = double(k) * delta_f;
             cbrt_f[k] = std::cbrt(f[k]);
             log_f[k] = std::log(f[k]);
         }

@@ -229,7 +229,6 @@ inline byte_plan split_bytes(std::string_view data, std::size_t target_bytes) {
     return split_bytes(data, target_bytes, [](std::string_view, std::size_t pos) { return pos; });
 }
 
-
 // --- speculative record parsing ------------------------------------------------------------------
 // A delimiter can also occur inside a record's data (ADIF's "<EOR>" inside a COMMENT), so a plan cut at
 // delimiter candidates may start a chunk inside a record. Speculative parsing parses every chunk as if
