@@ -12,16 +12,17 @@
 // registered on the cells where it is lost, not half a step up- or downstream.
 
 #include "stopping_power.hpp"
+#include "vector_isa.hpp"
 
 #include <parex/chunked_executor.hpp>
 #include <parex/shm_arena.hpp>
-
-#include <oneapi/tbb/enumerable_thread_specific.h>
+#include <parex/topology.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
+#include <cstring>
 #include <functional>
 #include <numbers>
 #include <span>
@@ -230,8 +231,10 @@ struct run_report {
 
 /// The transport engine for fluence of type T (float or double).
 ///
-/// Memory: 2 x Ne x Ntheta x nz x nx x sizeof(T) for psi (double buffered) plus Ntheta x nz x nx + nz x nx
-/// doubles, in one anonymous parex arena (page-aligned, transparent huge pages requested).
+/// Memory: 2 x Ne x Ntheta x nz x nx x sizeof(T) for psi (double buffered), Ntheta x nz x nx x sizeof(T)
+/// for one step's deposits and nz x nx doubles for the dose, in one anonymous parex arena (page-aligned,
+/// transparent huge pages requested). An active window larger than the last-level cache is written
+/// past the cache (store_past_cache), which changes the speed, not the values.
 /// Determinism: chunk plans depend on the grid alone and every reduction goes through map_reduce's
 /// fixed tree, so dose and tallies are the same bits for any thread count.
 /// Active window: operators process only the energy bins that can hold fluence ([lo, hi), which energy
@@ -247,15 +250,16 @@ public:
                executor_options executor = {})
         : c_((detail::validate(c, table), c)), table_(&table), executor_(executor),
           q_(c.nz * c.nx), p_(c.angles * q_), bins_(c.energies * p_),
-          arena_(shm_arena::create({.bytes = 2 * bins_ * sizeof(T) + (p_ + q_) * sizeof(double) + 5 * 4096,
+          arena_(shm_arena::create({.bytes = (2 * bins_ + p_) * sizeof(T) + q_ * sizeof(double) + 5 * 4096,
                                     .huge_pages = true})) {
         psi_ = arena_.allocate<T>(bins_, 4096);
         next_ = arena_.allocate<T>(bins_, 4096);
-        edep_ = arena_.allocate<double>(p_, 4096);
+        edep_ = arena_.allocate<T>(p_, 4096);
         dose_ = arena_.allocate<double>(q_, 4096);
         build_energy_grid();
         build_kernels();
         build_shifts();
+        next_hi_ = c_.energies;  // set_source clears it (and its pages are faulted in now, not in a step)
         set_source(s);
     }
 
@@ -288,7 +292,7 @@ public:
     /// Puts the source back and clears dose and tallies.
     void set_source(source s) {
         std::fill(psi_.begin(), psi_.end(), T(0));
-        std::fill(next_.begin(), next_.end(), T(0));
+        clear_next_outside(0, 0);
         std::fill(dose_.begin(), dose_.end(), 0.0);
         books_ = {};
         lo_ = 0;
@@ -322,60 +326,76 @@ public:
         if (stopped()) return 0;
         const auto [lo2, hi2] = window_after_loss();
         const std::size_t lo = lo_, hi = hi_;
+        clear_next_outside(lo2, hi2);
+        const bool past_cache = store_past_cache();
         const auto plan = chunks(p_, grain{loss_grain});
         const auto partial = executor_.map_reduce(plan, [&](const chunk& ch) {
             // Each target row is written once, from its sources (a contiguous run of bins, since targets
             // do not decrease with the source), right after those sources' deposits were taken: psi is
-            // read once and the new buffer written once, with the chunk's rows still in cache.
+            // read once and the new buffer written once, with the chunk's rows still in cache. Deposits
+            // add up in T, one multiply-add per bin (in double, the conversions cost more than the
+            // memory traffic in float32); the chunk's total is taken from them once, in double.
             const std::size_t n = ch.size();
-            double* __restrict e = edep_.data() + ch.begin;
-            std::fill_n(e, n, 0.0);
+            T* __restrict e = edep_.data() + ch.begin;
+            std::fill_n(e, n, T(0));
             loss_tally t;
             std::size_t deposited_up_to = lo;
             const auto deposit_through = [&](std::size_t last) {
                 for (; deposited_up_to <= last && deposited_up_to < hi; ++deposited_up_to) {
                     const std::size_t i = deposited_up_to;
                     const T* __restrict s = psi_.data() + i * p_ + ch.begin;
-                    const double per_particle = remap_[i].deposit_mev;
-                    for (std::size_t q = 0; q < n; ++q) e[q] += per_particle * static_cast<double>(s[q]);
-                    const double sum = detail::sum_of(s, n);
-                    t.deposited += sum * per_particle;
-                    if (remap_[i].absorbed) t.absorbed += sum, t.absorbed_energy += sum * energy_[i];
+                    const T per_particle = static_cast<T>(remap_[i].deposit_mev);
+                    for (std::size_t q = 0; q < n; ++q) e[q] += per_particle * s[q];
+                    if (remap_[i].absorbed) {
+                        const double sum = detail::sum_of(s, n);
+                        t.absorbed += sum, t.absorbed_energy += sum * energy_[i];
+                    }
                 }
             };
             for (std::size_t j = lo2; j < hi2; ++j) {
-                T* __restrict a = next_.data() + j * p_ + ch.begin;
-                bool written = false;
-                for (const auto& [i, weight] : sources_[j]) {
-                    if (i < lo || i >= hi) continue;
+                // the sources in the window: a contiguous run, ascending, of this target's sources
+                const auto& from = sources_[j];
+                const auto first = std::find_if(from.begin(), from.end(), [&](const auto& f) { return f.first >= lo; });
+                const auto last = std::find_if(first, from.end(), [&](const auto& f) { return f.first >= hi; });
+                const auto row = [&](std::size_t i) {
                     deposit_through(i);
-                    const T* __restrict s = psi_.data() + i * p_ + ch.begin;
-                    const T w = static_cast<T>(weight);
-                    if (written) {
-                        for (std::size_t q = 0; q < n; ++q) a[q] += w * s[q];
-                    } else {
-                        for (std::size_t q = 0; q < n; ++q) a[q] = w * s[q];
-                        written = true;
-                    }
+                    return static_cast<const T*>(psi_.data() + i * p_ + ch.begin);
+                };
+                T* __restrict a = next_.data() + j * p_ + ch.begin;
+                if (first == last) {
+                    std::fill_n(a, n, T(0));
+                    continue;
                 }
-                if (!written) std::fill_n(a, n, T(0));
+                // the first two sources in one pass (a target has one or two on the usual grids); one
+                // source adds 0 x itself, which changes no bit of the non-negative fluence
+                const T* s0 = row(first->first);
+                const T w0 = static_cast<T>(first->second);
+                const bool two = last - first >= 2;
+                const T* s1 = two ? row((first + 1)->first) : s0;
+                const T w1 = two ? static_cast<T>((first + 1)->second) : T(0);
+                weighted_sum(a, s0, w0, s1, w1, n, past_cache && last - first <= 2);
+                for (auto f = first + 2; f < last; ++f) {
+                    const T* __restrict s2 = row(f->first);
+                    const T w2 = static_cast<T>(f->second);
+                    for (std::size_t q = 0; q < n; ++q) a[q] += w2 * s2[q];
+                }
             }
+            if (past_cache) examples::streaming_store_fence();
             deposit_through(hi - 1);  // the absorbed bins at the bottom
+            t.deposited = detail::sum_of(e, n);
             return t;
         }, std::plus<>{}, loss_tally{});
         // dose: the deposits of every angle summed in angle order, so the same bits for any schedule
         executor_.for_each(chunks(q_, grain{dose_grain}), [&](const chunk& ch) {
             for (std::size_t q = ch.begin; q < ch.end; ++q) {
                 double d = 0;
-                for (std::size_t k = 0; k < c_.angles; ++k) d += edep_[k * q_ + q];
+                for (std::size_t k = 0; k < c_.angles; ++k) d += static_cast<double>(edep_[k * q_ + q]);
                 dose_[q] += d;
             }
         });
         books_.absorbed = books_.absorbed + tally{partial.absorbed, partial.absorbed_energy};
         books_.deposited_mev += partial.deposited;
-        std::swap(psi_, next_);
-        lo_ = lo2;
-        hi_ = hi2;
+        swap_buffers(lo2, hi2);
         return (hi - lo) * p_;
     }
 
@@ -388,20 +408,27 @@ public:
         if (stopped()) return 0;
         const std::size_t blocks = (q_ + scatter_block - 1) / scatter_block;
         const std::size_t lo = lo_;
+        clear_next_outside(lo_, hi_);
+        const bool past_cache = store_past_cache();
         executor_.for_each(chunks((hi_ - lo_) * blocks, grain{1}), [&](const chunk& ch) {
-            for (std::size_t u = ch.begin; u < ch.end; ++u) {
-                const std::size_t i = lo + u / blocks;
-                const std::size_t q0 = (u % blocks) * scatter_block;
-                const std::size_t n = std::min(q_, q0 + scatter_block) - q0;
-                const T* in = psi_.data() + i * p_ + q0;
-                T* out = next_.data() + i * p_ + q0;
-                const kernel& kn = kernels_[i];
-                std::size_t q = 0;
-                for (; q + scatter_lane <= n; q += scatter_lane) convolve_lane(kn, in + q, out + q, scatter_lane);
-                if (q < n) convolve_lane(kn, in + q, out + q, n - q);
-            }
+            examples::with_widest_vectors([&](auto vector_bytes) PAREX_ALWAYS_INLINE {
+                constexpr std::size_t bytes = decltype(vector_bytes)::value;
+                for (std::size_t u = ch.begin; u < ch.end; ++u) {
+                    const std::size_t i = lo + u / blocks;
+                    const std::size_t q0 = (u % blocks) * scatter_block;
+                    const std::size_t n = std::min(q_, q0 + scatter_block) - q0;
+                    const T* in = psi_.data() + i * p_ + q0;
+                    T* out = next_.data() + i * p_ + q0;
+                    const kernel& kn = kernels_[i];
+                    std::size_t q = 0;
+                    for (; q + scatter_lane <= n; q += scatter_lane)
+                        convolve_lane<bytes>(kn, in + q, out + q, scatter_lane, q + 2 * scatter_lane <= n, past_cache);
+                    if (q < n) convolve_lane<bytes>(kn, in + q, out + q, n - q, false, false);
+                }
+            });
+            if (past_cache) examples::streaming_store_fence();
         });
-        std::swap(psi_, next_);
+        swap_buffers(lo_, hi_);
         return (hi_ - lo_) * p_;
     }
 
@@ -417,36 +444,16 @@ public:
         }
         const std::size_t lo = lo_;
         const std::size_t planes = (hi_ - lo_) * c_.angles;
+        clear_next_outside(lo_, hi_);
         const std::size_t per_chunk = std::max<std::size_t>(1, stream_grain / q_);
         const auto sums = executor_.map_reduce(chunks(planes, grain{per_chunk}), [&](const chunk& ch) {
-            std::vector<T>& halo = halo_.local();
-            const std::size_t wide = c_.nx + 2;
-            halo.resize((c_.nz + 2) * wide);
             stream_tally t;
             for (std::size_t p = ch.begin; p < ch.end; ++p) {
                 const std::size_t plane = lo * c_.angles + p;
                 const double e = energy_[plane / c_.angles];
-                const shift& sh = shifts_[plane % c_.angles];
-                const T* in = psi_.data() + plane * q_;
-                T* out = next_.data() + plane * q_;
-                std::fill(halo.begin(), halo.end(), T(0));
-                for (std::size_t z = 0; z < c_.nz; ++z) {
-                    const T* __restrict s = in + z * c_.nx;
-                    T* d0 = halo.data() + (z + sh.row) * wide + sh.column;
-                    spread(d0, s, sh.w00, c_.nx);
-                    spread(d0 + 1, s, sh.w01, c_.nx);
-                    spread(d0 + wide, s, sh.w10, c_.nx);
-                    spread(d0 + wide + 1, s, sh.w11, c_.nx);
-                }
-                double inside = 0, edge = 0;
-                for (std::size_t z = 0; z < c_.nz; ++z) {
-                    const T* row = halo.data() + (z + 1) * wide;
-                    std::copy_n(row + 1, c_.nx, out + z * c_.nx);
-                    inside += detail::sum_of(row + 1, c_.nx);
-                    edge += static_cast<double>(row[0]) + static_cast<double>(row[c_.nx + 1]);
-                }
-                for (std::size_t x = 0; x < wide; ++x)
-                    edge += static_cast<double>(halo[x]) + static_cast<double>(halo[(c_.nz + 1) * wide + x]);
+                const double inside = stream_plane(shifts_[plane % c_.angles], psi_.data() + plane * q_,
+                                                   next_.data() + plane * q_);
+                const double edge = escaping(shifts_[plane % c_.angles], psi_.data() + plane * q_);
                 t.escaped = t.escaped + tally{edge, edge * e};
                 t.in_grid = t.in_grid + tally{inside, inside * e};
             }
@@ -454,7 +461,7 @@ public:
         }, std::plus<>{}, stream_tally{});
         books_.escaped = books_.escaped + sums.escaped;
         books_.in_grid = sums.in_grid;
-        std::swap(psi_, next_);
+        swap_buffers(lo_, hi_);
         return planes * q_;
     }
 
@@ -499,7 +506,7 @@ private:
         std::size_t offset = 0;   ///< into coefficients_: Ntheta rows of 2 half_width + 1
     };
     struct shift {
-        std::size_t row = 0, column = 0;  ///< floor(d) + 1: the halo index of cell z (x) moved down to a cell
+        std::size_t row = 0, column = 0;  ///< floor(d) + 1 in {0, 1}: cell z moved by d overlaps z + row - 1 and z + row
         T w00 = 0, w01 = 0, w10 = 0, w11 = 0;
     };
     struct loss_tally {
@@ -516,30 +523,157 @@ private:
     };
 
     /// Scattering of m <= scatter_lane cells: out[k q_ + x] = sum over source angles j of w(j -> k) in[j q_ + x],
-    /// target by target, the sum held in registers (128 bytes of T) and the sources read from L1
-    /// (Ntheta x 128 bytes), each target written once. Sources are added in ascending j.
-    void convolve_lane(const kernel& kn, const T* __restrict in, T* __restrict out, std::size_t m) const {
+    /// target by target, the sum held in registers (128 bytes of T, in vectors of Bytes) and the sources
+    /// read from L1 (Ntheta x 128 bytes), each target written once. Sources are added in ascending j.
+    template <std::size_t Bytes>
+    PAREX_ALWAYS_INLINE void convolve_lane(const kernel& kn, const T* __restrict in, T* __restrict out, std::size_t m,
+                                           bool prefetch, bool past_cache) const {
+        using vec = typename examples::vector_of<T, Bytes>::type;
+        constexpr std::size_t per_vec = Bytes / sizeof(T), vecs = scatter_lane / per_vec;
         const std::size_t na = c_.angles, hw = kn.half_width, width = 2 * hw + 1;
         const T* coefficient = coefficients_.data() + kn.offset;
         for (std::size_t k = 0; k < na; ++k) {
             const std::size_t j0 = k > hw ? k - hw : 0, j1 = std::min(na - 1, k + hw);
+            T* target = out + k * q_;
+            if (prefetch) {  // the next lane's row k (Ntheta rows at once are more than the prefetchers follow)
+                __builtin_prefetch(in + k * q_ + scatter_lane);
+                __builtin_prefetch(in + k * q_ + scatter_lane + 64 / sizeof(T));
+                if (!past_cache) {
+                    __builtin_prefetch(target + scatter_lane, 1);
+                    __builtin_prefetch(target + scatter_lane + 64 / sizeof(T), 1);
+                }
+            }
+            if (m == scatter_lane) {  // the common case: the accumulators stay in registers
+                vec acc[vecs] = {};
+                for (std::size_t j = j0; j <= j1; ++j) {
+                    const T w = coefficient[j * width + (k + hw - j)];
+                    const T* s = in + j * q_;
+#pragma GCC unroll 8
+                    for (std::size_t v = 0; v < vecs; ++v) {
+                        vec x;
+                        std::memcpy(&x, s + v * per_vec, sizeof x);  // unaligned load
+                        acc[v] += w * x;
+                    }
+                }
+#pragma GCC unroll 8
+                for (std::size_t v = 0; v < vecs; ++v) {
+                    if (past_cache) examples::streaming_store(target + v * per_vec, acc[v]);
+                    else std::memcpy(target + v * per_vec, &acc[v], sizeof(vec));
+                }
+                continue;
+            }
             T acc[scatter_lane] = {};
             for (std::size_t j = j0; j <= j1; ++j) {
                 const T w = coefficient[j * width + (k + hw - j)];
                 const T* __restrict s = in + j * q_;
-                if (m == scatter_lane) {  // the common case, a fixed trip count the compiler unrolls
-                    for (std::size_t x = 0; x < scatter_lane; ++x) acc[x] += w * s[x];
-                } else {
-                    for (std::size_t x = 0; x < m; ++x) acc[x] += w * s[x];
-                }
+                for (std::size_t x = 0; x < m; ++x) acc[x] += w * s[x];
             }
-            std::copy_n(acc, m, out + k * q_);
+            std::copy_n(acc, m, target);
         }
     }
 
-    /// d[x] += w s[x] over one row: four separate passes per row keep each loop free of dependences.
-    static void spread(T* __restrict d, const T* __restrict s, T w, std::size_t n) {
-        for (std::size_t x = 0; x < n; ++x) d[x] += w * s[x];
+    /// a[q] = w0 s0[q] + w1 s1[q] for q < n, stored past the cache if asked (a 16-byte aligned).
+    static void weighted_sum(T* __restrict a, const T* __restrict s0, T w0, const T* __restrict s1, T w1, std::size_t n,
+                             bool past_cache) {
+        using vec = typename examples::vector_of<T, 16>::type;
+        constexpr std::size_t per_vec = 16 / sizeof(T);
+        std::size_t q = 0;
+        if (past_cache) {
+            for (; q + per_vec <= n; q += per_vec) {
+                vec x0, x1;
+                std::memcpy(&x0, s0 + q, sizeof x0);
+                std::memcpy(&x1, s1 + q, sizeof x1);
+                const vec sum = w0 * x0 + w1 * x1;
+                examples::streaming_store(a + q, sum);
+            }
+        }
+        for (; q < n; ++q) a[q] = w0 * s0[q] + w1 * s1[q];
+    }
+
+    /// One plane streamed in one gathering pass: a source cell (z, x) sends w_ab of its fluence to
+    /// (z + row - 1 + a, x + column - 1 + b), so each cell gathers from the (up to) four cells whose
+    /// moved copies overlap it, out[z][x] = w00 s0[x + c] + w01 s0[x + c - 1] + w10 s1[x + c] + w11 s1[x + c - 1],
+    /// with s0, s1 the source rows z - row + 1 and z - row and c = 1 - column, summed in that order; a source
+    /// outside the grid contributes nothing. Each output row is written once. Returns the fluence in out.
+    double stream_plane(const shift& sh, const T* __restrict in, T* __restrict out) const {
+        const std::size_t nz = c_.nz, nx = c_.nx, c = 1 - sh.column;
+        double inside = 0;
+        for (std::size_t z = 0; z < nz; ++z) {
+            // source rows; a missing one is replaced by the other with zero weights (values are finite)
+            const std::size_t r0 = z + 1 - sh.row;  // z or z + 1; r0 - 1 is z - 1 or z
+            const bool has0 = r0 < nz, has1 = r0 >= 1;
+            const T* __restrict s0 = in + (has0 ? r0 : r0 - 1) * nx;
+            const T* __restrict s1 = has1 ? in + (r0 - 1) * nx : s0;
+            const T w00 = has0 ? sh.w00 : T(0), w01 = has0 ? sh.w01 : T(0);
+            const T w10 = has1 ? sh.w10 : T(0), w11 = has1 ? sh.w11 : T(0);
+            T* __restrict d = out + z * nx;
+            // x + c and x + c - 1 both inside for x in [1 - c, nx - c)
+            for (std::size_t x = 1 - c; x < nx - c; ++x)
+                d[x] = w00 * s0[x + c] + w01 * s0[x + c - 1] + w10 * s1[x + c] + w11 * s1[x + c - 1];
+            if (c == 0) d[0] = w00 * s0[0] + w10 * s1[0];                     // its x - 1 sources lie outside
+            else d[nx - 1] = w01 * s0[nx - 1] + w11 * s1[nx - 1];              // its x + 1 sources lie outside
+            inside += detail::sum_of(d, nx);
+        }
+        return inside;
+    }
+
+    /// The fluence of one plane that streaming moves out of the grid: for each share w_ab, the source
+    /// row and column whose destination lies outside (first or last, if any), their common cell once.
+    double escaping(const shift& sh, const T* in) const {
+        const std::size_t nz = c_.nz, nx = c_.nx;
+        // a destination offset of -1 loses the first row (column), +1 the last, 0 none
+        const auto row_sum = [&](long offset) {
+            return offset == 0 ? 0.0 : detail::sum_of(in + (offset < 0 ? 0 : nz - 1) * nx, nx);
+        };
+        const auto column_sum = [&](long offset) {
+            double sum = 0;
+            if (offset != 0)
+                for (std::size_t z = 0; z < nz; ++z) sum += static_cast<double>(in[z * nx + (offset < 0 ? 0 : nx - 1)]);
+            return sum;
+        };
+        const auto corner = [&](long row_offset, long column_offset) {
+            return row_offset == 0 || column_offset == 0
+                       ? 0.0
+                       : static_cast<double>(in[(row_offset < 0 ? 0 : nz - 1) * nx + (column_offset < 0 ? 0 : nx - 1)]);
+        };
+        const long oz = static_cast<long>(sh.row) - 1, ox = static_cast<long>(sh.column) - 1;
+        const T w[2][2] = {{sh.w00, sh.w01}, {sh.w10, sh.w11}};
+        double edge = 0;
+        for (long a = 0; a < 2; ++a)
+            for (long b = 0; b < 2; ++b)
+                if (w[a][b] != T(0))
+                    edge += static_cast<double>(w[a][b]) *
+                            (row_sum(oz + a) + column_sum(ox + b) - corner(oz + a, ox + b));
+        return edge;
+    }
+
+    /// Whether the operators store their output past the caches (examples::streaming_store): when the
+    /// window read and written is larger than the last-level cache (32 MiB if sysfs does not say), so
+    /// that the output would leave the cache before the next operator reads it anyway, and its rows
+    /// are 16-byte aligned. A small window (a pencil beam on the default grid) stays in the cache.
+    [[nodiscard]] bool store_past_cache() const {
+        const std::size_t cache = this_process_topology().last_level_cache_bytes.value_or(std::size_t{32} << 20);
+        return (q_ * sizeof(T)) % 16 == 0 && 2 * (hi_ - lo_) * p_ * sizeof(T) > cache;
+    }
+
+    /// Before an operator writes the energy bins [a, b) of next_: zeroes the bins next_ may still hold
+    /// fluence in outside them, so that psi_ is zero outside the active window after the swap.
+    void clear_next_outside(std::size_t a, std::size_t b) {
+        const auto clear = [&](std::size_t from, std::size_t to) {
+            if (from < to) std::fill(next_.begin() + static_cast<long>(from * p_), next_.begin() + static_cast<long>(to * p_), T(0));
+        };
+        clear(next_lo_, std::min(next_hi_, a));
+        clear(std::max(next_lo_, b), next_hi_);
+        next_lo_ = std::max(next_lo_, a), next_hi_ = std::min(next_hi_, b);
+        if (next_lo_ >= next_hi_) next_lo_ = next_hi_ = 0;
+    }
+
+    /// After an operator wrote the energy bins [a, b) of next_: they become the state and its window;
+    /// the old state's window is what next_ may now hold.
+    void swap_buffers(std::size_t a, std::size_t b) {
+        std::swap(psi_, next_);
+        next_lo_ = lo_, next_hi_ = hi_;
+        lo_ = a, hi_ = b;
     }
 
     /// Energy bins uniform in CSDA range from (R_top, E_top) down to the cut-off; the remap of each bin
@@ -650,7 +784,7 @@ private:
         }
     }
 
-    /// Per angle, the halo offsets and the overlap weights of a cell moved by (dz, dx) cells.
+    /// Per angle, the cells a cell moved by (dz, dx) cells overlaps and the overlap weights.
     void build_shifts() {
         shifts_.resize(c_.angles);
         for (std::size_t k = 0; k < c_.angles; ++k) {
@@ -663,7 +797,7 @@ private:
             const auto [oz, fz] = split(c_.step_cm * std::cos(theta_[k]) / c_.dz_cm);
             const auto [ox, fx] = split(c_.step_cm * std::sin(theta_[k]) / c_.dx_cm);
             shift& s = shifts_[k];
-            s.row = static_cast<std::size_t>(oz + 1);  // destination z + oz sits at halo row z + oz + 1
+            s.row = static_cast<std::size_t>(oz + 1);  // cell z overlaps z + oz and z + oz + 1
             s.column = static_cast<std::size_t>(ox + 1);
             s.w00 = static_cast<T>((1 - fz) * (1 - fx));
             s.w01 = static_cast<T>((1 - fz) * fx);
@@ -678,15 +812,16 @@ private:
     std::size_t q_, p_, bins_;  // cells per plane, positions per energy, bins in psi
     shm_arena arena_;
     std::span<T> psi_, next_;
-    std::span<double> edep_, dose_;
+    std::span<T> edep_;
+    std::span<double> dose_;
     std::vector<double> range_, energy_, theta_;
     std::vector<remap> remap_;
     std::vector<std::vector<std::pair<std::size_t, double>>> sources_;  // per target bin: (source, weight)
     std::vector<kernel> kernels_;
     std::vector<T> coefficients_;
     std::vector<shift> shifts_;
-    tbb::enumerable_thread_specific<std::vector<T>> halo_;
-    std::size_t lo_ = 0, hi_ = 0;
+    std::size_t lo_ = 0, hi_ = 0;            // the active window: psi_ is zero outside it
+    std::size_t next_lo_ = 0, next_hi_ = 0;  // the energy bins of next_ that may hold fluence
     balance books_;
 };
 

@@ -6,6 +6,8 @@
 // are declared here.
 #pragma once
 
+#include "vector_isa.hpp"
+
 #include <cmath>
 #include <cstddef>
 
@@ -38,11 +40,6 @@ extern "C" __m256d _ZGVdN4v_cos(__m256d);
 extern "C" __m256d _ZGVdN4v_exp(__m256d);
 extern "C" __m256d _ZGVdN4v_atan(__m256d);  // glibc 2.35 and later
 
-inline bool has_avx2() {
-    static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    return yes;
-}
-
 __attribute__((target("avx2,fma"))) inline void sin_cos_avx2(const double* x, double* s, double* c, std::size_t n) {
     std::size_t k = 0;
     for (; k + 4 <= n; k += 4) {
@@ -66,7 +63,7 @@ __attribute__((target("avx2,fma"))) inline void in_place_avx2(double* x, std::si
 /// the argument exactly (tests/examples/waveforms.cpp compares them).
 inline void sin_cos(const double* x, double* s, double* c, std::size_t n) {
 #ifdef PAREX_WAVEFORMS_AVX2
-    if (has_avx2()) return sin_cos_avx2(x, s, c, n);
+    if (cpu_has_avx2_fma()) return sin_cos_avx2(x, s, c, n);
 #endif
     sin_cos_scalar(x, s, c, n);
 }
@@ -74,7 +71,7 @@ inline void sin_cos(const double* x, double* s, double* c, std::size_t n) {
 /// x[k] = exp(x[k]) for k < n, in place.
 inline void exp_in_place(double* x, std::size_t n) {
 #ifdef PAREX_WAVEFORMS_AVX2
-    if (has_avx2()) return in_place_avx2<_ZGVdN4v_exp, exp_scalar>(x, n);
+    if (cpu_has_avx2_fma()) return in_place_avx2<_ZGVdN4v_exp, exp_scalar>(x, n);
 #endif
     exp_scalar(x, n);
 }
@@ -82,7 +79,7 @@ inline void exp_in_place(double* x, std::size_t n) {
 /// x[k] = atan(x[k]) for k < n, in place.
 inline void atan_in_place(double* x, std::size_t n) {
 #ifdef PAREX_WAVEFORMS_AVX2
-    if (has_avx2()) return in_place_avx2<_ZGVdN4v_atan, atan_scalar>(x, n);
+    if (cpu_has_avx2_fma()) return in_place_avx2<_ZGVdN4v_atan, atan_scalar>(x, n);
 #endif
     atan_scalar(x, n);
 }

@@ -39,6 +39,10 @@ struct topology {
     std::size_t physical_cores = 1;   ///< distinct (package, core) pairs among those CPUs
     std::size_t numa_nodes = 1;       ///< NUMA nodes holding at least one of those CPUs
     std::optional<double> cpu_quota;  ///< cgroup v2 cpu.max as CPUs (quota / period); empty = no limit
+    /// Bytes of the highest-level data or unified cache of the first CPU in the mask (on most x86
+    /// servers the L3 its core shares); empty when sysfs does not say. Outputs much larger than this
+    /// do not stay in the cache (a reason to store them past it).
+    std::optional<std::size_t> last_level_cache_bytes;
 
     /// Logical cores after the quota: min(logical_cores, ceil(cpu_quota)), at least 1.
     [[nodiscard]] std::size_t usable_logical_cores() const {
@@ -143,11 +147,39 @@ inline std::optional<double> cgroup_cpu_quota(const topology_sources& src) {
     return tightest;
 }
 
+/// A sysfs cache size ("32768K", "1M", "512"), in bytes.
+inline std::optional<std::size_t> parse_cache_size(std::string_view text) {
+    std::size_t unit = 1;
+    if (!text.empty() && (text.back() == 'K' || text.back() == 'M' || text.back() == 'G')) {
+        unit = text.back() == 'K' ? std::size_t{1} << 10 : text.back() == 'M' ? std::size_t{1} << 20 : std::size_t{1} << 30;
+        text.remove_suffix(1);
+    }
+    const auto n = parse_count(text);
+    return n ? std::optional<std::size_t>(*n * unit) : std::nullopt;
+}
+
+/// cpuN/cache/indexK: the size of the highest-level cache that holds data (type Data or Unified).
+inline std::optional<std::size_t> last_level_cache(const std::filesystem::path& cpu_dir, std::size_t cpu) {
+    std::optional<std::size_t> best_level, bytes;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(cpu_dir / ("cpu" + std::to_string(cpu)) / "cache", ec)) {
+        if (!entry.path().filename().string().starts_with("index")) continue;
+        const auto type = read_first_line(entry.path() / "type");
+        const auto level_text = read_first_line(entry.path() / "level");
+        const auto size_text = read_first_line(entry.path() / "size");
+        if (!type || *type == "Instruction" || !level_text || !size_text) continue;
+        const auto level = parse_count(*level_text);
+        const auto size = parse_cache_size(*size_text);
+        if (level && size && (!best_level || *level > *best_level)) best_level = level, bytes = size;
+    }
+    return bytes;
+}
+
 }  // namespace detail
 
 /// Reads the topology from sysfs, procfs and the affinity mask (or the fakes in `src`).
 /// Missing files fall back conservatively: no core_id means one physical core per logical CPU,
-/// no node directory means one NUMA node, no cgroup v2 means no quota.
+/// no node directory means one NUMA node, no cgroup v2 means no quota, no cache directory no cache size.
 /// Throws std::invalid_argument when a cpulist file is malformed.
 inline topology read_topology(const topology_sources& src = {}) {
     auto cpus = src.affinity ? *src.affinity : detail::affinity_of_this_process();
@@ -187,6 +219,7 @@ inline topology read_topology(const topology_sources& src = {}) {
     }
     t.numa_nodes = std::max<std::size_t>(1, nodes);
     t.cpu_quota = detail::cgroup_cpu_quota(src);
+    if (!cpus.empty()) t.last_level_cache_bytes = detail::last_level_cache(src.cpu_dir, cpus.front());
     return t;
 }
 

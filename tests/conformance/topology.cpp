@@ -141,6 +141,30 @@ TEST_CASE("missing core ids count each logical CPU as a core", "[topology]") {
     CHECK(t.numa_nodes == 1);
 }
 
+TEST_CASE("the last-level cache is the highest data cache of the first CPU in the mask", "[topology]") {
+    fake_machine m(2, 1, 1);
+    CHECK_FALSE(parex::read_topology(m.sources).last_level_cache_bytes.has_value());  // no cache directory
+    const auto cache = [&](std::size_t cpu, int index, const char* type, int level, const char* size) {
+        const auto base = "cpu/cpu" + std::to_string(cpu) + "/cache/index" + std::to_string(index) + "/";
+        m.dir.write(base + "type", std::string(type) + "\n");
+        m.dir.write(base + "level", std::to_string(level) + "\n");
+        m.dir.write(base + "size", std::string(size) + "\n");
+    };
+    cache(1, 0, "Data", 1, "32K");
+    cache(1, 1, "Instruction", 1, "32K");
+    cache(1, 2, "Unified", 2, "512K");
+    cache(1, 3, "Unified", 3, "32768K");
+    cache(1, 4, "Instruction", 4, "1G");  // not a data cache
+    cache(0, 0, "Data", 1, "48K");
+    m.sources.affinity = std::vector<std::size_t>{1};
+    CHECK(parex::read_topology(m.sources).last_level_cache_bytes == std::size_t{32} << 20);
+    m.sources.affinity = std::vector<std::size_t>{0, 1};
+    CHECK(parex::read_topology(m.sources).last_level_cache_bytes == std::size_t{48} << 10);
+    CHECK(parex::detail::parse_cache_size("1M") == std::size_t{1} << 20);
+    CHECK(parex::detail::parse_cache_size("512") == 512);
+    CHECK_FALSE(parex::detail::parse_cache_size("12Q").has_value());
+}
+
 TEST_CASE("an explicit request beats PAREX_NUM_THREADS which beats the topology", "[topology]") {
     scoped_env env("PAREX_NUM_THREADS", "3");
     CHECK(parex::workers_for(workload::cpu_bound) == 3);

@@ -106,6 +106,14 @@ TEST_CASE("transport: particles and energy conserved at every step, escapes incl
         for (const double d : sim.deposited_mev()) dose += d;
         CHECK(dose == Approx(sim.books().deposited_mev).epsilon(1e-12));
     }
+    {  // the whole of fluence() is the state: bins outside the active window hold nothing
+        pt::simulation<double> sim(c, pstar());
+        sim.run([&](std::size_t, const pt::balance& b) {
+            double sum = 0;
+            for (const double f : sim.fluence()) sum += f;
+            REQUIRE(sum == Approx(b.in_grid.particles).epsilon(1e-12));
+        });
+    }
     pt::simulation<float> sim(c, pstar());
     const auto report = sim.run();
     CHECK(report.max_particle_residual <= 1e-4);
@@ -142,6 +150,50 @@ TEST_CASE("transport: streaming moves a forward beam one cell per step of one ce
     sim.stream();
     CHECK(at(1, 1) == 1.0);
     CHECK(at(1, 0) == 0.0);
+}
+
+TEST_CASE("transport: streaming shares each cell among the cells its moved copy overlaps, escapes tallied") {
+    // Oblique angles, a step shorter than both cell sides (fractional moves in z and x), and a grid two
+    // cells wide and three deep, so fluence leaves through the sides and the far face; the reference
+    // spreads each cell over the four cells its moved copy overlaps, by overlap area.
+    auto c = beam(70);
+    c.dz_cm = 0.13;
+    c.step_cm = 0.07;
+    c.nz = 3;
+    c.nx = 2;
+    c.theta_max_rad = 1.0;
+    pt::simulation<double> sim(c, pstar());
+    sim.scatter();  // a pencil beam spread over the angles
+    const std::size_t cells = c.nz * c.nx;
+    std::vector<double> ref(sim.fluence().begin(), sim.fluence().begin() + static_cast<long>(c.angles * cells));
+    double escaped = 0;
+    for (int s = 0; s < 6; ++s) {
+        sim.stream();
+        std::vector<double> next(ref.size(), 0.0);
+        for (std::size_t k = 0; k < c.angles; ++k) {
+            const double mz = c.step_cm * std::cos(sim.angles_rad()[k]) / c.dz_cm;
+            const double mx = c.step_cm * std::sin(sim.angles_rad()[k]) / c.dx_cm;
+            for (std::size_t z = 0; z < c.nz; ++z)
+                for (std::size_t x = 0; x < c.nx; ++x)
+                    for (int a = 0; a < 2; ++a)
+                        for (int b = 0; b < 2; ++b) {
+                            const double wz = a ? mz - std::floor(mz) : 1 - (mz - std::floor(mz));
+                            const double wx = b ? mx - std::floor(mx) : 1 - (mx - std::floor(mx));
+                            const double f = ref[k * cells + z * c.nx + x] * wz * wx;
+                            const auto zt = static_cast<long>(z) + static_cast<long>(std::floor(mz)) + a;
+                            const auto xt = static_cast<long>(x) + static_cast<long>(std::floor(mx)) + b;
+                            if (zt < 0 || zt >= static_cast<long>(c.nz) || xt < 0 || xt >= static_cast<long>(c.nx))
+                                escaped += f;
+                            else
+                                next[k * cells + static_cast<std::size_t>(zt) * c.nx + static_cast<std::size_t>(xt)] += f;
+                        }
+        }
+        ref = next;
+        for (std::size_t b = 0; b < ref.size(); ++b) REQUIRE(sim.fluence()[b] == Approx(ref[b]).margin(1e-14));
+        CHECK(sim.books().escaped.particles == Approx(escaped).epsilon(1e-12));
+    }
+    CHECK(escaped > 0.5);  // most of the beam has left: sides and far face both exercised
+    CHECK(sim.books().particle_residual() <= 1e-12);
 }
 
 TEST_CASE("transport: dose and tallies are the same bits for 1 and 2 threads") {
