@@ -62,14 +62,18 @@ std::string format_time(double ms) {
                                                               : fmt::format("{:.1f} us", ms * 1e3);
 }
 
+std::string format_items(double per_second) {
+    return per_second >= 1e6 ? fmt::format("{:.0f} M items/s", per_second / 1e6)
+                             : fmt::format("{:.0f} k items/s", per_second / 1e3);
+}
+
 std::string format_throughput(const measurement& m) {
     if (!m.throughput) return "-";
     if (m.ratio) return format_throughput(measurement{m.ms, m.throughput, m.unit, std::nullopt, m.items}) + fmt::format(", ratio {:.3f}", *m.ratio);
-    if (m.items) return format_throughput(measurement{m.ms, m.throughput, m.unit, m.ratio, std::nullopt}) + fmt::format(", {:.0f} M items/s", *m.items / 1e6);
+    if (m.items) return format_throughput(measurement{m.ms, m.throughput, m.unit, m.ratio, std::nullopt}) + ", " + format_items(*m.items);
     if (m.unit == "B/s" && *m.throughput < 1e9) return fmt::format("{:.0f} MB/s", *m.throughput / 1e6);
     if (m.unit == "B/s") return fmt::format("{:.2f} GB/s", *m.throughput / 1e9);
-    if (*m.throughput >= 1e6) return fmt::format("{:.0f} M items/s", *m.throughput / 1e6);
-    return fmt::format("{:.0f} k items/s", *m.throughput / 1e3);
+    return format_items(*m.throughput);
 }
 
 /// parex's speed relative to the peer: the throughput ratio when both count the same unit (it also
