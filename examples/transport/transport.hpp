@@ -660,7 +660,7 @@ private:
     /// fluence in outside them, so that psi_ is zero outside the active window after the swap.
     void clear_next_outside(std::size_t a, std::size_t b) {
         const auto clear = [&](std::size_t from, std::size_t to) {
-            if (from < to) std::fill(next_.begin() + static_cast<long>(from * p_), next_.begin() + static_cast<long>(to * p_), T(0));
+            if (from < to) std::fill_n(next_.data() + from * p_, (to - from) * p_, T(0));
         };
         clear(next_lo_, std::min(next_hi_, a));
         clear(std::max(next_lo_, b), next_hi_);
