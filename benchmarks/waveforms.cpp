@@ -1,10 +1,11 @@
 // The waveform module: time per waveform on one core (f from 20 to 1024 Hz, delta_f = 0.125 Hz, 8193
-// bins), the per-bin sine and cosine vectorised against scalar libm, and a batch of 10,000 IMRPhenomD waveforms from the documented prior: the parex pool (generator
-// built once per worker, 16 waveforms per task, rows written in place into an arena) with 1 and 2
-// workers, against the seed's pattern (a generator and frequency grid built for every waveform, one
-// waveform per task) and against one task per waveform without batching. Peers run on a pool of
-// the same number of workers in the same run; the pool and the arena exist before timing starts (the
-// pool lives as long as the user wants; the arena's pages are touched before timing).
+// bins), the per-bin sine and cosine vectorised against scalar libm, and a batch of 10,000 IMRPhenomD
+// waveforms from the documented prior: the parex pool (generator built once per worker, 16 waveforms
+// per task, rows written in place into an arena) with 1 and 2 workers, against the seed's pattern (a
+// generator and frequency grid built for every waveform, one waveform per task) and against one task
+// per waveform without batching. Peers run on a pool of the same number of workers in the same run;
+// the pool and the arena exist before timing starts (the pool lives as long as the user wants; the
+// arena's pages are touched before timing).
 #include "kernels.hpp"
 
 #include "generator.hpp"

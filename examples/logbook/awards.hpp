@@ -32,15 +32,6 @@
 
 namespace parex::logbook {
 
-/// The WPX prefix of a call sign (CQ WPX contest rules, section "Prefix multipliers"), or "" when the
-/// call has no letter/numeral part. Upper case.
-/// - the prefix is the call up to and including its last digit that is followed only by letters
-///   (N8BJQ -> N8, WD8ABC -> WD8, HG19XX -> HG19, 9A1A -> 9A1);
-/// - a call without digits gets a zero after its first two letters (XEFTJW -> XE0);
-/// - a portable designator becomes the prefix (N8BJQ/KH9 and KH9/N8BJQ -> KH9; PA/N8BJQ -> PA0, a
-///   designator without digits getting a zero after its second letter); a single call-area digit
-///   replaces the call's (K1TEO/8 -> K8);
-/// - /P, /M, /MM, /A, /E, /J and similar suffixes do not count.
 namespace detail {
 
 /// A WPX prefix as a view of the call and at most one character to append (upper-case the view).
@@ -181,9 +172,6 @@ public:
         const auto word = key / 64;
         if (word >= words_.size()) words_.resize(word + 1);
         words_[word] |= std::uint64_t{1} << (key % 64);
-    }
-    [[nodiscard]] bool contains(std::size_t key) const noexcept {
-        return key / 64 < words_.size() && ((words_[key / 64] >> (key % 64)) & 1U) != 0;
     }
     /// Union with `other`. `renumber` empty: the two sets number keys alike; otherwise other's key k is
     /// this set's key renumber[k].

@@ -451,9 +451,10 @@ public:
             for (std::size_t p = ch.begin; p < ch.end; ++p) {
                 const std::size_t plane = lo * c_.angles + p;
                 const double e = energy_[plane / c_.angles];
-                const double inside = stream_plane(shifts_[plane % c_.angles], psi_.data() + plane * q_,
-                                                   next_.data() + plane * q_);
-                const double edge = escaping(shifts_[plane % c_.angles], psi_.data() + plane * q_);
+                const shift& sh = shifts_[plane % c_.angles];
+                const T* in = psi_.data() + plane * q_;
+                const double inside = stream_plane(sh, in, next_.data() + plane * q_);
+                const double edge = escaping(sh, in);
                 t.escaped = t.escaped + tally{edge, edge * e};
                 t.in_grid = t.in_grid + tally{inside, inside * e};
             }
@@ -621,30 +622,27 @@ private:
     /// row and column whose destination lies outside (first or last, if any), their common cell once.
     double escaping(const shift& sh, const T* in) const {
         const std::size_t nz = c_.nz, nx = c_.nx;
-        // a destination offset of -1 loses the first row (column), +1 the last, 0 none
-        const auto row_sum = [&](long offset) {
-            return offset == 0 ? 0.0 : detail::sum_of(in + (offset < 0 ? 0 : nz - 1) * nx, nx);
-        };
-        const auto column_sum = [&](long offset) {
-            double sum = 0;
-            if (offset != 0)
-                for (std::size_t z = 0; z < nz; ++z) sum += static_cast<double>(in[z * nx + (offset < 0 ? 0 : nx - 1)]);
-            return sum;
-        };
-        const auto corner = [&](long row_offset, long column_offset) {
-            return row_offset == 0 || column_offset == 0
-                       ? 0.0
-                       : static_cast<double>(in[(row_offset < 0 ? 0 : nz - 1) * nx + (column_offset < 0 ? 0 : nx - 1)]);
-        };
+        // Destination offsets oz + a and ox + b: -1 loses the first row (column), +1 the last, 0 none.
+        // Each row and column sum is taken once, for the two shares that lose it.
         const long oz = static_cast<long>(sh.row) - 1, ox = static_cast<long>(sh.column) - 1;
-        const T w[2][2] = {{sh.w00, sh.w01}, {sh.w10, sh.w11}};
-        double edge = 0;
+        const auto edge = [](long offset, std::size_t n) { return offset < 0 ? std::size_t{0} : n - 1; };
+        double row_lost[2] = {}, column_lost[2] = {};
         for (long a = 0; a < 2; ++a)
-            for (long b = 0; b < 2; ++b)
-                if (w[a][b] != T(0))
-                    edge += static_cast<double>(w[a][b]) *
-                            (row_sum(oz + a) + column_sum(ox + b) - corner(oz + a, ox + b));
-        return edge;
+            if (oz + a != 0) row_lost[a] = detail::sum_of(in + edge(oz + a, nz) * nx, nx);
+        for (long b = 0; b < 2; ++b)
+            if (ox + b != 0)
+                for (std::size_t z = 0; z < nz; ++z) column_lost[b] += static_cast<double>(in[z * nx + edge(ox + b, nx)]);
+        const T w[2][2] = {{sh.w00, sh.w01}, {sh.w10, sh.w11}};
+        double lost = 0;
+        for (long a = 0; a < 2; ++a)
+            for (long b = 0; b < 2; ++b) {
+                if (w[a][b] == T(0)) continue;
+                const double corner = oz + a != 0 && ox + b != 0
+                                          ? static_cast<double>(in[edge(oz + a, nz) * nx + edge(ox + b, nx)])
+                                          : 0.0;
+                lost += static_cast<double>(w[a][b]) * (row_lost[a] + column_lost[b] - corner);
+            }
+        return lost;
     }
 
     /// Whether the operators store their output past the caches (examples::streaming_store): when the
