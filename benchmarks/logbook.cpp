@@ -1,6 +1,7 @@
 // The logbook module's rows: ADIF parse throughput (sequential, parex, adif-parser-ts) on each real log
 // and on a 1M-QSO log assembled from the real records; award tallies over those 1M QSOs (one sequential
-// pass vs map_reduce); SQLite import of 100K QSOs (rows built on the calling thread vs the pipeline).
+// pass vs map_reduce); SQLite import of 100K QSOs (rows built on the calling thread vs the pipeline, and
+// SQLite alone inserting the same stored rows).
 //
 // The 1M-QSO log is written once to the build folder (not committed): the five real logs' records,
 // repeated; copy k has its QSO_DATE moved k days later, so every QSO of the log is a distinct QSO
@@ -14,6 +15,7 @@
 
 #include <benchmark/benchmark.h>
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 
 #include <chrono>
 #include <cstdio>
@@ -22,6 +24,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -210,6 +213,89 @@ void import(benchmark::State& state, std::size_t threads) {
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * doc.size()));
 }
 
+/// Binds a stored value without a copy, as the store binds its rows (SQLITE_STATIC).
+int bind(sqlite3_stmt* st, int i, sqlite3_value* v) {
+    switch (sqlite3_value_type(v)) {
+        case SQLITE_INTEGER: return sqlite3_bind_int64(st, i, sqlite3_value_int64(v));
+        case SQLITE_TEXT: return sqlite3_bind_text(st, i, reinterpret_cast<const char*>(sqlite3_value_text(v)), sqlite3_value_bytes(v), SQLITE_STATIC);
+        case SQLITE_BLOB: return sqlite3_bind_blob(st, i, sqlite3_value_blob(v), sqlite3_value_bytes(v), SQLITE_STATIC);
+        case SQLITE_NULL: return sqlite3_bind_null(st, i);
+        default: return sqlite3_bind_value(st, i, v);
+    }
+}
+
+/// The same import's SQLite work alone: the rows a parex import stored (read back, outside the timing)
+/// inserted into a new store file with the store's schema, page size, journal, cache, batches and index,
+/// through one prepared statement, with nothing built and no duplicate test. The floor SQLite puts
+/// under the import on this machine.
+void import_sqlite_alone(benchmark::State& state) {
+    const auto& set = million_qsos();
+    const auto dir = fs::temp_directory_path();
+    const auto source = dir / "parex-bench-logbook-rows.sqlite", db = dir / "parex-bench-logbook-bare.sqlite";
+    const auto remove_db = [](const fs::path& p) {
+        for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(p.string() + suffix);
+    };
+    const auto check = [&](int rc, sqlite3* c) {
+        if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) throw std::runtime_error(sqlite3_errmsg(c));
+    };
+    using connection = std::unique_ptr<sqlite3, int (*)(sqlite3*)>;
+    const auto open = [&](const fs::path& p) {
+        sqlite3* c = nullptr;
+        check(sqlite3_open_v2(p.c_str(), &c, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr), c);
+        return connection(c, sqlite3_close_v2);
+    };
+    using statement = std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)>;
+    const auto prepare = [&](sqlite3* c, const std::string& sql) {
+        sqlite3_stmt* st = nullptr;
+        check(sqlite3_prepare_v2(c, sql.c_str(), -1, &st, nullptr), c);
+        return statement(st, sqlite3_finalize);
+    };
+    // The stored rows (columns after id) and the identity index's SQL, from an import of the same 100K.
+    remove_db(source);
+    lb::store(source).import(hundred_k(), set.tables.for_qsos());
+    std::vector<std::vector<std::unique_ptr<sqlite3_value, void (*)(sqlite3_value*)>>> rows;
+    std::string columns, index_sql;
+    {
+        const auto c = open(source);
+        const auto select = prepare(c.get(), "SELECT * FROM qso ORDER BY id");
+        const int n = sqlite3_column_count(select.get());
+        for (int i = 1; i < n; ++i) columns += std::string(i > 1 ? ", " : "") + sqlite3_column_name(select.get(), i);
+        while (sqlite3_step(select.get()) == SQLITE_ROW) {
+            auto& row = rows.emplace_back();
+            for (int i = 1; i < n; ++i) row.emplace_back(sqlite3_value_dup(sqlite3_column_value(select.get(), i)), sqlite3_value_free);
+        }
+        const auto index = prepare(c.get(), "SELECT sql FROM sqlite_master WHERE name = 'qso_identity'");
+        check(sqlite3_step(index.get()), c.get());
+        index_sql = reinterpret_cast<const char*>(sqlite3_column_text(index.get(), 0));
+    }
+    remove_db(source);
+    std::string placeholders;
+    for (std::size_t i = 0; i < rows.front().size(); ++i) placeholders += i ? ",?" : "?";
+    for (auto _ : state) {
+        state.PauseTiming();
+        remove_db(db);
+        { lb::store created(db); }  // the schema, page size and journal mode a store file has
+        state.ResumeTiming();
+        const auto c = open(db);
+        check(sqlite3_exec(c.get(), "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; DROP INDEX qso_identity", nullptr, nullptr, nullptr), c.get());
+        const auto insert = prepare(c.get(), "INSERT INTO qso (" + columns + ") VALUES (" + placeholders + ")");
+        constexpr std::size_t batch = 8192;  // store::import's default
+        for (std::size_t first = 0; first < rows.size(); first += batch) {
+            check(sqlite3_exec(c.get(), "BEGIN", nullptr, nullptr, nullptr), c.get());
+            for (std::size_t r = first; r < std::min(rows.size(), first + batch); ++r) {
+                for (std::size_t i = 0; i < rows[r].size(); ++i) check(bind(insert.get(), static_cast<int>(i + 1), rows[r][i].get()), c.get());
+                check(sqlite3_step(insert.get()), c.get());
+                sqlite3_reset(insert.get());
+            }
+            check(sqlite3_exec(c.get(), "COMMIT", nullptr, nullptr, nullptr), c.get());
+        }
+        check(sqlite3_exec(c.get(), index_sql.c_str(), nullptr, nullptr, nullptr), c.get());
+    }
+    remove_db(db);
+    state.counters["inserted"] = static_cast<double>(rows.size());
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * hundred_k().size()));
+}
+
 void register_all() {
     const auto t = pb::threads();
     const auto add = [](const std::string& name, auto fn) {
@@ -227,6 +313,7 @@ void register_all() {
     add("logbook/awards over 1M QSOs/parex", [=](benchmark::State& s) { awards(s, t); });
     add("logbook/SQLite import of 100K QSOs/sequential", [](benchmark::State& s) { import(s, 1); });
     add("logbook/SQLite import of 100K QSOs/parex", [=](benchmark::State& s) { import(s, t); });
+    add("logbook/SQLite import of 100K QSOs/peer:SQLite alone (the stored rows)", import_sqlite_alone);
 }
 
 }  // namespace

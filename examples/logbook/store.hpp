@@ -74,13 +74,16 @@ public:
     import_report import(const document& doc, const qso_tables& tables, std::size_t threads = 0, std::size_t batch = 8192,
                          const parex::run_options& run = {}) {
         struct row {
-            std::string call, qso_date, time_on, band, mode;
+            identity id;
             qso typed;
             std::string adi;
         };
         const bool bulk = size() == 0;
-        std::unordered_set<std::string> seen;  // bulk: the identities inserted so far
-        if (bulk) exec("DROP INDEX IF EXISTS qso_identity", "dropping the identity index for a bulk import");
+        std::unordered_set<identity, identity::hasher> seen;  // bulk: the identities inserted so far
+        if (bulk) {
+            seen.reserve(doc.size());
+            exec("DROP INDEX IF EXISTS qso_identity", "dropping the identity index for a bulk import");
+        }
         statement insert(db_.get(), "INSERT OR IGNORE INTO qso (call, qso_date, time_on, band, mode, submode, dxcc, state, cqz,"
                                     " ituz, gridsquare, cont, country, qsl_rcvd, lotw_qsl_rcvd, eqsl_qsl_rcvd, adi)"
                                     " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
@@ -101,11 +104,8 @@ public:
                     for (auto i = range.first; i < range.second; ++i) {
                         row r;
                         r.typed = to_qso(doc, i, tables);
-                        r.call = detail::upper(r.typed.call);
-                        r.qso_date = identity_date(doc[i]);
-                        r.time_on = identity_time(r.typed);
-                        r.band = std::string(r.typed.band);
-                        r.mode = detail::upper(r.typed.mode);
+                        r.id = identity(detail::upper(r.typed.call), identity_date(doc[i]), identity_time(r.typed),
+                                        std::string(r.typed.band), detail::upper(r.typed.mode));
                         append_record(r.adi, doc[i]);
                         rows.push_back(std::move(r));
                     }
@@ -116,12 +116,13 @@ public:
                     try {
                         for (const auto& r : rows) {
                             ++report.records;
-                            if (bulk && !seen.insert(identity_key({r.call, r.qso_date, r.time_on, r.band, r.mode})).second) {
+                            if (bulk && !seen.insert(r.id).second) {
                                 ++report.duplicates;
                                 continue;
                             }
                             const auto& q = r.typed;  // bound without a copy: rows outlive the step
-                            insert.text(1, r.call).text(2, r.qso_date).text(3, r.time_on).text(4, r.band).text(5, r.mode);
+                            const auto& id = r.id;
+                            insert.text(1, id.call).text(2, id.qso_date).text(3, id.time_on).text(4, id.band).text(5, id.mode);
                             insert.text_or_null(6, q.submode).int_or_null(7, q.dxcc >= 0 ? q.dxcc : -1, q.dxcc >= 0);
                             insert.text_or_null(8, q.state).int_or_null(9, q.cqz, q.cqz > 0).int_or_null(10, q.ituz, q.ituz > 0);
                             insert.text_or_null(11, q.gridsquare).text_or_null(12, q.cont).text_or_null(13, q.country);
@@ -178,16 +179,26 @@ private:
         "CREATE UNIQUE INDEX IF NOT EXISTS qso_identity ON qso (call, qso_date, time_on, band, mode)";
     void create_identity_index() { exec(identity_index_sql, "creating the identity index"); }
 
-    /// The five identity columns as one exact key: each value's length, then its bytes.
-    static std::string identity_key(std::initializer_list<std::string_view> values) {
-        std::string key;
-        for (const auto v : values) {
-            key += std::to_string(v.size());
-            key += ':';
-            key += v;
+    /// A QSO's identity as the unique index qso_identity compares it: five values, equal when their
+    /// bytes are. The hash is taken where the row is built (in parallel), so the writer's duplicate test
+    /// during a bulk load is one lookup.
+    struct identity {
+        std::string call, qso_date, time_on, band, mode;
+        std::size_t hash = 0;
+
+        identity() = default;
+        identity(std::string c, std::string d, std::string t, std::string b, std::string m)
+            : call(std::move(c)), qso_date(std::move(d)), time_on(std::move(t)), band(std::move(b)), mode(std::move(m)) {
+            for (const std::string* v : {&call, &qso_date, &time_on, &band, &mode})  // boost::hash_combine's mix
+                hash ^= std::hash<std::string>{}(*v) + 0x9e3779b97f4a7c15ULL + (hash << 6) + (hash >> 2);
         }
-        return key;
-    }
+        bool operator==(const identity& o) const {
+            return hash == o.hash && call == o.call && qso_date == o.qso_date && time_on == o.time_on && band == o.band && mode == o.mode;
+        }
+        struct hasher {
+            std::size_t operator()(const identity& i) const noexcept { return i.hash; }
+        };
+    };
 
     /// QSO_DATE as stored (trimmed), so a record without a valid date still has an identity.
     static std::string identity_date(const record& r) { return std::string(detail::trim(r.find("QSO_DATE").value_or(""))); }
