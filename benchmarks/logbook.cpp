@@ -227,7 +227,7 @@ int bind(sqlite3_stmt* st, int i, sqlite3_value* v) {
 /// The same import's SQLite work alone: the rows a parex import stored (read back, outside the timing)
 /// inserted into a new store file with the store's schema, page size, journal, cache, batches and index,
 /// through one prepared statement, with nothing built and no duplicate test. The floor SQLite puts
-/// under the import on this machine.
+/// under the import on this machine (a little below it: the new file is created outside the timing).
 void import_sqlite_alone(benchmark::State& state) {
     const auto& set = million_qsos();
     const auto dir = fs::temp_directory_path();
