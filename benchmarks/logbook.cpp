@@ -194,6 +194,11 @@ const lb::document& hundred_k() {
     return doc;
 }
 
+/// Removes a SQLite database and its WAL files.
+void remove_db(const fs::path& p) {
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(p.string() + suffix);
+}
+
 void import(benchmark::State& state, std::size_t threads) {
     const auto& set = million_qsos();
     const auto& doc = hundred_k();
@@ -201,7 +206,7 @@ void import(benchmark::State& state, std::size_t threads) {
     std::size_t inserted = 0;
     for (auto _ : state) {
         state.PauseTiming();
-        for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db.string() + suffix);
+        remove_db(db);
         state.ResumeTiming();
         lb::store store(db);
         inserted = store.import(doc, set.tables.for_qsos(), threads).inserted;
@@ -209,7 +214,7 @@ void import(benchmark::State& state, std::size_t threads) {
     // Fewer than 100K: the real logs hold QSOs with the same identity (lotw_report and n3fjp_aclog are
     // one station's log from two programs), which the store keeps once.
     state.counters["inserted"] = static_cast<double>(inserted);
-    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db.string() + suffix);
+    remove_db(db);
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * doc.size()));
 }
 
@@ -224,62 +229,73 @@ int bind(sqlite3_stmt* st, int i, sqlite3_value* v) {
     }
 }
 
-/// The same import's SQLite work alone: the rows a parex import stored (read back, outside the timing)
-/// inserted into a new store file with the store's schema, page size, journal, cache, batches and index,
-/// through one prepared statement, with nothing built and no duplicate test. The floor SQLite puts
-/// under the import on this machine (a little below it: the new file is created outside the timing).
-void import_sqlite_alone(benchmark::State& state) {
-    const auto& set = million_qsos();
-    const auto dir = fs::temp_directory_path();
-    const auto source = dir / "parex-bench-logbook-rows.sqlite", db = dir / "parex-bench-logbook-bare.sqlite";
-    const auto remove_db = [](const fs::path& p) {
-        for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(p.string() + suffix);
-    };
-    const auto check = [&](int rc, sqlite3* c) {
-        if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) throw std::runtime_error(sqlite3_errmsg(c));
-    };
-    using connection = std::unique_ptr<sqlite3, int (*)(sqlite3*)>;
-    const auto open = [&](const fs::path& p) {
-        sqlite3* c = nullptr;
-        check(sqlite3_open_v2(p.c_str(), &c, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr), c);
-        return connection(c, sqlite3_close_v2);
-    };
-    using statement = std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)>;
-    const auto prepare = [&](sqlite3* c, const std::string& sql) {
-        sqlite3_stmt* st = nullptr;
-        check(sqlite3_prepare_v2(c, sql.c_str(), -1, &st, nullptr), c);
-        return statement(st, sqlite3_finalize);
-    };
-    // The stored rows (columns after id) and the identity index's SQL, from an import of the same 100K.
-    remove_db(source);
-    lb::store(source).import(hundred_k(), set.tables.for_qsos());
+void check(int rc, sqlite3* c) {
+    if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) throw std::runtime_error(sqlite3_errmsg(c));
+}
+using connection = std::unique_ptr<sqlite3, int (*)(sqlite3*)>;
+connection open_db(const fs::path& p) {
+    sqlite3* c = nullptr;
+    check(sqlite3_open_v2(p.c_str(), &c, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr), c);
+    return {c, sqlite3_close_v2};
+}
+using statement = std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)>;
+statement prepare(sqlite3* c, const std::string& sql) {
+    sqlite3_stmt* st = nullptr;
+    check(sqlite3_prepare_v2(c, sql.c_str(), -1, &st, nullptr), c);
+    return {st, sqlite3_finalize};
+}
+
+/// What an import of the 100K QSOs stored: its rows (the columns after id, in id order), the column
+/// names and the identity index's SQL. Built once.
+struct stored_import {
     std::vector<std::vector<std::unique_ptr<sqlite3_value, void (*)(sqlite3_value*)>>> rows;
     std::string columns, index_sql;
-    {
-        const auto c = open(source);
-        const auto select = prepare(c.get(), "SELECT * FROM qso ORDER BY id");
-        const int n = sqlite3_column_count(select.get());
-        for (int i = 1; i < n; ++i) columns += std::string(i > 1 ? ", " : "") + sqlite3_column_name(select.get(), i);
-        while (sqlite3_step(select.get()) == SQLITE_ROW) {
-            auto& row = rows.emplace_back();
-            for (int i = 1; i < n; ++i) row.emplace_back(sqlite3_value_dup(sqlite3_column_value(select.get(), i)), sqlite3_value_free);
+};
+const stored_import& stored_hundred_k() {
+    static const auto stored = [] {
+        auto out = std::make_unique<stored_import>();
+        const auto source = fs::temp_directory_path() / "parex-bench-logbook-rows.sqlite";
+        remove_db(source);
+        lb::store(source).import(hundred_k(), million_qsos().tables.for_qsos());
+        {
+            const auto c = open_db(source);
+            const auto select = prepare(c.get(), "SELECT * FROM qso ORDER BY id");
+            const int n = sqlite3_column_count(select.get());
+            for (int i = 1; i < n; ++i) out->columns += std::string(i > 1 ? ", " : "") + sqlite3_column_name(select.get(), i);
+            while (sqlite3_step(select.get()) == SQLITE_ROW) {
+                auto& row = out->rows.emplace_back();
+                for (int i = 1; i < n; ++i) row.emplace_back(sqlite3_value_dup(sqlite3_column_value(select.get(), i)), sqlite3_value_free);
+            }
+            const auto index = prepare(c.get(), "SELECT sql FROM sqlite_master WHERE name = 'qso_identity'");
+            check(sqlite3_step(index.get()), c.get());
+            out->index_sql = reinterpret_cast<const char*>(sqlite3_column_text(index.get(), 0));
         }
-        const auto index = prepare(c.get(), "SELECT sql FROM sqlite_master WHERE name = 'qso_identity'");
-        check(sqlite3_step(index.get()), c.get());
-        index_sql = reinterpret_cast<const char*>(sqlite3_column_text(index.get(), 0));
-    }
-    remove_db(source);
+        remove_db(source);
+        return out;
+    }();
+    return *stored;
+}
+
+/// The same import's SQLite work alone: the rows a parex import stored (read back once, outside the
+/// timing) inserted into a new store file with the store's schema, page size, journal, cache, batches
+/// and index, through one prepared statement, with nothing built and no duplicate test. The floor
+/// SQLite puts under the import on this machine (a little below it: the new file is created outside
+/// the timing).
+void import_sqlite_alone(benchmark::State& state) {
+    const auto& stored = stored_hundred_k();
+    const auto db = fs::temp_directory_path() / "parex-bench-logbook-bare.sqlite";
     std::string placeholders;
-    for (std::size_t i = 0; i < rows.front().size(); ++i) placeholders += i ? ",?" : "?";
+    for (std::size_t i = 0; i < stored.rows.front().size(); ++i) placeholders += i ? ",?" : "?";
     for (auto _ : state) {
         state.PauseTiming();
         remove_db(db);
         { lb::store created(db); }  // the schema, page size and journal mode a store file has
         state.ResumeTiming();
-        const auto c = open(db);
+        const auto c = open_db(db);
         check(sqlite3_exec(c.get(), "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; DROP INDEX qso_identity", nullptr, nullptr, nullptr), c.get());
-        const auto insert = prepare(c.get(), "INSERT INTO qso (" + columns + ") VALUES (" + placeholders + ")");
+        const auto insert = prepare(c.get(), "INSERT INTO qso (" + stored.columns + ") VALUES (" + placeholders + ")");
         constexpr std::size_t batch = 8192;  // store::import's default
+        const auto& rows = stored.rows;
         for (std::size_t first = 0; first < rows.size(); first += batch) {
             check(sqlite3_exec(c.get(), "BEGIN", nullptr, nullptr, nullptr), c.get());
             for (std::size_t r = first; r < std::min(rows.size(), first + batch); ++r) {
@@ -289,10 +305,10 @@ void import_sqlite_alone(benchmark::State& state) {
             }
             check(sqlite3_exec(c.get(), "COMMIT", nullptr, nullptr, nullptr), c.get());
         }
-        check(sqlite3_exec(c.get(), index_sql.c_str(), nullptr, nullptr, nullptr), c.get());
+        check(sqlite3_exec(c.get(), stored.index_sql.c_str(), nullptr, nullptr, nullptr), c.get());
     }
     remove_db(db);
-    state.counters["inserted"] = static_cast<double>(rows.size());
+    state.counters["inserted"] = static_cast<double>(stored.rows.size());
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * hundred_k().size()));
 }
 
