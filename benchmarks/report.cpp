@@ -64,13 +64,15 @@ std::string format_time(double ms) {
 
 std::string format_items(double per_second) {
     return per_second >= 1e6 ? fmt::format("{:.0f} M items/s", per_second / 1e6)
-                             : fmt::format("{:.0f} k items/s", per_second / 1e3);
+           : per_second >= 1e3 ? fmt::format("{:.0f} k items/s", per_second / 1e3)
+                               : fmt::format("{:.0f} items/s", per_second);
 }
 
 std::string format_throughput(const measurement& m) {
     if (!m.throughput) return "-";
     if (m.ratio) return format_throughput(measurement{m.ms, m.throughput, m.unit, std::nullopt, m.items}) + fmt::format(", ratio {:.3f}", *m.ratio);
     if (m.items) return format_throughput(measurement{m.ms, m.throughput, m.unit, m.ratio, std::nullopt}) + ", " + format_items(*m.items);
+    if (m.unit == "B/s" && *m.throughput < 1e6) return fmt::format("{:.0f} kB/s", *m.throughput / 1e3);
     if (m.unit == "B/s" && *m.throughput < 1e9) return fmt::format("{:.0f} MB/s", *m.throughput / 1e6);
     if (m.unit == "B/s") return fmt::format("{:.2f} GB/s", *m.throughput / 1e9);
     return format_items(*m.throughput);
