@@ -292,7 +292,8 @@ void import_sqlite_alone(benchmark::State& state) {
         { lb::store created(db); }  // the schema, page size and journal mode a store file has
         state.ResumeTiming();
         const auto c = open_db(db);
-        check(sqlite3_exec(c.get(), "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; DROP INDEX qso_identity", nullptr, nullptr, nullptr), c.get());
+        check(sqlite3_exec(c.get(), lb::store::connection_pragmas, nullptr, nullptr, nullptr), c.get());
+        check(sqlite3_exec(c.get(), "DROP INDEX qso_identity", nullptr, nullptr, nullptr), c.get());
         const auto insert = prepare(c.get(), "INSERT INTO qso (" + stored.columns + ") VALUES (" + placeholders + ")");
         constexpr std::size_t batch = 8192;  // store::import's default
         const auto& rows = stored.rows;

@@ -44,6 +44,12 @@ struct import_report {
 
 class store {
 public:
+    /// The settings every store connection runs: 16 KiB pages (a new database only; fewer, larger
+    /// writes for rows of a few hundred bytes), WAL, and 64 MiB of page cache so that a batch's index
+    /// pages stay in memory.
+    static constexpr const char* connection_pragmas =
+        "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;";
+
     /// Opens (creating if needed) the database at `path`. Throws store_error.
     explicit store(const std::filesystem::path& path) : path_(path.string()) {
         sqlite3* db = nullptr;
@@ -51,10 +57,8 @@ public:
         const int rc = sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
         db_.reset(db);
         if (rc != SQLITE_OK) fail("opening");
-        // 16 KiB pages (a new database only; fewer, larger writes for rows of a few hundred bytes), WAL,
-        // 64 MiB of page cache so that a batch's index pages stay in memory.
-        exec("PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;"
-             "CREATE TABLE IF NOT EXISTS qso ("
+        exec(connection_pragmas, "setting the connection's pragmas");
+        exec("CREATE TABLE IF NOT EXISTS qso ("
              " id INTEGER PRIMARY KEY,"
              " call TEXT NOT NULL, qso_date TEXT NOT NULL, time_on TEXT NOT NULL, band TEXT NOT NULL, mode TEXT NOT NULL,"
              " submode TEXT, dxcc INTEGER, state TEXT, cqz INTEGER, ituz INTEGER, gridsquare TEXT, cont TEXT,"
