@@ -348,6 +348,9 @@ public:
     [[nodiscard]] std::optional<std::string_view> find(std::string_view name) const noexcept;
     /// Byte offset of the record's first tag in the input.
     [[nodiscard]] std::size_t offset() const noexcept;
+    /// The record's bytes in the input, from its first tag through its <EOR> tag. O(1) plus the text
+    /// between the last field's data and <EOR>.
+    [[nodiscard]] std::string_view text() const noexcept;
     /// Position among the document's records.
     [[nodiscard]] std::size_t index() const noexcept { return index_; }
 
@@ -414,6 +417,12 @@ inline field record::operator[](std::size_t k) const noexcept {
     const auto& f = doc_->fields_[doc_->first_field_[index_] + k];
     const auto* base = doc_->text_.data() + doc_->record_offsets_[index_];
     return {{base + f.name_offset, f.name_length}, {base + f.data_offset, f.data_length}, f.type};
+}
+inline std::string_view record::text() const noexcept {
+    const auto& last = doc_->fields_[doc_->first_field_[index_ + 1] - 1];  // a record has a field
+    const auto data_end = offset() + last.data_offset + last.data_length;
+    const auto eor = doc_->text_.find('<', data_end);  // the scan ended the record at this tag, "<EOR>"
+    return doc_->text_.substr(offset(), eor + 5 - offset());
 }
 inline std::optional<std::string_view> record::find(std::string_view name) const noexcept {
     for (const auto f : *this)

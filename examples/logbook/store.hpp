@@ -1,11 +1,11 @@
 #pragma once
 // store.hpp: the logbook's SQLite store. One table `qso` with the typed columns (for queries) and the
-// record's fields as ADI bytes (column `adi`, a BLOB: the lossless copy, so an export gives back the
-// imported records byte for byte). A QSO is identified by (call, qso_date, time_on, band, mode), so
-// importing the same log twice adds nothing.
+// record's ADI bytes as they were in the input, first tag through <EOR> (column `adi`, a BLOB: the
+// lossless copy, so an export gives back the imported records byte for byte). A QSO is identified by
+// (call, qso_date, time_on, band, mode), so importing the same log twice adds nothing.
 //
 // Import runs on parex's ordered pipeline: batches of records become rows in parallel (typed view,
-// ADI text) while one writer inserts them, a batch per transaction, through one prepared statement. The
+// identity) while one writer inserts them, a batch per transaction, through one prepared statement. The
 // identity is enforced by the unique index qso_identity; an import into an empty store drops it, finds
 // duplicates in memory, and builds it once at the end (a bulk load).
 
@@ -43,12 +43,27 @@ struct import_report {
 };
 
 class store {
+    static constexpr const char* identity_index_sql =
+        "CREATE UNIQUE INDEX IF NOT EXISTS qso_identity ON qso (call, qso_date, time_on, band, mode)";
+
 public:
     /// The settings every store connection runs: 16 KiB pages (a new database only; fewer, larger
     /// writes for rows of a few hundred bytes), WAL, and 64 MiB of page cache so that a batch's index
     /// pages stay in memory.
     static constexpr const char* connection_pragmas =
         "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;";
+
+    /// What a bulk load (an import into an empty store) runs first: a rollback journal, whose commits
+    /// write each new page once into the database file (WAL writes it twice: into the log, then at the
+    /// checkpoint), and no fsync per commit. A process killed during the load leaves a hot journal that
+    /// SQLite rolls back at the next open, as in WAL; a crash of the OS or a power loss during the load
+    /// can leave the file unreadable (it held no QSOs). If another connection holds the database, the
+    /// journal stays WAL (SQLite keeps the mode it cannot change). Measured in docs/logbook.md.
+    static constexpr const char* bulk_load_pragmas = "PRAGMA journal_mode=DELETE; PRAGMA synchronous=OFF;";
+    /// What ends a bulk load: the identity index built in a commit that fsyncs the database file, and with
+    /// it every page the load wrote; then the connection's settings again (WAL).
+    static inline const std::string end_of_bulk_load =
+        std::string("PRAGMA synchronous=NORMAL; ") + identity_index_sql + "; " + connection_pragmas;
 
     /// Opens (creating if needed) the database at `path`. Throws store_error.
     explicit store(const std::filesystem::path& path) : path_(path.string()) {
@@ -80,12 +95,12 @@ public:
         struct row {
             identity id;
             qso typed;
-            std::string adi;
         };
         const bool bulk = size() == 0;
         std::unordered_set<identity, identity::hasher> seen;  // bulk: the identities inserted so far
         if (bulk) {
             seen.reserve(doc.size());
+            exec(bulk_load_pragmas, "starting a bulk import");
             exec("DROP INDEX IF EXISTS qso_identity", "dropping the identity index for a bulk import");
         }
         statement insert(db_.get(), "INSERT OR IGNORE INTO qso (call, qso_date, time_on, band, mode, submode, dxcc, state, cqz,"
@@ -110,7 +125,6 @@ public:
                         r.typed = to_qso(doc, i, tables);
                         r.id = identity(detail::upper(r.typed.call), identity_date(doc[i]), identity_time(r.typed),
                                         std::string(r.typed.band), detail::upper(r.typed.mode));
-                        append_record(r.adi, doc[i]);
                         rows.push_back(std::move(r));
                     }
                     return rows;
@@ -124,7 +138,7 @@ public:
                                 ++report.duplicates;
                                 continue;
                             }
-                            const auto& q = r.typed;  // bound without a copy: rows outlive the step
+                            const auto& q = r.typed;  // bound without a copy: rows and doc outlive the step
                             const auto& id = r.id;
                             insert.text(1, id.call).text(2, id.qso_date).text(3, id.time_on).text(4, id.band).text(5, id.mode);
                             insert.text_or_null(6, q.submode).int_or_null(7, q.dxcc >= 0 ? q.dxcc : -1, q.dxcc >= 0);
@@ -133,7 +147,7 @@ public:
                             insert.text_or_null(14, std::string_view(&q.qsl_rcvd, q.qsl_rcvd ? 1 : 0));
                             insert.text_or_null(15, std::string_view(&q.lotw_qsl_rcvd, q.lotw_qsl_rcvd ? 1 : 0));
                             insert.text_or_null(16, std::string_view(&q.eqsl_qsl_rcvd, q.eqsl_qsl_rcvd ? 1 : 0));
-                            insert.blob(17, r.adi);
+                            insert.blob(17, doc[q.record].text());
                             insert.step("inserting a QSO");
                             const auto changed = static_cast<std::size_t>(sqlite3_changes(db_.get()));
                             report.inserted += changed;
@@ -147,10 +161,10 @@ public:
                 },
                 {.max_concurrency = threads}, run);
         } catch (...) {
-            if (bulk) sqlite3_exec(db_.get(), identity_index_sql, nullptr, nullptr, nullptr);
+            if (bulk) sqlite3_exec(db_.get(), end_of_bulk_load.c_str(), nullptr, nullptr, nullptr);
             throw;
         }
-        if (bulk) create_identity_index();
+        if (bulk) exec(end_of_bulk_load.c_str(), "ending a bulk import (building the identity index)");
         return report;
     }
 
@@ -162,7 +176,7 @@ public:
     }
 
     /// Calls sink(std::string_view) with an ADI header, then every stored record's ADI bytes in import
-    /// order. Returns the number of records. Throws store_error.
+    /// order, each followed by a newline. Returns the number of records. Throws store_error.
     template <class Sink>
     std::size_t export_adi(Sink&& sink) {
         std::string head;
@@ -173,14 +187,13 @@ public:
         while (select.step("reading QSOs")) {
             const auto* bytes = static_cast<const char*>(sqlite3_column_blob(select.get(), 0));
             sink(std::string_view(bytes, static_cast<std::size_t>(sqlite3_column_bytes(select.get(), 0))));
+            sink(std::string_view("\n"));
             ++n;
         }
         return n;
     }
 
 private:
-    static constexpr const char* identity_index_sql =
-        "CREATE UNIQUE INDEX IF NOT EXISTS qso_identity ON qso (call, qso_date, time_on, band, mode)";
     void create_identity_index() { exec(identity_index_sql, "creating the identity index"); }
 
     /// A QSO's identity as the unique index qso_identity compares it: five values, equal when their

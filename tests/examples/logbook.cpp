@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include <cctype>
+#include <cstdio>
 #include <filesystem>
 #include <random>
 #include <stop_token>
@@ -165,6 +166,11 @@ TEST_CASE("logbook: headers, BOM and the LoTW trailer as real exports write them
     const auto utf8 = lb::parse("<QTH:18>41900 Petäjävesi<CALL:4>OH1X<EOR>");
     CHECK(utf8[0].find("QTH") == "41900 Petäjävesi");
     CHECK(utf8[0].find("CALL") == "OH1X");
+    // a record's text: first tag through its <EOR>, as written (text between fields, "<EOR>" in data)
+    const auto spans = lb::parse("free <CALL:4>W1AW junk <COMMENT:5><EOR>\r\n<eor> between <CALL:4>K1JT<EOR>\n");
+    REQUIRE(spans.size() == 2);
+    CHECK(spans[0].text() == "<CALL:4>W1AW junk <COMMENT:5><EOR>\r\n<eor>");
+    CHECK(spans[1].text() == "<CALL:4>K1JT<EOR>");
 }
 
 TEST_CASE("logbook: generated logs full of <EOR>, '<' and UTF-8 in data parse the same at every chunk size") {
@@ -426,11 +432,12 @@ TEST_CASE("logbook: the SQLite store imports idempotently and exports the same r
     CHECK(db.export_adi([&](std::string_view s) { exported += s; }) == db.size());
     const auto back = lb::parse(exported);
     // every exported record is an imported one, byte for byte, in import order
-    auto imported = plain(doc);
+    const auto imported = plain(doc), exported_records = plain(back);
     std::size_t k = 0;
-    for (const auto& r : plain(back)) {
-        while (k < imported.size() && imported[k] != r) ++k;
-        CHECK(k < imported.size());
+    for (std::size_t j = 0; j < back.size(); ++j) {
+        while (k < imported.size() && imported[k] != exported_records[j]) ++k;
+        REQUIRE(k < imported.size());
+        CHECK(back[j].text() == doc[k].text());
         ++k;
     }
     CHECK(back.size() == db.size());
@@ -438,18 +445,24 @@ TEST_CASE("logbook: the SQLite store imports idempotently and exports the same r
 }
 
 namespace {
-/// Whether the store at `path` has its identity index (read through SQLite directly).
-bool has_identity_index(const std::filesystem::path& path) {
+/// The first value `sql` gives on the database at `path`, as text (read through SQLite directly).
+std::string first_value(const std::filesystem::path& path, const char* sql) {
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
     sqlite3_stmt* st = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'qso_identity'", -1, &st, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK);
     REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-    const bool found = sqlite3_column_int(st, 0) == 1;
+    std::string value(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
     sqlite3_finalize(st);
     sqlite3_close(db);
-    return found;
+    return value;
 }
+/// Whether the store at `path` has its identity index.
+bool has_identity_index(const std::filesystem::path& path) {
+    return first_value(path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'qso_identity'") == "1";
+}
+/// The journal the store at `path` is left in ("wal" after a store's work; a bulk load runs with "delete").
+std::string journal_mode(const std::filesystem::path& path) { return first_value(path, "PRAGMA journal_mode"); }
 }  // namespace
 
 TEST_CASE("logbook: a bulk import into an empty store finds the duplicates the identity index finds") {
@@ -468,6 +481,7 @@ TEST_CASE("logbook: a bulk import into an empty store finds the duplicates the i
         CHECK(b.inserted == 3);
         CHECK(b.duplicates == 1);
         CHECK(has_identity_index(bulk_path));  // built at the end
+        CHECK(journal_mode(bulk_path) == "wal");  // back from the bulk load's rollback journal
         CHECK(bulk.import(doc, tables().for_qsos(), 2, batch).inserted == 0);  // and enforced after
         // indexed: into a store that already holds a QSO
         lb::store indexed(dir.path() / ("indexed-" + std::to_string(batch) + ".sqlite"));
@@ -483,6 +497,43 @@ TEST_CASE("logbook: a bulk import into an empty store finds the duplicates the i
     stop.request_stop();
     CHECK_THROWS_AS(cancelled.import(doc, tables().for_qsos(), 2, 1, {.stop = stop.get_token()}), parex::operation_cancelled);
     CHECK(has_identity_index(cancelled_path));
+    CHECK(journal_mode(cancelled_path) == "wal");
+}
+
+TEST_CASE("logbook: a process killed during a bulk import leaves a whole store: committed batches and the index") {
+    // The bulk load runs with a rollback journal and no fsync per commit (store::bulk_load_pragmas): a
+    // killed process leaves a hot journal, which the next open rolls back to the last committed batch.
+    parex::test::temp_dir dir;
+    constexpr std::size_t qsos = 200'000, batch = 8192;  // parex-adif import's batch
+    std::string log;
+    for (std::size_t k = 0; k < qsos; ++k) {  // distinct QSOs: one a second from 2024-01-01 00:00:00
+        const auto s = k % 86400;
+        char qso[160];
+        std::snprintf(qso, sizeof qso,
+                      "<CALL:5>K1ABC <QSO_DATE:8>202401%02zu <TIME_ON:6>%02zu%02zu%02zu <BAND:3>20m <MODE:2>CW"
+                      " <COMMENT:9>QSO %05zu<EOR>\n",
+                      1 + k / 86400, s / 3600, s / 60 % 60, s % 60, k % 100'000);
+        log += qso;
+    }
+    parex::test::write_file(dir.path() / "big.adi", log);
+    const auto db = dir.path() / "log.sqlite";
+    // kill -9 during the load, after the first commit: when a rollback journal shows (a transaction is
+    // writing; it may commit before the kill lands) and the file holds more than a batch (about 2.5 MB).
+    // Gives up after 60 s.
+    const int rc = run("(" + cli + " import " + quote(dir.path() / "big.adi") + " --db " + quote(db) + " > /dev/null 2>&1 & pid=$!; i=0;"
+                       " until [ -e " + quote(db.string() + "-journal") + " ] && [ $(stat -c %s " + quote(db) + ") -gt 3000000 ];"
+                       " do kill -0 $pid 2>/dev/null && [ $i -lt 6000 ] || break; sleep 0.01; i=$((i+1)); done;"
+                       " kill -9 $pid; wait $pid; exit $?) 2> /dev/null");
+    REQUIRE(rc == 128 + 9);  // killed, not finished
+    lb::store reopened(db);   // rolls a hot journal back; rebuilds the index
+    const auto kept = reopened.size();
+    INFO(kept << " QSOs kept");
+    CHECK(kept >= batch);                        // the committed batches stay
+    CHECK((kept % batch == 0 || kept == qsos));  // whole batches only
+    CHECK(first_value(db, "PRAGMA integrity_check") == "ok");
+    CHECK(has_identity_index(db));
+    CHECK(journal_mode(db) == "wal");
+    CHECK_FALSE(fs::exists(db.string() + "-journal"));
 }
 
 TEST_CASE("logbook: the CLI's commands, JSON keys, files and exit codes") {
