@@ -49,7 +49,9 @@ class store {
 public:
     /// The settings every store connection runs: 16 KiB pages (a new database only; fewer, larger
     /// writes for rows of a few hundred bytes), WAL, and 64 MiB of page cache so that a batch's index
-    /// pages stay in memory.
+    /// pages stay in memory. The store runs these settings and the bulk load's below through settings(),
+    /// which takes SQLite's refusal of a journal switch (another connection has the database open) as no
+    /// error.
     static constexpr const char* connection_pragmas =
         "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;";
 
@@ -57,13 +59,19 @@ public:
     /// write each new page once into the database file (WAL writes it twice: into the log, then at the
     /// checkpoint), and no fsync per commit. A process killed during the load leaves a hot journal that
     /// SQLite rolls back at the next open, as in WAL; a crash of the OS or a power loss during the load
-    /// can leave the file unreadable (it held no QSOs). If another connection holds the database, the
-    /// journal stays WAL (SQLite keeps the mode it cannot change). Measured in docs/logbook.md.
-    static constexpr const char* bulk_load_pragmas = "PRAGMA journal_mode=DELETE; PRAGMA synchronous=OFF;";
+    /// can leave the file unreadable (it held no QSOs). SQLite refuses to leave WAL while another
+    /// connection has the database open: the load then runs in WAL. A reader that opens the database
+    /// during the load makes a commit wait for it (the busy timeout). Measured in docs/logbook.md.
+    static constexpr const char* bulk_load_pragmas = "PRAGMA synchronous=OFF; PRAGMA journal_mode=DELETE;";
     /// What ends a bulk load: the identity index built in a commit that fsyncs the database file, and with
-    /// it every page the load wrote; then the connection's settings again (WAL).
+    /// it every page the load wrote; then the connection's settings again (WAL, unless another connection
+    /// has the database open: then at the next store's opening).
     static inline const std::string end_of_bulk_load =
         std::string("PRAGMA synchronous=NORMAL; ") + identity_index_sql + "; " + connection_pragmas;
+
+    /// How long a statement waits for a lock another connection holds before it fails (SQLITE_BUSY):
+    /// 5 s, the default of Python's sqlite3 module.
+    static constexpr int busy_timeout_ms = 5000;
 
     /// Opens (creating if needed) the database at `path`. Throws store_error.
     explicit store(const std::filesystem::path& path) : path_(path.string()) {
@@ -72,7 +80,8 @@ public:
         const int rc = sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
         db_.reset(db);
         if (rc != SQLITE_OK) fail("opening");
-        exec(connection_pragmas, "setting the connection's pragmas");
+        sqlite3_busy_timeout(db, busy_timeout_ms);
+        settings(connection_pragmas, "setting the connection's pragmas");
         exec("CREATE TABLE IF NOT EXISTS qso ("
              " id INTEGER PRIMARY KEY,"
              " call TEXT NOT NULL, qso_date TEXT NOT NULL, time_on TEXT NOT NULL, band TEXT NOT NULL, mode TEXT NOT NULL,"
@@ -100,7 +109,7 @@ public:
         std::unordered_set<identity, identity::hasher> seen;  // bulk: the identities inserted so far
         if (bulk) {
             seen.reserve(doc.size());
-            exec(bulk_load_pragmas, "starting a bulk import");
+            settings(bulk_load_pragmas, "starting a bulk import");
             exec("DROP INDEX IF EXISTS qso_identity", "dropping the identity index for a bulk import");
         }
         statement insert(db_.get(), "INSERT OR IGNORE INTO qso (call, qso_date, time_on, band, mode, submode, dxcc, state, cqz,"
@@ -164,7 +173,7 @@ public:
             if (bulk) sqlite3_exec(db_.get(), end_of_bulk_load.c_str(), nullptr, nullptr, nullptr);
             throw;
         }
-        if (bulk) exec(end_of_bulk_load.c_str(), "ending a bulk import (building the identity index)");
+        if (bulk) settings(end_of_bulk_load.c_str(), "ending a bulk import (building the identity index)");
         return report;
     }
 
@@ -236,6 +245,22 @@ private:
     }
     void exec(const char* sql, const char* what) {
         if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr) != SQLITE_OK) fail(what);
+    }
+    /// Runs the statements of `sql` in order, as exec does, except that a journal_mode switch SQLite
+    /// refuses (SQLITE_BUSY: another connection has the database open) leaves the journal as it was,
+    /// which is correct either way. Throws store_error for any other failure.
+    void settings(const char* sql, const char* what) {
+        for (const char* next = sql; *next != '\0';) {
+            sqlite3_stmt* st = nullptr;
+            if (sqlite3_prepare_v2(db_.get(), next, -1, &st, &next) != SQLITE_OK) fail(what);
+            if (st == nullptr) break;  // only spaces were left
+            int rc = SQLITE_ROW;
+            while (rc == SQLITE_ROW) rc = sqlite3_step(st);
+            const bool refused_switch =
+                rc == SQLITE_BUSY && std::string_view(sqlite3_sql(st)).find("journal_mode") != std::string_view::npos;
+            sqlite3_finalize(st);
+            if (rc != SQLITE_DONE && !refused_switch) fail(what);
+        }
     }
 
     /// A prepared statement; bind calls return *this to chain, step() resets after the last row.

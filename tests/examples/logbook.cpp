@@ -490,6 +490,18 @@ TEST_CASE("logbook: a bulk import into an empty store finds the duplicates the i
         CHECK(i.inserted == b.inserted);
         CHECK(i.duplicates == b.duplicates);
     }
+    // another connection holding the database open: SQLite refuses the bulk load's journal switch, and
+    // the load runs in WAL
+    const auto shared_path = dir.path() / "shared.sqlite";
+    lb::store shared(shared_path);
+    sqlite3* reader = nullptr;
+    REQUIRE(sqlite3_open_v2(shared_path.c_str(), &reader, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(reader, "SELECT COUNT(*) FROM qso", nullptr, nullptr, nullptr) == SQLITE_OK);
+    const auto s = shared.import(doc, tables().for_qsos(), 2, 1);
+    sqlite3_close(reader);
+    CHECK(s.inserted == 3);
+    CHECK(has_identity_index(shared_path));
+    CHECK(journal_mode(shared_path) == "wal");
     // a bulk import that stops early leaves its index behind it
     const auto cancelled_path = dir.path() / "cancelled.sqlite";
     lb::store cancelled(cancelled_path);
