@@ -194,9 +194,9 @@ const lb::document& hundred_k() {
     return doc;
 }
 
-/// Removes a SQLite database and its WAL files.
+/// Removes a SQLite database and its WAL files, or the rollback journal a bulk load left when stopped.
 void remove_db(const fs::path& p) {
-    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(p.string() + suffix);
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(p.string() + suffix);
 }
 
 void import(benchmark::State& state, std::size_t threads) {

@@ -49,7 +49,7 @@ class store {
 public:
     /// The settings every store connection runs: 16 KiB pages (a new database only; fewer, larger
     /// writes for rows of a few hundred bytes), WAL, and 64 MiB of page cache so that a batch's index
-    /// pages stay in memory. The store runs these settings and the bulk load's below through settings(),
+    /// pages stay in memory. The store runs these settings and the bulk load's below through exec(),
     /// which takes SQLite's refusal of a journal switch (another connection has the database open) as no
     /// error.
     static constexpr const char* connection_pragmas =
@@ -81,7 +81,7 @@ public:
         db_.reset(db);
         if (rc != SQLITE_OK) fail("opening");
         sqlite3_busy_timeout(db, busy_timeout_ms);
-        settings(connection_pragmas, "setting the connection's pragmas");
+        exec(connection_pragmas, "setting the connection's pragmas");
         exec("CREATE TABLE IF NOT EXISTS qso ("
              " id INTEGER PRIMARY KEY,"
              " call TEXT NOT NULL, qso_date TEXT NOT NULL, time_on TEXT NOT NULL, band TEXT NOT NULL, mode TEXT NOT NULL,"
@@ -109,7 +109,7 @@ public:
         std::unordered_set<identity, identity::hasher> seen;  // bulk: the identities inserted so far
         if (bulk) {
             seen.reserve(doc.size());
-            settings(bulk_load_pragmas, "starting a bulk import");
+            exec(bulk_load_pragmas, "starting a bulk import");
             exec("DROP INDEX IF EXISTS qso_identity", "dropping the identity index for a bulk import");
         }
         statement insert(db_.get(), "INSERT OR IGNORE INTO qso (call, qso_date, time_on, band, mode, submode, dxcc, state, cqz,"
@@ -173,7 +173,7 @@ public:
             if (bulk) sqlite3_exec(db_.get(), end_of_bulk_load.c_str(), nullptr, nullptr, nullptr);
             throw;
         }
-        if (bulk) settings(end_of_bulk_load.c_str(), "ending a bulk import (building the identity index)");
+        if (bulk) exec(end_of_bulk_load.c_str(), "ending a bulk import (building the identity index)");
         return report;
     }
 
@@ -243,13 +243,10 @@ private:
     [[noreturn]] void fail(const std::string& what) const {
         throw store_error(path_ + ": " + what + ": " + (db_ ? sqlite3_errmsg(db_.get()) : "out of memory"));
     }
+    /// Runs the statements of `sql` in order. A journal_mode switch SQLite refuses (SQLITE_BUSY: another
+    /// connection has the database open) leaves the journal as it was, which is correct either way;
+    /// any other failure throws store_error naming `what`.
     void exec(const char* sql, const char* what) {
-        if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr) != SQLITE_OK) fail(what);
-    }
-    /// Runs the statements of `sql` in order, as exec does, except that a journal_mode switch SQLite
-    /// refuses (SQLITE_BUSY: another connection has the database open) leaves the journal as it was,
-    /// which is correct either way. Throws store_error for any other failure.
-    void settings(const char* sql, const char* what) {
         for (const char* next = sql; *next != '\0';) {
             sqlite3_stmt* st = nullptr;
             if (sqlite3_prepare_v2(db_.get(), next, -1, &st, &next) != SQLITE_OK) fail(what);
