@@ -58,11 +58,11 @@ inline double sum(const double* x, std::size_t begin, std::size_t end) {
 inline void triad(double* a, const double* b, const double* c, std::size_t begin, std::size_t end) {
     for (auto i = begin; i < end; ++i) a[i] = b[i] + 3.0 * c[i];
 }
-/// The triad over 3 x 256 MiB on threads() threads, raw oneTBB: the bandwidth bound other rows are
-/// held against (bytes counted as STREAM counts them).
-inline void measure_triad(benchmark::State& state) {
+/// The triad over 3 x 256 MiB on `on_threads` threads (default threads()), raw oneTBB: the bandwidth
+/// bound other rows are held against (bytes counted as STREAM counts them).
+inline void measure_triad(benchmark::State& state, std::size_t on_threads = threads()) {
     static std::vector<double> a(sum_n, 0.0), b(sum_n, 1.0), c(sum_n, 2.0);
-    tbb::task_arena arena(static_cast<int>(threads()));
+    tbb::task_arena arena(static_cast<int>(on_threads));
     for (auto _ : state) {
         arena.execute([&] {
             tbb::parallel_for(

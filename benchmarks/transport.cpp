@@ -5,7 +5,9 @@
 //
 // Bytes each operator must move, at the least: psi read once and written once (2 x sizeof(T) per bin);
 // a full step is three such passes. "parex vs peer" against the triad is therefore the fraction of
-// the measured bandwidth bound the operator reaches. Items are bins updated (bins/s).
+// the measured bandwidth bound the operator reaches. Items are bins updated (bins/s). The full step is
+// also held against the triad on one thread: the triad's speed-up from 1 to threads() threads is what a
+// purely memory-bound loop gains on the machine, the yardstick for the step's own speed-up.
 #include "kernels.hpp"
 
 #include "transport.hpp"
@@ -91,6 +93,8 @@ void register_all() {
                 add(row + "parex", [=](benchmark::State& s) { measure<float>(s, w, t); });
             }
             add(row + "peer:STREAM triad (bandwidth)", [](benchmark::State& s) { pb::measure_triad(s); });
+            if (which == op::step)  // the memory's own speed-up from 1 to threads() threads, in the same run
+                add(row + "peer:STREAM triad on 1 thread", [](benchmark::State& s) { pb::measure_triad(s, 1); });
         }
     }
 }
