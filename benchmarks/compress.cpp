@@ -1,7 +1,9 @@
 // The compression module against the zstd and lz4 libraries and command-line tools, on the corpus of
 // cmake/make-compress-corpus.sh (PAREX_COMPRESS_CORPUS; the main job builds it).
-//   in memory:    parex 1 thread (sequential) and N threads vs libzstd one-shot (zstd -T1) and libzstd
-//                 with N workers (zstd -TN); decompression vs ZSTD_decompress; lz4 vs LZ4F one frame
+//   in memory:    parex 1 thread (sequential) and N threads vs libzstd one-shot (zstd -T1), libzstd
+//                 with N workers (zstd -TN) and N one-shot libzstd runs at once (N x zstd -T1: what the
+//                 machine gives N single-thread compressions); decompression vs ZSTD_decompress, alone
+//                 and N at once; lz4 vs LZ4F one frame
 //   file to file: parex-compress -T1 / -TN vs zstd -T1, zstd -TN, pzstd -p N, lz4
 //   threshold:    small inputs, single-shot path vs pipeline, to place default_single_shot_below
 // Levels: PAREX_COMPRESS_LEVELS (comma-separated, default "3"); the docs' full run uses 1,3,9.
@@ -21,7 +23,9 @@
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace pb = parex::bench;
@@ -91,18 +95,46 @@ void memory_parex(benchmark::State& state, pc::codec kind, int level, std::size_
     finish(state, corpus().size(), out.size());
 }
 
-void memory_zstd(benchmark::State& state, int level, int workers) {
-    if (!have_corpus(state)) return;
+/// One libzstd context with an output buffer for the whole corpus (touched before timing), set up as
+/// `zstd -q -# -T<workers>` sets it: the level, a content checksum, `workers` threads (0: none).
+struct zstd_one_shot {
     ZSTD_CCtx* cctx = ZSTD_createCCtx();
-    ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
-    ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
-    if (workers > 0) ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, workers);
-    std::string out(ZSTD_compressBound(corpus().size()), '\0');
-    std::size_t n = 0;
-    for (auto _ : state) n = ZSTD_compress2(cctx, out.data(), out.size(), corpus().data(), corpus().size());
-    ZSTD_freeCCtx(cctx);
-    if (ZSTD_isError(n)) return state.SkipWithError(ZSTD_getErrorName(n));
-    finish(state, corpus().size(), n);
+    std::string out = std::string(ZSTD_compressBound(corpus().size()), '\0');
+    std::size_t size = 0;  ///< of the last output, or a libzstd error code
+
+    zstd_one_shot(int level, int workers) {
+        ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+        ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+        if (workers > 0) ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, workers);
+    }
+    zstd_one_shot(const zstd_one_shot&) = delete;
+    zstd_one_shot& operator=(const zstd_one_shot&) = delete;
+    ~zstd_one_shot() { ZSTD_freeCCtx(cctx); }
+    void compress() { size = ZSTD_compress2(cctx, out.data(), out.size(), corpus().data(), corpus().size()); }
+};
+
+/// Runs job(i) for every i in [0, copies): inline for one copy, else on `copies` threads at once, and
+/// waits for all. The "N at once" peers run N independent single-thread jobs, as N concurrent `zstd -T1`
+/// processes would: their throughput (N x the corpus per wall time) is what this machine gives N
+/// single-thread runs together, N times the one-thread row's where the cores scale perfectly, less where
+/// they share caches, memory or the hypervisor's time. The compression goal's "twice single-thread
+/// zstd", measured.
+template <class Job>
+void at_once(std::size_t copies, const Job& job) {
+    if (copies == 1) return job(std::size_t{0});
+    std::vector<std::jthread> threads;
+    for (std::size_t i = 0; i < copies; ++i) threads.emplace_back(job, i);
+}
+
+/// libzstd one-shot, `workers` threads inside libzstd (0: none), `copies` independent runs at once.
+void memory_zstd(benchmark::State& state, int level, int workers, std::size_t copies = 1) {
+    if (!have_corpus(state)) return;
+    std::vector<std::unique_ptr<zstd_one_shot>> runs;
+    for (std::size_t i = 0; i < copies; ++i) runs.push_back(std::make_unique<zstd_one_shot>(level, workers));
+    for (auto _ : state) at_once(copies, [&](std::size_t i) { runs[i]->compress(); });
+    for (const auto& r : runs)
+        if (ZSTD_isError(r->size)) return state.SkipWithError(ZSTD_getErrorName(r->size));
+    finish(state, copies * corpus().size(), copies * runs.front()->size);
 }
 
 void memory_lz4(benchmark::State& state) {
@@ -126,18 +158,23 @@ void memory_parex_decompress(benchmark::State& state, int level, std::size_t thr
     finish(state, corpus().size(), packed.size());
 }
 
-void memory_zstd_decompress(benchmark::State& state, int level) {
+/// ZSTD_decompress of one frame, `copies` independent runs at once (each into its own buffer).
+void memory_zstd_decompress(benchmark::State& state, int level, std::size_t copies = 1) {
     if (!have_corpus(state)) return;
     // one frame with a content checksum, as `zstd -T1` writes it; decoding verifies it, as parex's does
-    ZSTD_CCtx* cctx = ZSTD_createCCtx();
-    ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
-    ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
-    std::string packed(ZSTD_compressBound(corpus().size()), '\0');
-    packed.resize(ZSTD_compress2(cctx, packed.data(), packed.size(), corpus().data(), corpus().size()));
-    ZSTD_freeCCtx(cctx);
-    std::string out(corpus().size(), '\0');
-    for (auto _ : state) benchmark::DoNotOptimize(ZSTD_decompress(out.data(), out.size(), packed.data(), packed.size()));
-    finish(state, corpus().size(), packed.size());
+    zstd_one_shot z(level, 0);
+    z.compress();
+    if (ZSTD_isError(z.size)) return state.SkipWithError(ZSTD_getErrorName(z.size));
+    const std::string_view packed(z.out.data(), z.size);
+    std::vector<std::string> outs(copies, std::string(corpus().size(), '\0'));
+    std::vector<std::size_t> sizes(copies);
+    const auto decode = [&](std::size_t i) {
+        sizes[i] = ZSTD_decompress(outs[i].data(), outs[i].size(), packed.data(), packed.size());
+    };
+    for (auto _ : state) at_once(copies, decode);
+    for (const auto n : sizes)
+        if (n != corpus().size()) return state.SkipWithError("ZSTD_decompress did not restore the corpus");
+    finish(state, copies * corpus().size(), copies * packed.size());
 }
 
 // ---- file to file: the command-line tools, started by the shell -----------------------------
@@ -199,10 +236,14 @@ void register_all() {
         add(mem + "parex", [=](benchmark::State& s) { memory_parex(s, pc::codec::zstd, level, t); });
         add(mem + "peer:libzstd 1 thread (zstd -T1)", [=](benchmark::State& s) { memory_zstd(s, level, 0); });
         add(mem + "peer:libzstd " + T + " workers (zstd -T" + T + ")", [=](benchmark::State& s) { memory_zstd(s, level, static_cast<int>(t)); });
+        if (t > 1)
+            add(mem + "peer:libzstd 1 thread, " + T + " at once (" + T + " x zstd -T1)", [=](benchmark::State& s) { memory_zstd(s, level, 0, t); });
         const auto dmem = "compress/zstd-" + L + " decompress in memory - 108 MiB corpus/";
         add(dmem + "sequential", [=](benchmark::State& s) { memory_parex_decompress(s, level, 1); });
         add(dmem + "parex", [=](benchmark::State& s) { memory_parex_decompress(s, level, t); });
         add(dmem + "peer:libzstd ZSTD_decompress", [=](benchmark::State& s) { memory_zstd_decompress(s, level); });
+        if (t > 1)
+            add(dmem + "peer:libzstd ZSTD_decompress, " + T + " at once", [=](benchmark::State& s) { memory_zstd_decompress(s, level, t); });
         const auto file = "compress/zstd-" + L + " compress file to file - 108 MiB corpus/";
         add(file + "sequential", [=](benchmark::State& s) { file_to_file(s, "{parex} -f -" + L + " -T1 {in} -o {out}", "seq.zst"); });
         add(file + "parex", [=](benchmark::State& s) { file_to_file(s, "{parex} -f -" + L + " -T" + T + " {in} -o {out}", "par.zst"); });
