@@ -25,7 +25,6 @@
 #include <memory>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace pb = parex::bench;
@@ -122,8 +121,7 @@ struct zstd_one_shot {
 template <class Job>
 void at_once(std::size_t copies, const Job& job) {
     if (copies == 1) return job(std::size_t{0});
-    std::vector<std::jthread> threads;
-    for (std::size_t i = 0; i < copies; ++i) threads.emplace_back(job, i);
+    pb::on_threads(copies, job);
 }
 
 /// libzstd one-shot, `workers` threads inside libzstd (0: none), `copies` independent runs at once.

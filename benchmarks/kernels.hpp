@@ -21,6 +21,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace parex::bench {
@@ -28,6 +29,14 @@ namespace parex::bench {
 /// Threads for every parallel variant, parex and peers alike: workers_for(cpu_bound), so
 /// PAREX_NUM_THREADS=N runs the whole suite at N threads.
 inline std::size_t threads() { return parex::workers_for(parex::workload::cpu_bound); }
+
+/// Runs job(i) for every i in [0, n), each on a new std::thread started at once, and joins them all:
+/// the plain-threads peers (thread creation included in their time).
+template <class Job>
+void on_threads(std::size_t n, const Job& job) {
+    std::vector<std::jthread> threads;
+    for (std::size_t i = 0; i < n; ++i) threads.emplace_back(job, i);
+}
 
 // --- executor overhead: 1e7 trivial iterations -------------------------------------------------
 inline constexpr std::size_t overhead_n = 10'000'000;
@@ -58,11 +67,11 @@ inline double sum(const double* x, std::size_t begin, std::size_t end) {
 inline void triad(double* a, const double* b, const double* c, std::size_t begin, std::size_t end) {
     for (auto i = begin; i < end; ++i) a[i] = b[i] + 3.0 * c[i];
 }
-/// The triad over 3 x 256 MiB on `on_threads` threads (default threads()), raw oneTBB: the bandwidth
+/// The triad over 3 x 256 MiB on `thread_count` threads (default threads()), raw oneTBB: the bandwidth
 /// bound other rows are held against (bytes counted as STREAM counts them).
-inline void measure_triad(benchmark::State& state, std::size_t on_threads = threads()) {
+inline void measure_triad(benchmark::State& state, std::size_t thread_count = threads()) {
     static std::vector<double> a(sum_n, 0.0), b(sum_n, 1.0), c(sum_n, 2.0);
-    tbb::task_arena arena(static_cast<int>(on_threads));
+    tbb::task_arena arena(static_cast<int>(thread_count));
     for (auto _ : state) {
         arena.execute([&] {
             tbb::parallel_for(

@@ -16,7 +16,6 @@
 #include <numeric>
 #include <optional>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 namespace pb = parex::bench;
@@ -71,10 +70,9 @@ void overhead_threads(benchmark::State& state) {
     auto& x = overhead_data();
     const auto t = pb::threads();
     for (auto _ : state) {
-        std::vector<std::jthread> workers;
-        for (std::size_t k = 0; k < t; ++k)
-            workers.emplace_back([&, k] { pb::halve_plus_one(x.data(), x.size() * k / t, x.size() * (k + 1) / t); });
-        workers.clear();  // joins
+        pb::on_threads(t, [&](std::size_t k) {
+            pb::halve_plus_one(x.data(), x.size() * k / t, x.size() * (k + 1) / t);
+        });
         benchmark::ClobberMemory();
     }
     set_overhead_counters(state);

@@ -13,7 +13,6 @@
 #include <cstring>
 #include <new>
 #include <stdexcept>
-#include <thread>
 #include <vector>
 
 namespace pb = parex::bench;
@@ -27,15 +26,14 @@ constexpr std::size_t block = 64;
 
 /// Runs `work(share)` on `threads` threads, share = allocations / threads.
 template <class Work>
-void on_threads(std::size_t threads, Work work) {
-    std::vector<std::jthread> workers;
-    for (std::size_t t = 0; t < threads; ++t) workers.emplace_back([&] { work(allocations / threads); });
+void share_out(std::size_t threads, Work work) {
+    pb::on_threads(threads, [&](std::size_t) { work(allocations / threads); });
 }
 
 void alloc_arena(benchmark::State& state, std::size_t threads) {
     auto arena = parex::shm_arena::create({.bytes = allocations * block + (1 << 20)});
     for (auto _ : state) {
-        on_threads(threads, [&](std::size_t n) {
+        share_out(threads, [&](std::size_t n) {
             for (std::size_t i = 0; i < n; ++i) benchmark::DoNotOptimize(arena.allocate<std::byte>(block, 64).data());
         });
         arena.reset();
@@ -47,7 +45,7 @@ void alloc_arena_parallel(benchmark::State& state) { alloc_arena(state, pb::thre
 
 void alloc_malloc(benchmark::State& state) {
     for (auto _ : state)
-        on_threads(pb::threads(), [](std::size_t n) {
+        share_out(pb::threads(), [](std::size_t n) {
             std::vector<void*> blocks(n);
             for (auto& b : blocks) benchmark::DoNotOptimize(b = std::aligned_alloc(64, block));
             for (auto* b : blocks) std::free(b);
@@ -57,7 +55,7 @@ void alloc_malloc(benchmark::State& state) {
 
 void alloc_new(benchmark::State& state) {
     for (auto _ : state)
-        on_threads(pb::threads(), [](std::size_t n) {
+        share_out(pb::threads(), [](std::size_t n) {
             std::vector<void*> blocks(n);
             for (auto& b : blocks) benchmark::DoNotOptimize(b = ::operator new(block, std::align_val_t{64}));
             for (auto* b : blocks) ::operator delete(b, std::align_val_t{64});
