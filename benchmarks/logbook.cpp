@@ -289,8 +289,9 @@ void import_sqlite_alone(benchmark::State& state) {
         { lb::store created(db); }  // the schema, page size and journal mode a store file has
         state.ResumeTiming();
         const auto c = open_db(db);
-        check(sqlite3_exec(c.get(), lb::store::connection_pragmas, nullptr, nullptr, nullptr), c.get());
-        check(sqlite3_exec(c.get(), lb::store::bulk_load_pragmas, nullptr, nullptr, nullptr), c.get());
+        for (const char* settings : {lb::store::connection_pragmas, lb::store::connection_journal, lb::store::bulk_load_pragmas,
+                                     lb::store::bulk_load_journal})
+            check(sqlite3_exec(c.get(), settings, nullptr, nullptr, nullptr), c.get());
         check(sqlite3_exec(c.get(), "DROP INDEX qso_identity", nullptr, nullptr, nullptr), c.get());
         const auto insert = prepare(c.get(), "INSERT INTO qso (" + stored.columns + ") VALUES (" + placeholders + ")");
         constexpr std::size_t batch = 8192;  // store::import's default
@@ -305,6 +306,7 @@ void import_sqlite_alone(benchmark::State& state) {
             check(sqlite3_exec(c.get(), "COMMIT", nullptr, nullptr, nullptr), c.get());
         }
         check(sqlite3_exec(c.get(), lb::store::end_of_bulk_load.c_str(), nullptr, nullptr, nullptr), c.get());
+        check(sqlite3_exec(c.get(), lb::store::connection_journal, nullptr, nullptr, nullptr), c.get());
     }
     remove_db(db);
     state.counters["inserted"] = static_cast<double>(stored.rows.size());

@@ -48,12 +48,14 @@ class store {
 
 public:
     /// The settings every store connection runs: 16 KiB pages (a new database only; fewer, larger
-    /// writes for rows of a few hundred bytes), WAL, and 64 MiB of page cache so that a batch's index
-    /// pages stay in memory. The store runs these settings and the bulk load's below through exec(),
-    /// which takes SQLite's refusal of a journal switch (another connection has the database open) as no
-    /// error.
+    /// writes for rows of a few hundred bytes) and 64 MiB of page cache so that a batch's index pages
+    /// stay in memory; then its journal, connection_journal.
     static constexpr const char* connection_pragmas =
-        "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;";
+        "PRAGMA page_size=16384; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;";
+    /// The journal of a store outside a bulk load: WAL. SQLite refuses a journal switch while another
+    /// connection has the database open (SQLITE_BUSY) and keeps the journal it has; the store takes that
+    /// refusal as no error (switch_journal), since either journal is correct.
+    static constexpr const char* connection_journal = "PRAGMA journal_mode=WAL";
 
     /// What a bulk load (an import into an empty store) runs first: a rollback journal, whose commits
     /// write each new page once into the database file (WAL writes it twice: into the log, then at the
@@ -62,10 +64,13 @@ public:
     /// can leave the file unreadable (it held no QSOs). SQLite refuses to leave WAL while another
     /// connection has the database open: the load then runs in WAL. A reader that opens the database
     /// during the load makes a commit wait for it (the busy timeout). Measured in docs/logbook.md.
-    static constexpr const char* bulk_load_pragmas = "PRAGMA synchronous=OFF; PRAGMA journal_mode=DELETE;";
+    /// Then the journal, bulk_load_journal.
+    static constexpr const char* bulk_load_pragmas = "PRAGMA synchronous=OFF;";
+    static constexpr const char* bulk_load_journal = "PRAGMA journal_mode=DELETE";
     /// What ends a bulk load: the identity index built in a commit that fsyncs the database file, and with
-    /// it every page the load wrote; then the connection's settings again (WAL, unless another connection
-    /// has the database open: then at the next store's opening).
+    /// it every page the load wrote; then the connection's settings again, and its journal,
+    /// connection_journal (WAL, unless another connection has the database open: then at the next
+    /// store's opening).
     static inline const std::string end_of_bulk_load =
         std::string("PRAGMA synchronous=NORMAL; ") + identity_index_sql + "; " + connection_pragmas;
 
@@ -82,6 +87,7 @@ public:
         if (rc != SQLITE_OK) fail("opening");
         sqlite3_busy_timeout(db, busy_timeout_ms);
         exec(connection_pragmas, "setting the connection's pragmas");
+        switch_journal(connection_journal);
         exec("CREATE TABLE IF NOT EXISTS qso ("
              " id INTEGER PRIMARY KEY,"
              " call TEXT NOT NULL, qso_date TEXT NOT NULL, time_on TEXT NOT NULL, band TEXT NOT NULL, mode TEXT NOT NULL,"
@@ -110,6 +116,7 @@ public:
         if (bulk) {
             seen.reserve(doc.size());
             exec(bulk_load_pragmas, "starting a bulk import");
+            switch_journal(bulk_load_journal);
             exec("DROP INDEX IF EXISTS qso_identity", "dropping the identity index for a bulk import");
         }
         statement insert(db_.get(), "INSERT OR IGNORE INTO qso (call, qso_date, time_on, band, mode, submode, dxcc, state, cqz,"
@@ -170,10 +177,16 @@ public:
                 },
                 {.max_concurrency = threads}, run);
         } catch (...) {
-            if (bulk) sqlite3_exec(db_.get(), end_of_bulk_load.c_str(), nullptr, nullptr, nullptr);
+            if (bulk) {  // best effort: the first error is the one to report
+                sqlite3_exec(db_.get(), end_of_bulk_load.c_str(), nullptr, nullptr, nullptr);
+                sqlite3_exec(db_.get(), connection_journal, nullptr, nullptr, nullptr);
+            }
             throw;
         }
-        if (bulk) exec(end_of_bulk_load.c_str(), "ending a bulk import (building the identity index)");
+        if (bulk) {
+            exec(end_of_bulk_load.c_str(), "ending a bulk import (building the identity index)");
+            switch_journal(connection_journal);
+        }
         return report;
     }
 
@@ -243,21 +256,16 @@ private:
     [[noreturn]] void fail(const std::string& what) const {
         throw store_error(path_ + ": " + what + ": " + (db_ ? sqlite3_errmsg(db_.get()) : "out of memory"));
     }
-    /// Runs the statements of `sql` in order. A journal_mode switch SQLite refuses (SQLITE_BUSY: another
-    /// connection has the database open) leaves the journal as it was, which is correct either way;
-    /// any other failure throws store_error naming `what`.
+    /// Runs the statements of `sql` in order; a failure throws store_error naming `what`.
     void exec(const char* sql, const char* what) {
-        for (const char* next = sql; *next != '\0';) {
-            sqlite3_stmt* st = nullptr;
-            if (sqlite3_prepare_v2(db_.get(), next, -1, &st, &next) != SQLITE_OK) fail(what);
-            if (st == nullptr) break;  // only spaces were left
-            int rc = SQLITE_ROW;
-            while (rc == SQLITE_ROW) rc = sqlite3_step(st);
-            const bool refused_switch =
-                rc == SQLITE_BUSY && std::string_view(sqlite3_sql(st)).find("journal_mode") != std::string_view::npos;
-            sqlite3_finalize(st);
-            if (rc != SQLITE_DONE && !refused_switch) fail(what);
-        }
+        if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr) != SQLITE_OK) fail(what);
+    }
+    /// Runs a journal_mode pragma. A switch SQLite refuses (SQLITE_BUSY: another connection has the
+    /// database open) leaves the journal as it was, which is correct either way; any other failure
+    /// throws store_error.
+    void switch_journal(const char* pragma) {
+        const int rc = sqlite3_exec(db_.get(), pragma, nullptr, nullptr, nullptr);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY) fail(std::string("switching the journal (") + pragma + ")");
     }
 
     /// A prepared statement; bind calls return *this to chain, step() resets after the last row.
