@@ -41,6 +41,8 @@ void on_threads(std::size_t n, const Job& job) {
 // --- executor overhead: 1e7 trivial iterations -------------------------------------------------
 inline constexpr std::size_t overhead_n = 10'000'000;
 inline constexpr std::size_t overhead_grain = 1 << 16;
+inline constexpr std::size_t small_overhead_n = 100'000;
+inline constexpr std::size_t small_overhead_grain = 1 << 13;
 /// x = x/2 + 1 converges to 2: no overflow however often it runs.
 inline void halve_plus_one(float* x, std::size_t begin, std::size_t end) {
     for (auto i = begin; i < end; ++i) x[i] = x[i] * 0.5f + 1.0f;

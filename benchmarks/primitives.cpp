@@ -23,60 +23,66 @@ namespace pb = parex::bench;
 namespace {
 
 // ---------------------------------------------------------------------------------------------
-// executor overhead: 1e7 trivial iterations
-std::vector<float>& overhead_data() {
-    static std::vector<float> x(pb::overhead_n, 1.0f);
-    return x;
+// executor overhead: trivial iterations over 1e7 floats (grain 64Ki) and 1e5 floats (grain 8Ki).
+// Each variant has its own array, first touched by the variant itself (on its threads), so no variant
+// inherits another's page placement or cache contents.
+void set_overhead_counters(benchmark::State& state, std::size_t n) {
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * n));
 }
 
-void set_overhead_counters(benchmark::State& state) {
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * pb::overhead_n));
-}
-
-void overhead_sequential(benchmark::State& state) {
-    auto& x = overhead_data();
+void overhead_sequential(benchmark::State& state, std::size_t n) {
+    std::vector<float> x(n, 1.0f);
     for (auto _ : state) {
         pb::halve_plus_one(x.data(), 0, x.size());
         benchmark::ClobberMemory();
     }
-    set_overhead_counters(state);
+    set_overhead_counters(state, n);
 }
 
-void overhead_parex(benchmark::State& state) {
-    auto& x = overhead_data();
+void overhead_parex(benchmark::State& state, std::size_t n, std::size_t grain) {
     parex::chunked_executor ex({.max_concurrency = pb::threads()});
-    const auto plan = parex::chunks(x.size(), parex::grain{pb::overhead_grain});
+    const auto plan = parex::chunks(n, parex::grain{grain});
+    std::vector<float> x(n);
+    ex.for_each(plan, [&](parex::chunk c) { std::fill(x.data() + c.begin, x.data() + c.end, 1.0f); });
     for (auto _ : state) {
         ex.for_each(plan, [&](parex::chunk c) { pb::halve_plus_one(x.data(), c.begin, c.end); });
         benchmark::ClobberMemory();
     }
-    set_overhead_counters(state);
+    set_overhead_counters(state, n);
 }
 
-void overhead_tbb(benchmark::State& state) {
-    auto& x = overhead_data();
+void overhead_tbb(benchmark::State& state, std::size_t n) {
     tbb::task_arena arena(static_cast<int>(pb::threads()));
+    std::vector<float> x(n);
+    const auto body = [&](const tbb::blocked_range<std::size_t>& r) { pb::halve_plus_one(x.data(), r.begin(), r.end()); };
+    arena.execute([&] {
+        tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n),
+                          [&](const auto& r) { std::fill(x.data() + r.begin(), x.data() + r.end(), 1.0f); });
+    });
     for (auto _ : state) {
-        arena.execute([&] {
-            tbb::parallel_for(tbb::blocked_range<std::size_t>(0, x.size()),
-                              [&](const auto& r) { pb::halve_plus_one(x.data(), r.begin(), r.end()); });
-        });
+        arena.execute([&] { tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n), body); });
         benchmark::ClobberMemory();
     }
-    set_overhead_counters(state);
+    set_overhead_counters(state, n);
 }
 
-void overhead_threads(benchmark::State& state) {
-    auto& x = overhead_data();
+void overhead_threads(benchmark::State& state, std::size_t n) {
+    std::vector<float> x(n, 1.0f);
     const auto t = pb::threads();
     for (auto _ : state) {
-        pb::on_threads(t, [&](std::size_t k) {
-            pb::halve_plus_one(x.data(), x.size() * k / t, x.size() * (k + 1) / t);
-        });
+        pb::on_threads(t, [&](std::size_t k) { pb::halve_plus_one(x.data(), n * k / t, n * (k + 1) / t); });
         benchmark::ClobberMemory();
     }
-    set_overhead_counters(state);
+    set_overhead_counters(state, n);
 }
+
+void overhead_sequential_1e7(benchmark::State& state) { overhead_sequential(state, pb::overhead_n); }
+void overhead_parex_1e7(benchmark::State& state) { overhead_parex(state, pb::overhead_n, pb::overhead_grain); }
+void overhead_tbb_1e7(benchmark::State& state) { overhead_tbb(state, pb::overhead_n); }
+void overhead_threads_1e7(benchmark::State& state) { overhead_threads(state, pb::overhead_n); }
+void overhead_sequential_1e5(benchmark::State& state) { overhead_sequential(state, pb::small_overhead_n); }
+void overhead_parex_1e5(benchmark::State& state) { overhead_parex(state, pb::small_overhead_n, pb::small_overhead_grain); }
+void overhead_tbb_1e5(benchmark::State& state) { overhead_tbb(state, pb::small_overhead_n); }
 
 // ---------------------------------------------------------------------------------------------
 // map_reduce sum over 256 MiB of doubles, and the STREAM triad it is held against
@@ -211,16 +217,18 @@ void pipeline_sequential(benchmark::State& state) {
 
 void pipeline_parex(benchmark::State& state) {
     const auto& data = pipeline_data();
+    parex::chunked_executor ex({.max_concurrency = pb::threads()});
     for (auto _ : state) {
         std::size_t next = 0;
         std::uint64_t folded = 0;
         parex::run_pipeline(
+            ex,
             [&]() -> std::optional<const unsigned char*> {
                 if (next == block_count) return std::nullopt;
                 return &data[block_bytes * next++];
             },
             [](const unsigned char* block) { return fnv1a(block, block_bytes); },
-            [&](std::uint64_t h) { folded = folded * 31 + h; }, {.max_concurrency = pb::threads()});
+            [&](std::uint64_t h) { folded = folded * 31 + h; });
         benchmark::DoNotOptimize(folded);
     }
     set_pipeline_counters(state);
@@ -295,10 +303,13 @@ void adif_parex(benchmark::State& state) {
 
 #define PAREX_BENCH(fn, name) BENCHMARK(fn)->Name(name)->UseRealTime()->Unit(benchmark::kMillisecond)
 
-PAREX_BENCH(overhead_sequential, "executor/for_each over 1e7 floats/sequential");
-PAREX_BENCH(overhead_parex, "executor/for_each over 1e7 floats/parex");
-PAREX_BENCH(overhead_tbb, "executor/for_each over 1e7 floats/peer:tbb::parallel_for");
-PAREX_BENCH(overhead_threads, "executor/for_each over 1e7 floats/peer:std::thread split");
+PAREX_BENCH(overhead_sequential_1e7, "executor/for_each over 1e7 floats/sequential");
+PAREX_BENCH(overhead_parex_1e7, "executor/for_each over 1e7 floats/parex");
+PAREX_BENCH(overhead_tbb_1e7, "executor/for_each over 1e7 floats/peer:tbb::parallel_for");
+PAREX_BENCH(overhead_threads_1e7, "executor/for_each over 1e7 floats/peer:std::thread split");
+PAREX_BENCH(overhead_sequential_1e5, "executor/for_each over 1e5 floats - grain 8Ki/sequential")->Unit(benchmark::kMicrosecond);
+PAREX_BENCH(overhead_parex_1e5, "executor/for_each over 1e5 floats - grain 8Ki/parex")->Unit(benchmark::kMicrosecond);
+PAREX_BENCH(overhead_tbb_1e5, "executor/for_each over 1e5 floats - grain 8Ki/peer:tbb::parallel_for")->Unit(benchmark::kMicrosecond);
 
 PAREX_BENCH(sum_sequential, "executor/map_reduce sum of 256 MiB doubles/sequential");
 PAREX_BENCH(sum_parex, "executor/map_reduce sum of 256 MiB doubles/parex");

@@ -9,6 +9,7 @@ packages=(
   libtbb-dev libtbbbind-2-5      # oneTBB; TBB's CMake config fails without libtbbbind
   catch2                         # tests (v2.13 on Debian 12; v3 also works)
   libbenchmark-dev               # Google Benchmark
+  libboost-dev                   # Boost.Asio's thread_pool, a peer of the task benchmarks
   libfmt-dev nlohmann-json3-dev libcli11-dev  # the benchmark report and the CLIs
   libzstd-dev liblz4-dev libxxhash-dev zstd lz4  # compression module; its tests run the zstd and lz4 CLIs
   libsqlite3-dev                 # logbook module's SQLite store

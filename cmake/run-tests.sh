@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The tests: installs what is missing, builds everything with -Werror and runs every test with ctest,
 # twice: optimised with libstdc++ assertions (build/dev), then under AddressSanitizer, LeakSanitizer
-# and UndefinedBehaviorSanitizer (build/asan). Exits non-zero on any failure.
+# and UndefinedBehaviorSanitizer (build/asan); then the worker pool's tests under ThreadSanitizer
+# (build/tsan). Exits non-zero on any failure.
 set -euo pipefail
 export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} CTEST_PARALLEL_LEVEL=${CTEST_PARALLEL_LEVEL:-$(nproc)}
 cd "$(dirname "$0")/.."
 cmake/install-deps.sh
 cmake --workflow --preset dev
 cmake --workflow --preset asan
+cmake --workflow --preset tsan

@@ -1,9 +1,9 @@
 #pragma once
 // The compression engine on parex: chunks stream through parex::run_pipeline (read serially, compress
 // in parallel, write in order), at most `max_in_flight` chunks in memory, each chunk's buffers reused
-// from a small pool, each thread's codec contexts built once (tbb::enumerable_thread_specific).
-// Decompression runs the same pipeline over the frames; a byte range decodes only the frames it
-// touches, in parallel on parex's chunked executor.
+// from a small pool, each worker's codec contexts built once (parex::worker_local). Decompression runs
+// the same pipeline over the frames; a byte range decodes only the frames it touches, in parallel. Each
+// compressor and decompressor owns one parex::chunked_executor, which all of its calls share.
 
 #include "archive.hpp"
 #include "codec.hpp"
@@ -12,8 +12,7 @@
 
 #include <parex/chunked_executor.hpp>
 #include <parex/pipeline.hpp>
-
-#include <oneapi/tbb/enumerable_thread_specific.h>
+#include <parex/worker_local.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -108,11 +107,14 @@ struct chunk_job {
 }  // namespace detail
 
 /// Compresses streams into parex's format: one standard frame per chunk, then a seek table.
-/// Keeps its per-thread codec contexts between calls. Not for concurrent calls on one object.
+/// Keeps its executor and per-worker codec contexts between calls. Not for concurrent calls on one object.
 class compressor {
 public:
-    /// Throws std::invalid_argument for a chunk size above 4 GiB - 1 (the seek table's limit).
-    explicit compressor(options o) : options_(std::move(o)), codecs_(options_.kind, options_.level) {
+    /// Throws std::invalid_argument for a chunk size above 4 GiB - 1 (the seek table's limit), and
+    /// when PAREX_NUM_THREADS is needed (threads == 0) and invalid.
+    explicit compressor(options o)
+        : options_(std::move(o)), executor_({.max_concurrency = options_.threads}),
+          codecs_(executor_, [kind = options_.kind, level = options_.level](std::size_t) { return chunk_codec(kind, level); }) {
         if (options_.chunk_size == 0) options_.chunk_size = default_chunk_size(options_.kind, options_.level);
         if (options_.chunk_size > 0xFFFFFFFFu) throw std::invalid_argument("chunk size must be below 4 GiB");
     }
@@ -164,7 +166,7 @@ private:
             ++result.chunks;
         };
         const auto compress_one = [&](detail::chunk_job& job) {
-            codecs_.local().compress(job.data, job.output);
+            codecs_.get().compress(job.data, job.output);
             // A zstd frame ends with its content checksum, the low 32 bits of XXH64 of the chunk (RFC
             // 8878 section 3.1.1): the seek table's value, already computed by libzstd.
             const auto checksum = options_.kind == codec::zstd ? detail::get32(job.output.view(), job.output.size() - 4)
@@ -190,14 +192,19 @@ private:
         }
         if (ended) {
             result.single_shot = true;
-            for (auto& job : head) {
-                compress_one(*job);
-                emit(*job);
-                jobs_.release(std::move(job));
-            }
+            // One chunk of work on the executor (the codec contexts are per worker slot): it runs on the
+            // calling thread, in order, and wakes no worker.
+            executor_.for_each(parex::chunks(1, parex::grain{1}), [&](parex::chunk) {
+                for (auto& job : head) {
+                    compress_one(*job);
+                    emit(*job);
+                    jobs_.release(std::move(job));
+                }
+            });
         } else {
             std::size_t next_head = 0;
             parex::run_pipeline(
+                executor_,
                 [&]() -> std::optional<std::unique_ptr<detail::chunk_job>> {
                     if (next_head < head.size()) return std::move(head[next_head++]);
                     if (ended) return std::nullopt;
@@ -218,9 +225,7 @@ private:
                     emit(*job);
                     jobs_.release(std::move(job));
                 },
-                {.max_concurrency = parex::workers_for(parex::workload::cpu_bound, options_.threads),
-                 .max_in_flight = options_.max_in_flight},
-                options_.run);
+                {.max_in_flight = options_.max_in_flight}, options_.run);
         }
         std::string table;
         append_seek_table(table, entries);
@@ -230,14 +235,17 @@ private:
     }
 
     options options_;
-    tbb::enumerable_thread_specific<chunk_codec> codecs_;  // built once per thread, on first use
+    parex::chunked_executor executor_;
+    parex::worker_local<chunk_codec> codecs_;  // built once per worker, on first use
     detail::reuse_pool<detail::chunk_job> jobs_;
 };
 
-/// Decodes archives in parallel. Keeps its per-thread codec contexts between calls.
+/// Decodes archives in parallel. Keeps its executor and per-worker codec contexts between calls.
+/// Not for concurrent calls on one object.
 class decompressor {
 public:
-    explicit decompressor(options o) : options_(std::move(o)) {}
+    /// Throws std::invalid_argument when PAREX_NUM_THREADS is needed (threads == 0) and invalid.
+    explicit decompressor(options o) : options_(std::move(o)), executor_({.max_concurrency = options_.threads}) {}
 
     /// Writes the decoded data of every frame, in order; returns its size. Throws format_error (chunk
     /// index and offset) for a damaged frame or a checksum that disagrees with the seek table.
@@ -249,13 +257,14 @@ public:
             std::unique_ptr<byte_buffer> bytes;
         };
         parex::run_pipeline(
+            executor_,
             [&]() -> std::optional<std::size_t> {
                 if (next == file.frames().size()) return std::nullopt;
                 return next++;
             },
             [&](std::size_t i) {
                 auto out = buffers_.acquire();
-                decode(codecs.local(), file, i, *out);
+                decode(codecs.get(), file, i, *out);
                 return decoded{i, std::move(out)};
             },
             [&](decoded d) {
@@ -263,9 +272,7 @@ public:
                 total += d.bytes->size();
                 buffers_.release(std::move(d.bytes));
             },
-            {.max_concurrency = parex::workers_for(parex::workload::cpu_bound, options_.threads),
-             .max_in_flight = options_.max_in_flight},
-            options_.run);
+            {.max_in_flight = options_.max_in_flight}, options_.run);
         return total;
     }
 
@@ -277,11 +284,10 @@ public:
         if (!begins || begins->back() != out.size())
             throw std::invalid_argument("decompress_into needs known frame sizes and a buffer of exactly their sum");
         auto& codecs = codecs_for(file.kind());
-        parex::chunked_executor ex({.max_concurrency = parex::workers_for(parex::workload::cpu_bound, options_.threads)});
-        ex.for_each(parex::chunks(file.frames().size(), parex::grain{1}), [&](parex::chunk c) {
+        executor_.for_each(parex::chunks(file.frames().size(), parex::grain{1}), [&](parex::chunk c) {
             const auto& f = file.frames()[c.begin];
             const auto dst = out.subspan((*begins)[c.begin], *f.decompressed);
-            codecs.local().decompress_into(file.frame_bytes(c.begin), dst.data(), dst.size(), c.begin, f.offset);
+            codecs.get().decompress_into(file.frame_bytes(c.begin), dst.data(), dst.size(), c.begin, f.offset);
             check_seek_checksum(file, c.begin, {dst.data(), dst.size()});
         }, options_.run);
     }
@@ -312,11 +318,10 @@ public:
         const auto first = static_cast<std::size_t>(std::upper_bound(begins.begin(), begins.end(), start) - begins.begin()) - 1;
         const auto last = static_cast<std::size_t>(std::upper_bound(begins.begin(), begins.end(), start + length - 1) - begins.begin()) - 1;
         auto& codecs = codecs_for(file.kind());
-        parex::chunked_executor ex({.max_concurrency = parex::workers_for(parex::workload::cpu_bound, options_.threads)});
-        const auto pieces = ex.map(parex::chunks(last - first + 1, parex::grain{1}), [&](parex::chunk c) {
+        const auto pieces = executor_.map(parex::chunks(last - first + 1, parex::grain{1}), [&](parex::chunk c) {
             const auto i = first + c.begin;
             byte_buffer out;
-            decode(codecs.local(), file, i, out);
+            decode(codecs.get(), file, i, out);
             const auto from = std::max(start, begins[i]) - begins[i];
             const auto to = std::min(start + length, begins[i + 1]) - begins[i];
             return std::string(out.view().substr(from, to - from));
@@ -328,11 +333,11 @@ public:
     }
 
 private:
-    using codec_set = tbb::enumerable_thread_specific<chunk_codec>;
+    using codec_set = parex::worker_local<chunk_codec>;
 
     codec_set& codecs_for(codec kind) {
         auto& slot = kind == codec::zstd ? zstd_ : lz4_;
-        if (!slot) slot = std::make_unique<codec_set>(kind, 1);
+        if (!slot) slot = std::make_unique<codec_set>(executor_, [kind](std::size_t) { return chunk_codec(kind, 1); });
         return *slot;
     }
 
@@ -357,7 +362,8 @@ private:
     }
 
     options options_;
-    std::unique_ptr<codec_set> zstd_, lz4_;
+    parex::chunked_executor executor_;
+    std::unique_ptr<codec_set> zstd_, lz4_;  // after executor_: destroyed before it
     detail::reuse_pool<byte_buffer> buffers_;
 };
 

@@ -597,7 +597,9 @@ std::size_t write(const document& doc, Sink&& sink, const write_options& options
     sink(std::string_view(head));
     const auto batch = std::max<std::size_t>(options.batch_records, 1);
     std::size_t next = 0;
+    parex::chunked_executor executor({.max_concurrency = options.threads});
     parex::run_pipeline(
+        executor,
         [&]() -> std::optional<std::pair<std::size_t, std::size_t>> {
             if (next >= doc.size()) return std::nullopt;
             const auto first = next;
@@ -609,7 +611,7 @@ std::size_t write(const document& doc, Sink&& sink, const write_options& options
             for (auto i = range.first; i < range.second; ++i) append_record(text, doc[i]);
             return text;
         },
-        [&](std::string&& text) { sink(std::string_view(text)); }, {.max_concurrency = options.threads});
+        [&](std::string&& text) { sink(std::string_view(text)); });
     if (!doc.trailer().empty()) {
         sink(doc.trailer());
         sink(std::string_view("\n"));

@@ -126,7 +126,9 @@ public:
         import_report report;
         std::size_t next = 0;
         try {
+            parex::chunked_executor executor({.max_concurrency = threads});
             parex::run_pipeline(
+                executor,
                 [&]() -> std::optional<std::pair<std::size_t, std::size_t>> {
                     if (next >= doc.size()) return std::nullopt;
                     const auto first = next;
@@ -175,7 +177,7 @@ public:
                         throw;
                     }
                 },
-                {.max_concurrency = threads}, run);
+                {}, run);
         } catch (...) {
             if (bulk) {  // best effort: the first error is the one to report
                 sqlite3_exec(db_.get(), end_of_bulk_load.c_str(), nullptr, nullptr, nullptr);

@@ -1,7 +1,9 @@
 #pragma once
-// parex/chunked_executor.hpp: runs a function over every chunk of a plan in parallel, in a task arena
-// of bounded concurrency: for_each, map (results in chunk order) and map_reduce (combined in a tree fixed
-// by the plan alone, so floating-point results do not depend on the thread count or the schedule).
+// parex/chunked_executor.hpp: the executor. One oneTBB task arena of bounded concurrency runs everything
+// given to it: chunk plans (for_each, map, and map_reduce combined in a tree fixed by the plan alone, so
+// floating-point results do not depend on the thread count or the schedule), ordered pipelines
+// (pipeline.hpp), and single tasks (submit with a future; run and wait as a task group).
+// default_executor() is the process-wide one, and parex::for_each / map / map_reduce / submit use it.
 
 #include <parex/chunking.hpp>
 #include <parex/detail/run_state.hpp>
@@ -12,13 +14,17 @@
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/partitioner.h>
 #include <oneapi/tbb/task_arena.h>
+#include <oneapi/tbb/task_group.h>
 
+#include <atomic>
 #include <concepts>
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <stop_token>
 #include <type_traits>
 #include <utility>
@@ -43,20 +49,132 @@ using chunk_of = std::remove_cvref_t<decltype(std::declval<const P&>()[0])>;
 template <class F, class Chunk>
 concept chunk_function = std::invocable<F&, const Chunk&> || std::invocable<F&, const Chunk&, std::stop_token>;
 
+/// A task for submit(): f() or f(std::stop_token).
+template <class F>
+concept task_function = std::invocable<F&> || std::invocable<F&, std::stop_token>;
+
 /// Construction options of chunked_executor.
 struct executor_options {
-    /// Threads that may run chunks at once (the task arena's size), the caller's included.
-    /// 0 = workers_for(workload::cpu_bound), which honours PAREX_NUM_THREADS.
+    /// Threads that may run work at once (the task arena's size, its slots), the caller's included.
+    /// 0 = workers_for(workload::cpu_bound), which honours PAREX_NUM_THREADS. oneTBB starts at most
+    /// as many threads as the machine has cores unless the program raises
+    /// tbb::global_control::max_allowed_parallelism, so a larger arena runs on fewer threads.
     std::size_t max_concurrency = 0;
-    /// Plans whose input_size() is below this run inline on the calling thread, in chunk order, with
-    /// the same results (map_reduce uses the same combine tree). 0 = never inline.
+    /// Plans whose input_size() is below this run on the calling thread, in chunk order, with the same
+    /// results (map_reduce uses the same combine tree). 0 = never inline.
     std::size_t sequential_below = 0;
 };
 
-/// Runs chunk functions over chunk plans. Thread-safe: many threads may use one executor at once,
-/// and a chunk function may call the executor again (nested parallelism runs in the same arena).
+class chunked_executor;
+
+namespace detail {
+
+/// What an executor's operations share: the arena and its two task groups. Never moves (tasks and
+/// worker_local refer to it), so the executor owns it through a pointer and stays movable.
+struct executor_core {
+    explicit executor_core(std::size_t concurrency)
+        // An arena of one slot reserves none for callers: submitted tasks need a worker to run on.
+        : arena(static_cast<int>(concurrency), concurrency > 1 ? 1u : 0u), slots(concurrency) {}
+
+    static constexpr auto traits = tbb::task_group_context::default_traits | tbb::task_group_context::concurrent_wait;
+    tbb::task_arena arena;
+    std::size_t slots;
+    // Isolated: a cancellation of whatever task first used the group must not reach it.
+    tbb::task_group_context runs_context{tbb::task_group_context::isolated, traits};
+    tbb::task_group runs{runs_context};  // run() / wait()
+    tbb::task_group_context submits_context{tbb::task_group_context::isolated, traits};
+    tbb::task_group submits{submits_context};  // submit(); never cancelled: each future settles itself
+    std::atomic<std::size_t> runs_total{0};    // run() calls since the last wait()
+    std::atomic<std::size_t> runs_skipped{0};  // of those, tasks dropped by a cancellation
+};
+
+/// The executor whose work this thread is running (a chunk, a pipeline stage, a task), or nullptr.
+inline thread_local const executor_core* running_core = nullptr;
+
+/// Marks the current thread as running `core`'s work for its lifetime; nests.
+class running_on {
+public:
+    explicit running_on(const executor_core* core) noexcept : previous_(running_core) { running_core = core; }
+    ~running_on() { running_core = previous_; }
+    running_on(const running_on&) = delete;
+    running_on& operator=(const running_on&) = delete;
+
+private:
+    const executor_core* previous_;
+};
+
+/// The arena slot of the calling thread in `core`'s arena: in [0, core.slots), held by no other thread
+/// while this one runs the executor's work. Throws std::logic_error outside that work.
+inline std::size_t current_slot(const executor_core& core) {
+    const int slot = tbb::this_task_arena::current_thread_index();
+    if (running_core != &core || slot < 0 || static_cast<std::size_t>(slot) >= core.slots)
+        throw std::logic_error("parex: per-worker state used outside a chunk, stage or task of its executor");
+    return static_cast<std::size_t>(slot);
+}
+
+/// A submit() task: runs f unless its stop token was requested first; settles the promise.
+template <class F, class R>
+struct submitted_task {
+    const executor_core* core;
+    mutable F fn;  // oneTBB calls tasks through a const reference
+    std::stop_token stop;
+    mutable std::promise<R> promise;
+
+    void operator()() const {
+        if (stop.stop_requested()) {
+            promise.set_exception(std::make_exception_ptr(task_cancelled{}));
+            return;
+        }
+        running_on here(core);
+        try {
+            if constexpr (std::is_void_v<R>) {
+                invoke();
+                promise.set_value();
+            } else {
+                promise.set_value(invoke());
+            }
+        } catch (...) {
+            promise.set_exception(std::current_exception());
+        }
+    }
+    R invoke() const {
+        if constexpr (std::invocable<F&, std::stop_token>) return fn(stop);
+        else return fn();
+    }
+};
+
+/// A run() task; one that is destroyed without having run was dropped by a cancellation.
+template <class F>
+struct group_task {
+    executor_core* core;
+    mutable F fn;
+    mutable bool ran = false;
+
+    group_task(executor_core* c, F f) : core(c), fn(std::move(f)) {}
+    group_task(group_task&& other) noexcept(std::is_nothrow_move_constructible_v<F>)
+        : core(std::exchange(other.core, nullptr)), fn(std::move(other.fn)) {}
+    group_task& operator=(group_task&&) = delete;
+    ~group_task() {
+        if (core && !ran) core->runs_skipped.fetch_add(1, std::memory_order_relaxed);
+    }
+    void operator()() const {
+        ran = true;
+        running_on here(core);
+        fn();
+    }
+};
+
+/// The core of an executor, for parex's own headers (worker_local, pipeline).
+executor_core& core_of(chunked_executor& ex) noexcept;
+
+}  // namespace detail
+
+/// Runs work on one oneTBB task arena of max_concurrency() slots: chunk plans, pipelines and tasks.
+/// Thread-safe: many threads may use one executor at once, and work running on it may call it again
+/// (nested parallelism runs in the same arena and never deadlocks; a task that blocks on a future of
+/// the same executor can, if every slot does).
 ///
-/// Semantics common to every operation:
+/// Semantics common to the chunk operations (for_each, map, map_reduce):
 /// - each chunk of the plan runs at most once; all run unless the call fails or is cancelled;
 /// - the first exception thrown by a chunk function stops the call: chunks not yet started are
 ///   skipped, running ones see their stop token requested, and once all have returned the exception
@@ -64,22 +182,47 @@ struct executor_options {
 /// - `options.stop`: once requested, no chunk starts; if any chunk was skipped the call throws
 ///   operation_cancelled;
 /// - `options.on_progress` counts finished chunks (see run_options).
+///
+/// Move-only; a moved-from executor may only be destroyed or assigned to. The destructor waits for
+/// every task given to run() or submit(); an exception of a run() task that no wait() collected is dropped.
 class chunked_executor {
 public:
     /// Throws std::invalid_argument when PAREX_NUM_THREADS is needed (max_concurrency == 0) and invalid.
     explicit chunked_executor(executor_options options = {})
         : options_(options),
-          concurrency_(workers_for(workload::cpu_bound, options.max_concurrency)),
-          arena_(std::make_unique<tbb::task_arena>(static_cast<int>(concurrency_))) {}
+          core_(std::make_unique<detail::executor_core>(workers_for(workload::cpu_bound, options.max_concurrency))) {}
 
-    /// The arena's size: at most this many chunks run at once.
-    [[nodiscard]] std::size_t max_concurrency() const noexcept { return concurrency_; }
+    chunked_executor(chunked_executor&&) noexcept = default;
+    chunked_executor& operator=(chunked_executor&& other) noexcept {
+        if (this != &other) {
+            drain();
+            options_ = other.options_;
+            core_ = std::move(other.core_);
+        }
+        return *this;
+    }
+    ~chunked_executor() { drain(); }
+
+    /// The arena's size: at most this many chunks, stages or tasks run at once.
+    [[nodiscard]] std::size_t max_concurrency() const noexcept { return core_->slots; }
     [[nodiscard]] const executor_options& options() const noexcept { return options_; }
+
+    // --- chunk plans -------------------------------------------------------------------------------
 
     /// Calls f(chunk) (or f(chunk, stop_token)) for every chunk of `plan`.
     template <chunk_plan Plan, chunk_function<chunk_of<Plan>> F>
     void for_each(const Plan& plan, F&& f, const run_options& options = {}) {
-        run(plan, options, [&](std::size_t, const chunk_of<Plan>& c, std::stop_token stop) { call(f, c, stop); });
+        run_chunks<takes_token<F, chunk_of<Plan>>>(
+            plan, options, [&](std::size_t, const chunk_of<Plan>& c, std::stop_token stop) { call(f, c, std::move(stop)); });
+    }
+
+    /// Calls f(i) for every i in [0, n), in chunks(n): at most 1024 chunks of automatic_grain(n) indices.
+    template <class F>
+        requires std::invocable<F&, std::size_t>
+    void for_each(std::size_t n, F&& f, const run_options& options = {}) {
+        for_each(chunks(n), [&](const chunk& c) {
+            for (auto i = c.begin; i < c.end; ++i) f(i);
+        }, options);
     }
 
     /// Calls f for every chunk and returns the results in chunk order (results[i] from plan[i]),
@@ -88,9 +231,8 @@ public:
     auto map(const Plan& plan, F&& f, const run_options& options = {}) {
         using result = std::remove_cvref_t<decltype(call(f, plan[0], std::stop_token{}))>;
         static_assert(!std::is_void_v<result>, "parex: map needs a function that returns a value; use for_each");
-        return collect<result>(plan, options, [&](const chunk_of<Plan>& c, std::stop_token stop) {
-            return call(f, c, stop);
-        });
+        return collect<result, takes_token<F, chunk_of<Plan>>>(
+            plan, options, [&](const chunk_of<Plan>& c, std::stop_token stop) { return call(f, c, std::move(stop)); });
     }
 
     /// reduce(init, tree) where the leaves are map(plan[i]) and the tree pairs them level by level:
@@ -101,24 +243,29 @@ public:
     template <chunk_plan Plan, chunk_function<chunk_of<Plan>> Map, class T, class Reduce>
         requires std::invocable<Reduce&, T, T>
     T map_reduce(const Plan& plan, Map&& map_fn, Reduce&& reduce, T init, const run_options& options = {}) {
-        auto partials = collect<T>(plan, options, [&](const chunk_of<Plan>& c, std::stop_token stop) {
-            return static_cast<T>(call(map_fn, c, stop));
-        });
-        const bool inline_run = runs_inline(plan);
-        for (std::size_t stride = 1; stride < partials.size(); stride *= 2) {
-            const auto pairs = (partials.size() - stride + 2 * stride - 1) / (2 * stride);
-            const auto combine = [&](std::size_t pair) {
-                const auto left = pair * 2 * stride;
-                partials[left] = reduce(std::move(partials[left]), std::move(partials[left + stride]));
-            };
-            if (inline_run || pairs < 2) {
-                for (std::size_t p = 0; p < pairs; ++p) combine(p);
-            } else {
-                arena_->execute([&] {
-                    tbb::parallel_for(std::size_t{0}, pairs, combine);
-                });
+        auto partials = collect<T, takes_token<Map, chunk_of<Plan>>>(
+            plan, options, [&](const chunk_of<Plan>& c, std::stop_token stop) {
+                return static_cast<T>(call(map_fn, c, std::move(stop)));
+            });
+        const auto combine_levels = [&] {
+            detail::running_on here(core_.get());
+            for (std::size_t stride = 1; stride < partials.size(); stride *= 2) {
+                const auto pairs = (partials.size() - stride + 2 * stride - 1) / (2 * stride);
+                const auto combine = [&](std::size_t pair) {
+                    const auto left = pair * 2 * stride;
+                    partials[left] = reduce(std::move(partials[left]), std::move(partials[left + stride]));
+                };
+                if (runs_inline(plan) || pairs < 2) {
+                    for (std::size_t p = 0; p < pairs; ++p) combine(p);
+                } else {
+                    tbb::parallel_for(std::size_t{0}, pairs, [&](std::size_t p) {
+                        detail::running_on worker(core_.get());
+                        combine(p);
+                    });
+                }
             }
-        }
+        };
+        if (partials.size() > 1) core_->arena.execute(combine_levels);
         if (partials.empty()) return init;  // only a user plan can have no chunk at all
         return reduce(std::move(init), std::move(partials.front()));
     }
@@ -145,10 +292,62 @@ public:
         return parsed_records{std::move(results), repaired};
     }
 
+    // --- tasks -------------------------------------------------------------------------------------
+
+    /// Queues f() (or f(stop), if f takes a std::stop_token) to run on the arena and returns its future
+    /// at once: the value, or the exception f threw. If `stop` is requested before the task starts it
+    /// never runs and the future throws task_cancelled; requested while it runs, f sees it.
+    /// Cost: one oneTBB task (a small-object allocation) and one promise.
+    template <task_function F>
+    auto submit(F f, std::stop_token stop = {}) {
+        using result = typename std::conditional_t<std::invocable<F&, std::stop_token>,
+                                                   std::invoke_result<F&, std::stop_token>, std::invoke_result<F&>>::type;
+        std::promise<result> promise;
+        auto future = promise.get_future();
+        core_->arena.enqueue(core_->submits.defer(
+            detail::submitted_task<F, result>{core_.get(), std::move(f), std::move(stop), std::move(promise)}));
+        return future;
+    }
+
+    /// Queues f() to run on the arena and returns at once (fire and forget); wait() collects it.
+    /// Any thread may call run(), also a task given to run(). Cost: one oneTBB task.
+    template <class F>
+        requires std::invocable<F&>
+    void run(F f) {
+        core_->runs_total.fetch_add(1, std::memory_order_relaxed);
+        core_->arena.enqueue(core_->runs.defer(detail::group_task<F>(core_.get(), std::move(f))));
+    }
+
+    /// Blocks until every task given to run() so far has finished or been dropped (the calling thread
+    /// runs tasks meanwhile), then rethrows the first exception one of them threw: once a task has
+    /// thrown, tasks not yet started are dropped. Throws operation_cancelled if cancel() dropped tasks.
+    /// Afterwards the group is empty and ready for new run() calls. Call it from outside the tasks.
+    void wait() {
+        struct reset_counts {
+            detail::executor_core* core;
+            ~reset_counts() {
+                core->runs_total.store(0, std::memory_order_relaxed);
+                core->runs_skipped.store(0, std::memory_order_relaxed);
+            }
+        };
+        reset_counts reset{core_.get()};
+        const auto status = core_->arena.execute([&] { return core_->runs.wait(); });
+        const auto total = core_->runs_total.load(std::memory_order_relaxed);
+        const auto skipped = core_->runs_skipped.load(std::memory_order_relaxed);
+        if (status == tbb::task_group_status::canceled && skipped > 0) throw operation_cancelled(total - skipped, total);
+    }
+
+    /// Drops the run() tasks that have not started (running ones finish); wait() then throws
+    /// operation_cancelled. Thread-safe.
+    void cancel() noexcept { core_->runs.cancel(); }
+
 private:
     template <class F, class Chunk>
+    static constexpr bool takes_token = std::invocable<F&, const Chunk&, std::stop_token>;
+
+    template <class F, class Chunk>
     static decltype(auto) call(F& f, const Chunk& c, std::stop_token stop) {
-        if constexpr (std::invocable<F&, const Chunk&, std::stop_token>) return f(c, std::move(stop));
+        if constexpr (takes_token<F, Chunk>) return f(c, std::move(stop));
         else return f(c);
     }
 
@@ -158,47 +357,53 @@ private:
     }
 
     /// The one scheduling loop: body(i, plan[i], stop) for every chunk, with the common semantics.
-    template <chunk_plan Plan, class Body>
-    void run(const Plan& plan, const run_options& options, Body&& body) {
+    /// oneTBB's auto_partitioner hands each thread ranges of chunk indices, split further when other
+    /// threads run out: chunk results and the combine tree depend on the plan only, so how the chunks
+    /// are grouped into tasks changes nothing but the overhead (one task per range, not per chunk).
+    template <bool WithToken, chunk_plan Plan, class Body>
+    void run_chunks(const Plan& plan, const run_options& options, Body&& body) {
         const std::size_t n = plan.size();
-        detail::run_state state(options, n);
-        const auto task = [&](std::size_t i) {
-            if (state.stopping()) return;
-            try {
-                body(i, plan[i], state.token());
-                state.unit_done();
-            } catch (...) {
-                state.fail(std::current_exception());
+        detail::run_state state(options, n, WithToken);
+        const bool report_each = static_cast<bool>(options.on_progress);
+        const auto run_range = [&](std::size_t begin, std::size_t end) {
+            detail::running_on here(core_.get());
+            std::size_t done = 0;
+            for (auto i = begin; i < end && !state.stopping(); ++i) {
+                try {
+                    body(i, plan[i], WithToken ? state.token() : std::stop_token{});
+                } catch (...) {
+                    state.fail(std::current_exception());
+                    break;
+                }
+                if (report_each) state.unit_done(1);
+                else ++done;
             }
+            if (done > 0) state.unit_done(done);
         };
         if (runs_inline(plan)) {
-            for (std::size_t i = 0; i < n; ++i) task(i);
-        } else {
-            // One task per chunk: the plan already chose the granularity.
-            arena_->execute([&] {
-                tbb::parallel_for(
-                    tbb::blocked_range<std::size_t>(0, n, 1),
-                    [&](const tbb::blocked_range<std::size_t>& r) {
-                        for (auto i = r.begin(); i != r.end(); ++i) task(i);
-                    },
-                    tbb::simple_partitioner{});
+            core_->arena.execute([&] { run_range(0, n); });
+        } else if (n > 0) {
+            core_->arena.execute([&] {
+                tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 1),
+                                  [&](const tbb::blocked_range<std::size_t>& r) { run_range(r.begin(), r.end()); },
+                                  tbb::auto_partitioner{});
             });
         }
         state.finish();
     }
 
     /// Runs body over the plan and returns its results in chunk order.
-    template <class R, chunk_plan Plan, class Body>
+    template <class R, bool WithToken, chunk_plan Plan, class Body>
     std::vector<R> collect(const Plan& plan, const run_options& options, Body&& body) {
         if constexpr (std::is_default_constructible_v<R>) {
             std::vector<R> results(plan.size());
-            run(plan, options, [&](std::size_t i, const chunk_of<Plan>& c, std::stop_token stop) {
+            run_chunks<WithToken>(plan, options, [&](std::size_t i, const chunk_of<Plan>& c, std::stop_token stop) {
                 results[i] = body(c, std::move(stop));
             });
             return results;
         } else {
             std::vector<std::optional<R>> slots(plan.size());
-            run(plan, options, [&](std::size_t i, const chunk_of<Plan>& c, std::stop_token stop) {
+            run_chunks<WithToken>(plan, options, [&](std::size_t i, const chunk_of<Plan>& c, std::stop_token stop) {
                 slots[i].emplace(body(c, std::move(stop)));
             });
             std::vector<R> results;
@@ -208,9 +413,71 @@ private:
         }
     }
 
+    /// Waits for every run() and submit() task; the destructor's and move assignment's first step.
+    void drain() noexcept {
+        if (!core_) return;
+        try {
+            core_->arena.execute([&] {
+                core_->runs.wait();
+                core_->submits.wait();
+            });
+        } catch (...) {  // a run() task's exception that no wait() collected
+            try {
+                core_->arena.execute([&] { core_->submits.wait(); });
+            } catch (...) {
+            }
+        }
+    }
+
+    friend detail::executor_core& detail::core_of(chunked_executor& ex) noexcept;
+
     executor_options options_;
-    std::size_t concurrency_;
-    std::unique_ptr<tbb::task_arena> arena_;  // behind a pointer so the executor can move
+    std::unique_ptr<detail::executor_core> core_;
 };
+
+inline detail::executor_core& detail::core_of(chunked_executor& ex) noexcept { return *ex.core_; }
+
+// --- the default executor and the one-line forms ----------------------------------------------------
+
+/// The process-wide executor: max_concurrency = workers_for(workload::cpu_bound), which honours
+/// PAREX_NUM_THREADS. Built on first use, thread-safe; destroyed at exit, after waiting for its tasks.
+/// Throws std::invalid_argument (on every call until it is fixed) when PAREX_NUM_THREADS is invalid.
+inline chunked_executor& default_executor() {
+    static chunked_executor executor;
+    return executor;
+}
+
+/// default_executor().for_each(n, f): f(i) for every i in [0, n).
+template <class F>
+    requires std::invocable<F&, std::size_t>
+void for_each(std::size_t n, F&& f, const run_options& options = {}) {
+    default_executor().for_each(n, std::forward<F>(f), options);
+}
+
+/// default_executor().for_each(plan, f).
+template <chunk_plan Plan, chunk_function<chunk_of<Plan>> F>
+void for_each(const Plan& plan, F&& f, const run_options& options = {}) {
+    default_executor().for_each(plan, std::forward<F>(f), options);
+}
+
+/// default_executor().map(plan, f).
+template <chunk_plan Plan, chunk_function<chunk_of<Plan>> F>
+auto map(const Plan& plan, F&& f, const run_options& options = {}) {
+    return default_executor().map(plan, std::forward<F>(f), options);
+}
+
+/// default_executor().map_reduce(plan, map, reduce, init): the same bits for any thread count.
+template <chunk_plan Plan, chunk_function<chunk_of<Plan>> Map, class T, class Reduce>
+    requires std::invocable<Reduce&, T, T>
+T map_reduce(const Plan& plan, Map&& map_fn, Reduce&& reduce, T init, const run_options& options = {}) {
+    return default_executor().map_reduce(plan, std::forward<Map>(map_fn), std::forward<Reduce>(reduce), std::move(init),
+                                         options);
+}
+
+/// default_executor().submit(f, stop).
+template <task_function F>
+auto submit(F f, std::stop_token stop = {}) {
+    return default_executor().submit(std::move(f), std::move(stop));
+}
 
 }  // namespace parex

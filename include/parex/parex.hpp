@@ -7,4 +7,5 @@
 #include <parex/run_control.hpp>
 #include <parex/shm_arena.hpp>
 #include <parex/topology.hpp>
+#include <parex/worker_local.hpp>
 #include <parex/worker_pool.hpp>

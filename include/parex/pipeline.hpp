@@ -2,14 +2,14 @@
 // parex/pipeline.hpp: an ordered streaming pipeline. A serial source produces items, a parallel
 // transform turns each into a result, a serial sink consumes the results in the source's order.
 // At most `max_in_flight` items exist between source and sink, so memory stays bounded however long
-// the stream is. Built on oneTBB's parallel_pipeline.
+// the stream is. Built on oneTBB's parallel_pipeline, run in a chunked_executor's arena: its stages share
+// the executor's threads (and its worker_local states) with everything else that runs there.
 
+#include <parex/chunked_executor.hpp>
 #include <parex/detail/run_state.hpp>
 #include <parex/run_control.hpp>
-#include <parex/topology.hpp>
 
 #include <oneapi/tbb/parallel_pipeline.h>
-#include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
 
 #include <concepts>
@@ -24,9 +24,8 @@ namespace parex {
 
 /// Options of run_pipeline.
 struct pipeline_options {
-    /// Threads that may run the pipeline at once, the caller's included. 0 = workers_for(cpu_bound).
-    std::size_t max_concurrency = 0;
-    /// Items alive at once between source and sink (produced, not yet consumed). 0 = 2 x concurrency.
+    /// Items alive at once between source and sink (produced, not yet consumed).
+    /// 0 = 2 x the executor's max_concurrency().
     std::size_t max_in_flight = 0;
 };
 
@@ -49,7 +48,8 @@ struct token {
 };
 }  // namespace detail
 
-/// Runs source -> transform -> sink until the source returns std::nullopt.
+/// Runs source -> transform -> sink on `executor` until the source returns std::nullopt. At most
+/// executor.max_concurrency() stages run at once; stages may use the executor's worker_local states.
 ///
 /// - `source()` -> std::optional<T>: called on one thread at a time, never concurrently;
 ///   std::nullopt ends the stream.
@@ -60,18 +60,18 @@ struct token {
 /// pipeline (no new item is produced, in-flight items are dropped) and is rethrown here.
 /// `run.stop`: once requested nothing new starts and, unless the stream had already been fully
 /// consumed, operation_cancelled is thrown. `run.on_progress` reports items consumed out of items
-/// produced so far. Throws std::invalid_argument when PAREX_NUM_THREADS is needed and invalid.
+/// produced so far.
 template <class Source, class Transform, class Sink>
     requires std::invocable<Source&> && detail::is_optional<std::invoke_result_t<Source&>>::value
-std::size_t run_pipeline(Source&& source, Transform&& transform, Sink&& sink, const pipeline_options& options = {},
-                         const run_options& run = {}) {
+std::size_t run_pipeline(chunked_executor& executor, Source&& source, Transform&& transform, Sink&& sink,
+                         const pipeline_options& options = {}, const run_options& run = {}) {
     using item = typename std::invoke_result_t<Source&>::value_type;
     static_assert(std::invocable<Transform&, item&&>, "parex: transform must take the source's item");
     using result = std::remove_cvref_t<std::invoke_result_t<Transform&, item&&>>;
     static_assert(std::invocable<Sink&, result&&>, "parex: sink must take the transform's result");
 
-    const auto concurrency = workers_for(workload::cpu_bound, options.max_concurrency);
-    const auto in_flight = options.max_in_flight > 0 ? options.max_in_flight : 2 * concurrency;
+    auto& core = detail::core_of(executor);
+    const auto in_flight = options.max_in_flight > 0 ? options.max_in_flight : 2 * core.slots;
 
     detail::run_state state(run, 0);
     tbb::task_group_context context;
@@ -82,8 +82,10 @@ std::size_t run_pipeline(Source&& source, Transform&& transform, Sink&& sink, co
     // A stop (the caller's, or a failed stage's) drops the items in flight at once.
     std::stop_callback<cancel_context> cancel_on_stop(state.token(), cancel_context{&context});
 
-    // Records a stage's exception as the run's (first-wins) error before TBB unwinds the pipeline.
-    const auto guarded = [&state](auto&& stage) -> decltype(auto) {
+    // Marks the thread as the executor's, and records a stage's exception as the run's (first-wins)
+    // error before TBB unwinds the pipeline.
+    const auto guarded = [&state, &core](auto&& stage) -> decltype(auto) {
+        detail::running_on here(&core);
         try {
             return stage();
         } catch (...) {
@@ -121,15 +123,23 @@ std::size_t run_pipeline(Source&& source, Transform&& transform, Sink&& sink, co
             });
         });
 
-    tbb::task_arena arena(static_cast<int>(concurrency));
     try {
-        arena.execute([&] { tbb::parallel_pipeline(in_flight, stages, context); });
+        core.arena.execute([&] { tbb::parallel_pipeline(in_flight, stages, context); });
     } catch (...) {
         state.fail(std::current_exception());  // already recorded unless TBB itself failed
     }
     if (!drained) state.mark_incomplete();
     state.finish();
     return state.done();
+}
+
+/// run_pipeline on default_executor().
+template <class Source, class Transform, class Sink>
+    requires std::invocable<Source&> && detail::is_optional<std::invoke_result_t<Source&>>::value
+std::size_t run_pipeline(Source&& source, Transform&& transform, Sink&& sink, const pipeline_options& options = {},
+                         const run_options& run = {}) {
+    return run_pipeline(default_executor(), std::forward<Source>(source), std::forward<Transform>(transform),
+                        std::forward<Sink>(sink), options, run);
 }
 
 }  // namespace parex

@@ -1,6 +1,7 @@
 #pragma once
 // parex/run_control.hpp: what every parallel call of parex takes besides its work (a stop token and a
-// progress callback) and how it ends when it does not finish (operation_cancelled).
+// progress callback) and how it ends when it does not finish (operation_cancelled for a call, task_cancelled
+// and task_timeout for one task's future).
 
 #include <chrono>
 #include <cstddef>
@@ -47,6 +48,20 @@ public:
 private:
     std::size_t done_;
     std::size_t total_;
+};
+
+/// The future of a task that was dropped before it ran: its stop token was requested, or
+/// worker_pool::cancel_pending() removed it from the queue.
+class task_cancelled : public std::runtime_error {
+public:
+    task_cancelled() : std::runtime_error("parex: task cancelled before it ran") {}
+};
+
+/// The future of a task whose deadline passed (before it ran, or while it ran: then its stop token is
+/// requested and its eventual result is discarded).
+class task_timeout : public std::runtime_error {
+public:
+    task_timeout() : std::runtime_error("parex: task deadline passed") {}
 };
 
 }  // namespace parex

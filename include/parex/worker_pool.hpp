@@ -1,8 +1,12 @@
 #pragma once
-// parex/worker_pool.hpp: a pool of long-lived workers, each owning a State that its initializer built
-// once, on that worker's thread, before its first task. Every task gets its worker's State&. Work is
-// submitted one task at a time (submit, with a future) or in batches (map, for_each: one queue
-// operation per batch). The pool lives as long as its owner wants; its destructor drains the queue.
+// parex/worker_pool.hpp: a pool of long-lived dedicated threads, each owning a State that its
+// initializer built once, on that worker's thread, before its first task. Every task gets its worker's
+// State& (worker_pool<> has no state: tasks take none). Work is submitted one task at a time (submit,
+// with a future, a stop token and a deadline) or in batches (map, for_each: one queue operation per
+// batch). The pool lives as long as its owner wants; its destructor drains the queue.
+//
+// For data-parallel work and short tasks, chunked_executor (with worker_local for per-worker state) is
+// the faster choice; the pool is for long-lived stateful services and I/O-bound calls with deadlines.
 //
 // Why std::jthread and not a oneTBB task_arena: the initializer must run exactly once per worker, on
 // that worker, before its first task, and a failing initializer must fail construction. oneTBB decides
@@ -26,8 +30,8 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <map>
 #include <optional>
-#include <queue>
 #include <ranges>
 #include <stdexcept>
 #include <stop_token>
@@ -39,18 +43,32 @@
 
 namespace parex {
 
-/// The future of a task dropped by worker_pool::cancel_pending() or by a stop request before it ran.
-class task_cancelled : public std::runtime_error {
-public:
-    task_cancelled() : std::runtime_error("parex: task cancelled before it ran") {}
-};
+namespace detail {
+/// What a worker of worker_pool<> (no state) holds: nothing; its tasks are called without it.
+struct no_state {};
+template <class State>
+using pool_state = std::conditional_t<std::is_void_v<State>, no_state, State>;
 
-/// The future of a task whose deadline passed (before it ran, or while it ran: then its stop token is
-/// requested and its eventual result is discarded).
-class task_timeout : public std::runtime_error {
-public:
-    task_timeout() : std::runtime_error("parex: task deadline passed") {}
+/// f(state, args...) for a pool with a State, f(args...) for worker_pool<>.
+template <class State, class F, class... A>
+decltype(auto) pool_invoke(F& f, pool_state<State>& state, A&&... args) {
+    if constexpr (std::is_void_v<State>) return f(std::forward<A>(args)...);
+    else return f(state, std::forward<A>(args)...);
+}
+
+/// The result of a submitted task: f called with the state, a stop token when it takes one, and args.
+template <bool WithStop, class State, class F, class... A>
+struct pool_result {
+    using type = decltype(pool_invoke<State>(std::declval<F&>(), std::declval<pool_state<State>&>(), std::declval<A&>()...));
 };
+template <class State, class F, class... A>
+struct pool_result<true, State, F, A...> : pool_result<false, State, F, std::stop_token, A...> {};
+}  // namespace detail
+
+/// F can be a task of a worker_pool<State> with arguments A: f(State&, a...) (f(a...) when State is void).
+template <class F, class State, class... A>
+concept pool_task = (std::is_void_v<State> && std::invocable<F&, A&...>) ||
+                    (!std::is_void_v<State> && std::invocable<F&, detail::pool_state<State>&, A&...>);
 
 /// Construction options of worker_pool.
 struct pool_options {
@@ -86,87 +104,89 @@ struct worker_statistics {
 };
 
 /// A pool of `options.workers` threads, worker i owning the State that `init(i)` returned on it.
+/// worker_pool<> (State = void) has no state and no initializer: its tasks take no State argument.
 ///
 /// Thread-safe: any thread may submit. A task that calls map or for_each on its own pool does not
 /// deadlock: while its batches are pending, the waiting worker runs queued entries itself (with its own
 /// State). A task that blocks on the std::future of another task of the same pool can deadlock if
 /// every worker does so; use map or for_each from inside tasks.
-template <class State>
+template <class State = void>
 class worker_pool {
+    using state_type = detail::pool_state<State>;
+
 public:
     /// Starts the workers and waits until every initializer has returned.
     /// `init(std::size_t worker_index)` returns the State (it may be neither copyable nor movable).
     /// If an initializer throws, every worker is stopped (states already built are destroyed) and the
     /// first initializer exception is rethrown here. Throws std::invalid_argument when
-    /// PAREX_NUM_THREADS is needed (workers == 0) and invalid.
+    /// PAREX_NUM_THREADS is needed (workers == 0) and invalid, std::system_error when a thread cannot
+    /// be started.
     template <class Init>
-        requires std::invocable<Init&, std::size_t> &&
-                 std::same_as<std::remove_cvref_t<std::invoke_result_t<Init&, std::size_t>>, State>
-    worker_pool(pool_options options, Init init)
-        : drain_on_destroy_(options.drain_on_destroy),
-          slots_(workers_for(workload::cpu_bound, options.workers)) {
-        std::unique_lock lock(mutex_);
-        try {
-            for (std::size_t i = 0; i < slots_.size(); ++i) threads_.emplace_back([this, i, &init] { worker_main(i, init); });
-        } catch (...) {  // no thread could be started: stop those that were
-            init_error_ = std::current_exception();
-            started_ += slots_.size() - threads_.size();
-        }
-        ready_.wait(lock, [&] { return started_ == slots_.size(); });
-        if (init_error_) {
-            lock.unlock();
-            shutdown(false);
-            std::rethrow_exception(init_error_);
-        }
-    }
+        requires(!std::is_void_v<State>) && std::invocable<Init&, std::size_t> &&
+                std::same_as<std::remove_cvref_t<std::invoke_result_t<Init&, std::size_t>>, State>
+    worker_pool(pool_options options, Init init) : worker_pool(options, init, start_tag{}) {}
 
     template <class Init>
-        requires std::invocable<Init&, std::size_t>
+        requires(!std::is_void_v<State>) && std::invocable<Init&, std::size_t>
     explicit worker_pool(Init init) : worker_pool(pool_options{}, std::move(init)) {}
+
+    /// worker_pool<>: starts `options.workers` stateless workers.
+    explicit worker_pool(pool_options options = {})
+        requires std::is_void_v<State>
+        : worker_pool(options, no_init, start_tag{}) {}
 
     worker_pool(const worker_pool&) = delete;
     worker_pool& operator=(const worker_pool&) = delete;
 
     /// Drains the queue (or cancels it, see pool_options), stops the workers and destroys their
-    /// states, each on its own thread. No task runs after the destructor returns.
+    /// states, each on its own thread. Tasks already running, and the batches they map on this pool,
+    /// complete. No task runs after the destructor returns.
     ~worker_pool() { shutdown(drain_on_destroy_); }
 
     [[nodiscard]] std::size_t size() const noexcept { return slots_.size(); }
 
-    /// Queues f(state, args...) and returns its future. If f is invocable as
-    /// f(State&, std::stop_token, args...) it gets a token (see task_options).
+    /// Queues f(state, args...) (f(args...) for worker_pool<>) and returns its future. If f takes a
+    /// std::stop_token after the state it gets one (see task_options).
+    /// Throws std::logic_error once the destructor has started, unless called from a task of this pool.
     template <class F, class... Args>
-        requires std::invocable<F&, State&, Args&...> || std::invocable<F&, State&, std::stop_token, Args&...>
+        requires pool_task<F, State, Args...> || pool_task<F, State, std::stop_token, Args...>
     auto submit(F f, Args... args) {
         return submit(task_options{}, std::move(f), std::move(args)...);
     }
 
-    /// submit() with a stop token and/or a deadline.
+    /// submit() with a stop token and/or a deadline. A deadline already past settles the future with
+    /// task_timeout at once; the task never runs.
     template <class F, class... Args>
-        requires std::invocable<F&, State&, Args&...> || std::invocable<F&, State&, std::stop_token, Args&...>
+        requires pool_task<F, State, Args...> || pool_task<F, State, std::stop_token, Args...>
     auto submit(task_options options, F f, Args... args) {
-        using result = typename task_traits<F, Args...>::result;
-        auto job = std::make_shared<single_task<F, result, Args...>>(std::move(f), std::tuple<Args...>(std::move(args)...),
-                                                                      std::move(options.stop));
+        using task = single_task<F, Args...>;
+        auto job = std::make_shared<task>(this, std::move(f), std::tuple<Args...>(std::move(args)...), std::move(options));
         auto future = job->promise.get_future();
-        if (options.deadline) watch_deadline(*options.deadline, job);
-        enqueue(std::move(job));
+        if (job->deadline && clock::now() >= *job->deadline) {
+            job->time_out();
+            return future;
+        }
+        enqueue(job);
+        if (job->deadline) watch_deadline(job);
         return future;
     }
 
-    /// Runs f(state, input) for every input, `options.batch` inputs per queue entry, and returns the
-    /// results in input order. Blocks until all ran. The first exception thrown stops the call (batches
-    /// not yet started are skipped, inputs after the failing one in its batch too) and is rethrown;
-    /// `run.stop` cancels with operation_cancelled; `run.on_progress` counts finished batches.
-    /// Throws std::invalid_argument when options.batch == 0.
+    /// Runs f(state, input) (f(input) for worker_pool<>) for every input, `options.batch` inputs per
+    /// queue entry, and returns the results in input order. Blocks until all ran. The first exception
+    /// thrown stops the call (batches not yet started are skipped, inputs after the failing one in its
+    /// batch too) and is rethrown; `run.stop` cancels with operation_cancelled; `run.on_progress` counts
+    /// finished batches. Throws std::invalid_argument when options.batch == 0, std::logic_error once
+    /// the destructor has started unless called from a task of this pool.
     template <std::ranges::random_access_range Inputs, class F>
-        requires std::invocable<F&, State&, std::ranges::range_reference_t<const Inputs>>
+        requires pool_task<F, State, std::ranges::range_reference_t<const Inputs>>
     auto map(const Inputs& inputs, F f, batch_options options = {}, const run_options& run = {}) {
-        using result = std::remove_cvref_t<std::invoke_result_t<F&, State&, std::ranges::range_reference_t<const Inputs>>>;
+        using input = std::ranges::range_reference_t<const Inputs>;
+        using result = std::remove_cvref_t<decltype(detail::pool_invoke<State>(f, std::declval<state_type&>(),
+                                                                                std::declval<input>()))>;
         static_assert(!std::is_void_v<result>, "parex: map needs a function that returns a value; use for_each");
         std::vector<std::optional<result>> slots(std::ranges::size(inputs));
-        run_batches(std::ranges::size(inputs), options, run, [&](State& state, std::size_t i) {
-            slots[i].emplace(f(state, std::ranges::begin(inputs)[static_cast<std::ptrdiff_t>(i)]));
+        run_batches(std::ranges::size(inputs), options, run, [&](state_type& state, std::size_t i) {
+            slots[i].emplace(detail::pool_invoke<State>(f, state, std::ranges::begin(inputs)[static_cast<std::ptrdiff_t>(i)]));
         });
         std::vector<result> results;
         results.reserve(slots.size());
@@ -176,10 +196,10 @@ public:
 
     /// map() without results.
     template <std::ranges::random_access_range Inputs, class F>
-        requires std::invocable<F&, State&, std::ranges::range_reference_t<const Inputs>>
+        requires pool_task<F, State, std::ranges::range_reference_t<const Inputs>>
     void for_each(const Inputs& inputs, F f, batch_options options = {}, const run_options& run = {}) {
-        run_batches(std::ranges::size(inputs), options, run, [&](State& state, std::size_t i) {
-            f(state, std::ranges::begin(inputs)[static_cast<std::ptrdiff_t>(i)]);
+        run_batches(std::ranges::size(inputs), options, run, [&](state_type& state, std::size_t i) {
+            detail::pool_invoke<State>(f, state, std::ranges::begin(inputs)[static_cast<std::ptrdiff_t>(i)]);
         });
     }
 
@@ -206,16 +226,46 @@ public:
         return out;
     }
 
+    /// Submitted tasks with a deadline that have not yet settled (run, failed, cancelled or timed out).
+    /// A task leaves the deadline watcher, and frees its memory, when it settles.
+    [[nodiscard]] std::size_t watched_deadlines() const {
+        std::lock_guard lock(deadline_mutex_);
+        return deadlines_.size();
+    }
+
 private:
+    using clock = std::chrono::steady_clock;
+    struct start_tag {};
+    static state_type no_init(std::size_t) { return {}; }
+
+    /// Starts the workers; the public constructors' body.
+    template <class Init>
+    worker_pool(pool_options options, Init& init, start_tag)
+        : drain_on_destroy_(options.drain_on_destroy), slots_(workers_for(workload::cpu_bound, options.workers)) {
+        std::unique_lock lock(mutex_);
+        try {
+            for (std::size_t i = 0; i < slots_.size(); ++i) threads_.emplace_back([this, i, &init] { worker_main(i, init); });
+        } catch (...) {  // no thread could be started: stop those that were
+            init_error_ = std::current_exception();
+            started_ += slots_.size() - threads_.size();
+        }
+        ready_.wait(lock, [&] { return started_ == slots_.size(); });
+        if (init_error_) {
+            lock.unlock();
+            shutdown(false);
+            std::rethrow_exception(init_error_);
+        }
+    }
+
     struct alignas(64) slot {  // one worker's counters, on its own cache line
         std::atomic<std::size_t> tasks{0}, batches{0};
         std::atomic<std::int64_t> busy_ns{0}, init_ns{0};
 
         /// Called by an entry before it signals completion, so that a caller who saw the completion
         /// also sees the counts.
-        void record(std::size_t ran, std::chrono::steady_clock::time_point start) noexcept {
+        void record(std::size_t ran, clock::time_point start) noexcept {
             if (ran == 0) return;
-            const auto spent = std::chrono::steady_clock::now() - start;
+            const auto spent = clock::now() - start;
             tasks.fetch_add(ran, std::memory_order_relaxed);
             batches.fetch_add(1, std::memory_order_relaxed);
             busy_ns.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(spent).count(),
@@ -226,33 +276,50 @@ private:
     /// A queue entry: run on a worker with its state, or cancel without running.
     struct entry {
         virtual ~entry() = default;
-        virtual void run(State& state, slot& counters) = 0;
+        virtual void run(state_type& state, slot& counters) = 0;
         virtual void cancel() noexcept = 0;
     };
 
-    template <class F, class... Args>
-    struct task_traits {
-        static constexpr bool takes_stop = std::invocable<F&, State&, std::stop_token, Args&...>;
-        using result = typename std::conditional_t<takes_stop, std::invoke_result<F&, State&, std::stop_token, Args&...>,
-                                                   std::invoke_result<F&, State&, Args&...>>::type;
+    /// A submitted task: a queue entry that the deadline watcher may also settle.
+    struct task_entry : entry {
+        virtual void time_out() noexcept = 0;
+        std::optional<clock::time_point> deadline;
+        worker_pool* pool = nullptr;
+        std::atomic<bool> settled{false};
+        // Where the deadline watcher holds it; guarded by the pool's deadline_mutex_.
+        std::optional<typename std::multimap<clock::time_point, std::shared_ptr<task_entry>>::iterator> watched;
     };
+    using deadline_map = std::multimap<clock::time_point, std::shared_ptr<task_entry>>;
 
     /// One submitted task. Its promise is settled exactly once: by the run, by cancel(), or by the
-    /// deadline watcher, whichever comes first.
-    template <class F, class R, class... Args>
-    struct single_task final : entry {
-        single_task(F f, std::tuple<Args...> args, std::stop_token caller)
-            : fn(std::move(f)), arguments(std::move(args)), caller_stop(std::move(caller)),
-              forward(caller_stop, request{&stop}) {}
+    /// deadline (at the watcher, or found passed when a worker takes the task), whichever comes first.
+    template <class F, class... Args>
+    struct single_task final : task_entry {
+        static constexpr bool takes_stop = pool_task<F, State, std::stop_token, Args...>;
+        using result = typename detail::pool_result<takes_stop, State, F, Args...>::type;
 
-        void run(State& state, slot& counters) override {
-            if (stop.stop_requested()) {  // cancelled or timed out before it started
+        single_task(worker_pool* owner, F f, std::tuple<Args...> args, task_options options)
+            : fn(std::move(f)), arguments(std::move(args)),
+              // A stop state (a heap allocation) only for a task that can be stopped while it runs.
+              stop(takes_stop && (options.stop.stop_possible() || options.deadline) ? std::stop_source{}
+                                                                                       : std::stop_source{std::nostopstate}),
+              caller_stop(std::move(options.stop)), forward(caller_stop, request{&stop}) {
+            this->pool = owner;
+            this->deadline = options.deadline;
+        }
+
+        void run(state_type& state, slot& counters) override {
+            if (this->deadline && clock::now() >= *this->deadline) {  // passed while queued: never runs
+                time_out();
+                return;
+            }
+            if (caller_stop.stop_requested()) {  // cancelled before it started
                 settle([&] { promise.set_exception(std::make_exception_ptr(task_cancelled{})); });
                 return;
             }
-            const auto start = std::chrono::steady_clock::now();
+            const auto start = clock::now();
             try {
-                if constexpr (std::is_void_v<R>) {
+                if constexpr (std::is_void_v<result>) {
                     invoke(state);
                     counters.record(1, start);
                     settle([&] { promise.set_value(); });
@@ -267,30 +334,33 @@ private:
             }
         }
         void cancel() noexcept override {
-            stop.request_stop();
-            settle([&] { promise.set_exception(std::make_exception_ptr(task_cancelled{})); });
+            if (settle([&] { promise.set_exception(std::make_exception_ptr(task_cancelled{})); })) stop.request_stop();
         }
-        void time_out() noexcept {
-            stop.request_stop();
-            settle([&] { promise.set_exception(std::make_exception_ptr(task_timeout{})); });
+        /// Settles first, then stops: a worker that sees the stop finds the future already settled, so
+        /// a task whose deadline passed always reports task_timeout.
+        void time_out() noexcept override {
+            if (settle([&] { promise.set_exception(std::make_exception_ptr(task_timeout{})); })) stop.request_stop();
         }
 
-        decltype(auto) invoke(State& state) {
+        decltype(auto) invoke(state_type& state) {
             return std::apply(
-                [&](Args&... a) -> R {
-                    if constexpr (task_traits<F, Args...>::takes_stop) return fn(state, stop.get_token(), a...);
-                    else return fn(state, a...);
+                [&](Args&... a) -> result {
+                    if constexpr (takes_stop) return detail::pool_invoke<State>(fn, state, stop.get_token(), a...);
+                    else return detail::pool_invoke<State>(fn, state, a...);
                 },
                 arguments);
         }
+        /// If this is the first settlement: leaves the deadline watcher, then runs `set`, so that a
+        /// future that is ready never has its task still held by the watcher.
         template <class Set>
-        void settle(Set set) noexcept {
-            if (!settled.exchange(true)) {
-                try {
-                    set();
-                } catch (...) {  // promise errors cannot happen: it is settled once
-                }
+        bool settle(Set set) noexcept {
+            if (this->settled.exchange(true, std::memory_order_acq_rel)) return false;
+            if (this->deadline) this->pool->unwatch(*this);
+            try {
+                set();
+            } catch (...) {  // promise errors cannot happen: it is settled once
             }
+            return true;
         }
 
         struct request {
@@ -300,25 +370,28 @@ private:
 
         F fn;
         std::tuple<Args...> arguments;
-        std::promise<R> promise;
-        std::atomic<bool> settled{false};
+        std::promise<result> promise;
         std::stop_source stop;
         std::stop_token caller_stop;
         std::stop_callback<request> forward;  // the caller's stop reaches this task's token
     };
 
-    /// The shared bookkeeping of one map/for_each call, and one entry per batch.
+    /// The shared bookkeeping of one map/for_each call, and one entry per batch. `pending` is read and
+    /// written under `m` only: the caller returns (and destroys the group) only after the last batch
+    /// has released `m`, so no worker touches the group after that.
     struct batch_group {
-        batch_group(const run_options& run, std::size_t batches) : state(run, batches), pending(batches) {}
+        batch_group(const run_options& run, std::size_t batches) : state(run, batches, false), pending(batches) {}
         detail::run_state state;
-        std::atomic<std::size_t> pending;  // batches neither run nor cancelled
         std::mutex m;
         std::condition_variable all_done;
+        std::size_t pending;  // batches neither run nor cancelled; guarded by m
         void finish_one() {
-            if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-                std::lock_guard lock(m);
-                all_done.notify_all();
-            }
+            std::lock_guard lock(m);
+            if (--pending == 0) all_done.notify_all();
+        }
+        bool finished() {
+            std::lock_guard lock(m);
+            return pending == 0;
         }
     };
 
@@ -326,8 +399,8 @@ private:
     struct batch_entry final : entry {
         batch_entry(batch_group* g, Body* b, std::size_t first, std::size_t last)
             : group(g), body(b), begin(first), end(last) {}
-        void run(State& state, slot& counters) override {
-            const auto start = std::chrono::steady_clock::now();
+        void run(state_type& state, slot& counters) override {
+            const auto start = clock::now();
             std::size_t ran = 0;
             if (!group->state.stopping()) {
                 try {
@@ -339,7 +412,7 @@ private:
                 }
             }
             counters.record(ran, start);
-            group->finish_one();
+            group->finish_one();  // last: the caller may destroy the group once it returns
         }
         void cancel() noexcept override { group->finish_one(); }
         batch_group* group;
@@ -354,7 +427,7 @@ private:
         batch_group group(run, batches);
         {
             std::lock_guard lock(mutex_);
-            if (stopping_) throw std::logic_error("parex: worker_pool is shutting down");
+            refuse_after_shutdown();
             for (std::size_t b = 0; b < batches; ++b)
                 queue_.push_back(std::make_shared<batch_entry<Body>>(&group, &body, b * options.batch,
                                                                      std::min(n, (b + 1) * options.batch)));
@@ -368,7 +441,7 @@ private:
     void wait_helping(batch_group& group) {
         if (current_pool == this) {
             auto& slot = slots_[current_worker];
-            while (group.pending.load(std::memory_order_acquire) > 0) {
+            while (!group.finished()) {
                 std::shared_ptr<entry> next;
                 {
                     std::lock_guard lock(mutex_);
@@ -381,20 +454,24 @@ private:
                     next->run(*current_state, slot);
                 } else {  // our batches run on other workers: sleep until one finishes, or new work may be queued
                     std::unique_lock lock(group.m);
-                    group.all_done.wait_for(lock, std::chrono::microseconds(200),
-                                            [&] { return group.pending.load(std::memory_order_acquire) == 0; });
+                    group.all_done.wait_for(lock, std::chrono::microseconds(200), [&] { return group.pending == 0; });
                 }
             }
             return;
         }
         std::unique_lock lock(group.m);
-        group.all_done.wait(lock, [&] { return group.pending.load(std::memory_order_acquire) == 0; });
+        group.all_done.wait(lock, [&] { return group.pending == 0; });
+    }
+
+    /// Under mutex_: once shutdown has begun only the pool's own tasks may add work (the workers drain it).
+    void refuse_after_shutdown() const {
+        if (stopping_ && current_pool != this) throw std::logic_error("parex: worker_pool is shutting down");
     }
 
     void enqueue(std::shared_ptr<entry> e) {
         {
             std::lock_guard lock(mutex_);
-            if (stopping_) throw std::logic_error("parex: worker_pool is shutting down");
+            refuse_after_shutdown();
             queue_.push_back(std::move(e));
         }
         work_available_.notify_one();
@@ -403,10 +480,10 @@ private:
     template <class Init>
     void worker_main(std::size_t index, Init& init) {
         auto& s = slots_[index];
-        const auto start = std::chrono::steady_clock::now();
-        std::optional<State> state;  // built in place by init: State need not be movable
+        const auto start = clock::now();
+        std::optional<state_type> state;  // built in place by init: State need not be movable
         try {
-            state.emplace(make_state{init, index});
+            state.emplace(make_state<Init>{init, index});
         } catch (...) {
             std::lock_guard lock(mutex_);
             if (!init_error_) init_error_ = std::current_exception();
@@ -414,8 +491,7 @@ private:
             ready_.notify_all();
             return;
         }
-        s.init_ns.store(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
-                            .count(),
+        s.init_ns.store(std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start).count(),
                         std::memory_order_relaxed);
         current_pool = this;
         current_worker = index;
@@ -446,7 +522,7 @@ private:
     struct make_state {
         Init& init;
         std::size_t index;
-        operator State() const { return init(index); }  // NOLINT(google-explicit-constructor)
+        operator state_type() const { return init(index); }  // NOLINT(google-explicit-constructor)
     };
 
     void shutdown(bool drain) {
@@ -461,22 +537,27 @@ private:
     }
 
     // --- deadlines: one watcher thread, started by the first task that has a deadline ----------
-    using deadline_item = std::pair<std::chrono::steady_clock::time_point, std::function<void()>>;
-    struct later_first {
-        bool operator()(const deadline_item& a, const deadline_item& b) const { return a.first > b.first; }
-    };
-
-    template <class Task>
-    void watch_deadline(std::chrono::steady_clock::time_point when, const std::shared_ptr<Task>& task) {
-        std::weak_ptr<Task> weak = task;
+    /// Hands a queued task to the watcher, unless it has settled already.
+    void watch_deadline(const std::shared_ptr<task_entry>& task) {
         {
             std::lock_guard lock(deadline_mutex_);
-            deadlines_.emplace(when, [weak] {
-                if (auto t = weak.lock()) t->time_out();
-            });
+            // Checked under the lock, which settle's unwatch takes after marking the task settled:
+            // either the task is seen settled here, or unwatch finds and removes the entry.
+            if (task->settled.load(std::memory_order_acquire)) return;
+            task->watched = deadlines_.emplace(*task->deadline, task);
             if (!watcher_.joinable()) watcher_ = std::jthread([this](std::stop_token stop) { watch(stop); });
         }
         deadline_changed_.notify_all();
+    }
+
+    /// Removes a settled task from the watcher (frees it unless a worker still holds it).
+    void unwatch(task_entry& task) noexcept {
+        std::shared_ptr<task_entry> held;  // released after the lock: it may be the last reference
+        std::lock_guard lock(deadline_mutex_);
+        if (!task.watched) return;
+        held = std::move((*task.watched)->second);
+        deadlines_.erase(*task.watched);
+        task.watched.reset();
     }
 
     void watch(std::stop_token stop) {
@@ -486,15 +567,18 @@ private:
                 deadline_changed_.wait(lock, stop, [&] { return !deadlines_.empty(); });
                 continue;
             }
-            const auto when = deadlines_.top().first;
-            if (std::chrono::steady_clock::now() < when) {
-                deadline_changed_.wait_until(lock, stop, when, [&] { return deadlines_.top().first < when; });
+            const auto when = deadlines_.begin()->first;
+            if (clock::now() < when) {
+                deadline_changed_.wait_until(lock, stop, when,
+                                             [&] { return deadlines_.empty() || deadlines_.begin()->first < when; });
                 continue;
             }
-            auto fire = deadlines_.top().second;  // a copy: it holds only a weak_ptr
-            deadlines_.pop();
+            auto task = std::move(deadlines_.begin()->second);
+            deadlines_.erase(deadlines_.begin());
+            task->watched.reset();
             lock.unlock();
-            fire();
+            task->time_out();
+            task.reset();
             lock.lock();
         }
     }
@@ -509,7 +593,7 @@ private:
     // Which pool and worker the current thread is, so that waits inside tasks can help.
     static inline thread_local const worker_pool* current_pool = nullptr;
     static inline thread_local std::size_t current_worker = 0;
-    static inline thread_local State* current_state = nullptr;
+    static inline thread_local state_type* current_state = nullptr;
 
     bool drain_on_destroy_;
     std::vector<slot> slots_;
@@ -521,9 +605,9 @@ private:
     std::size_t started_ = 0;
     std::exception_ptr init_error_;
 
-    std::mutex deadline_mutex_;
+    mutable std::mutex deadline_mutex_;
     std::condition_variable_any deadline_changed_;
-    std::priority_queue<deadline_item, std::vector<deadline_item>, later_first> deadlines_;
+    deadline_map deadlines_;
     std::jthread watcher_;
 
     std::vector<std::jthread> threads_;  // last: destroyed (joined) first if construction fails midway

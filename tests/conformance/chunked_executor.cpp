@@ -8,6 +8,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
+#include <future>
 #include <cstring>
 #include <mutex>
 #include <random>
@@ -415,4 +417,250 @@ TEST_CASE("map_records gives the sequential parse of quoted CSV whose fields hol
             if (target == 16) CHECK(parsed.repaired > 0);  // quoted newlines made false candidates
         }
     }
+}
+
+// --- the index form, the default executor and the one-line forms ------------------------------------
+
+TEST_CASE("the automatic grain depends on n alone and gives at most 1024 chunks", "[executor][one-line]") {
+    CHECK(parex::automatic_grain(0) == 1);
+    CHECK(parex::automatic_grain(1024) == 1);
+    CHECK(parex::automatic_grain(1025) == 2);
+    CHECK(parex::automatic_grain(10'000'000) == 9766);
+    for (std::size_t n : {0u, 1u, 1023u, 1024u, 1025u, 99'999u, 10'000'000u}) {
+        const auto plan = parex::chunks(n);
+        INFO("n=" << n);
+        CHECK(plan.size() <= parex::automatic_chunk_limit);
+        CHECK(plan.input_size() == n);
+        CHECK(plan[plan.size() - 1].end == n);
+    }
+}
+
+TEST_CASE("for_each(n, f) calls f once for every index", "[executor][one-line]") {
+    for (std::size_t n : {0u, 1u, 1000u, 123'457u}) {
+        std::vector<std::atomic<int>> calls(n);
+        parex::for_each(n, [&](std::size_t i) { ++calls[i]; });
+        parex::chunked_executor ex({.max_concurrency = 3});
+        ex.for_each(n, [&](std::size_t i) { ++calls[i]; });
+        INFO("n=" << n);
+        for (std::size_t i = 0; i < n; ++i) REQUIRE(calls[i].load() == 2);
+    }
+}
+
+TEST_CASE("default_executor is one process-wide executor sized by workers_for(cpu_bound)", "[executor][one-line]") {
+    auto& ex = parex::default_executor();
+    CHECK(&ex == &parex::default_executor());
+    CHECK(ex.max_concurrency() == parex::workers_for(parex::workload::cpu_bound));
+    // tests/CMakeLists.txt runs this case again with PAREX_NUM_THREADS=3.
+    if (const char* env = std::getenv("PAREX_NUM_THREADS")) CHECK(ex.max_concurrency() == std::stoul(env));
+    std::set<const parex::chunked_executor*> seen;
+    std::mutex m;
+    std::vector<std::jthread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&] {
+            const auto* p = &parex::default_executor();
+            std::lock_guard lock(m);
+            seen.insert(p);
+        });
+    threads.clear();
+    CHECK(seen.size() == 1);
+    CHECK(seen.count(&ex) == 1);
+}
+
+TEST_CASE("the one-line map_reduce is bitwise identical on executors of 1 2 3 and 8 threads", "[executor][one-line]") {
+    const auto x = ill_conditioned(1'000'003);
+    const auto plan = parex::chunks(x.size());  // the automatic grain: the same plan on every machine
+    const auto leaf = [&](parex::chunk c) {
+        jitter(c.index % 7);
+        return chunk_sum(x, c);
+    };
+    const double reference = parex::map_reduce(plan, leaf, std::plus<>{}, 0.0);
+    std::vector<double> level;
+    for (const auto c : plan) level.push_back(chunk_sum(x, c));
+    for (std::size_t stride = 1; stride < level.size(); stride *= 2)
+        for (std::size_t i = 0; i + stride < level.size(); i += 2 * stride) level[i] = level[i] + level[i + stride];
+    const double expected = 0.0 + level[0];
+    CHECK(std::memcmp(&reference, &expected, sizeof(double)) == 0);
+    for (std::size_t threads : {1u, 2u, 3u, 8u}) {
+        parex::chunked_executor ex({.max_concurrency = threads});
+        const double s = ex.map_reduce(plan, leaf, std::plus<>{}, 0.0);
+        INFO("threads=" << threads);
+        CHECK(std::memcmp(&s, &reference, sizeof(double)) == 0);
+    }
+}
+
+// --- tasks: submit, run / wait / cancel ----------------------------------------------------------------
+
+TEST_CASE("executor submit returns a future with the value or the exception", "[executor][tasks]") {
+    parex::chunked_executor ex({.max_concurrency = 2});
+    auto value = ex.submit([] { return 42; });
+    auto error = ex.submit([]() -> int { throw std::domain_error("task failed"); });
+    auto nothing = ex.submit([] {});
+    CHECK(value.get() == 42);
+    CHECK_THROWS_AS(error.get(), std::domain_error);
+    nothing.get();
+    CHECK(parex::submit([] { return std::string("default"); }).get() == "default");
+}
+
+TEST_CASE("submit runs on the executor's threads, at most max_concurrency at once", "[executor][tasks]") {
+    for (std::size_t limit : {1u, 3u}) {
+        parex::chunked_executor ex({.max_concurrency = limit});
+        std::atomic<std::size_t> running{0}, peak{0};
+        std::vector<std::future<void>> futures;
+        for (std::size_t i = 0; i < 60; ++i)
+            futures.push_back(ex.submit([&, i] {
+                const auto now = ++running;
+                auto seen = peak.load();
+                while (now > seen && !peak.compare_exchange_weak(seen, now)) {}
+                jitter(i + 1);
+                --running;
+            }));
+        for (auto& f : futures) f.get();  // an executor of 1 still runs them: no caller needs to join
+        INFO("limit=" << limit);
+        CHECK(peak.load() <= limit);
+        CHECK(peak.load() >= 1);
+    }
+}
+
+TEST_CASE("a submitted task whose stop was requested before it started never runs", "[executor][tasks]") {
+    parex::chunked_executor ex({.max_concurrency = 1});
+    SECTION("requested before submit") {
+        std::stop_source stop;
+        stop.request_stop();
+        bool ran = false;
+        auto f = ex.submit([&] { ran = true; }, stop.get_token());
+        CHECK_THROWS_AS(f.get(), parex::task_cancelled);
+        CHECK_FALSE(ran);
+    }
+    SECTION("requested while queued behind a running task, which sees its own stop") {
+        std::promise<void> release;
+        auto gate = release.get_future().share();
+        std::atomic<bool> started{false};
+        auto blocker = ex.submit([&, gate] {
+            started = true;
+            gate.wait();
+        });
+        while (!started) std::this_thread::yield();
+        std::stop_source stop;
+        std::atomic<bool> ran{false};
+        auto queued = ex.submit([&] { ran = true; }, stop.get_token());
+        stop.request_stop();
+        release.set_value();
+        blocker.get();
+        CHECK_THROWS_AS(queued.get(), parex::task_cancelled);
+        CHECK_FALSE(ran.load());
+    }
+    SECTION("a task that takes a stop token sees a stop requested while it runs") {
+        std::stop_source stop;
+        std::atomic<bool> started{false};
+        auto f = ex.submit(
+            [&](std::stop_token token) {
+                started = true;
+                const auto limit = std::chrono::steady_clock::now() + 20s;
+                while (!token.stop_requested() && std::chrono::steady_clock::now() < limit) std::this_thread::sleep_for(1ms);
+                return token.stop_requested();
+            },
+            stop.get_token());
+        while (!started) std::this_thread::yield();
+        stop.request_stop();
+        CHECK(f.get());
+    }
+}
+
+TEST_CASE("run and wait: every task runs once and wait returns after the last", "[executor][tasks]") {
+    parex::chunked_executor ex({.max_concurrency = 3});
+    std::vector<std::atomic<int>> calls(500);
+    for (std::size_t i = 0; i < calls.size(); ++i)
+        ex.run([&, i] {
+            jitter(i % 5);
+            ++calls[i];
+        });
+    ex.wait();
+    for (auto& c : calls) REQUIRE(c.load() == 1);
+    // The group is reusable, and tasks may add tasks.
+    std::atomic<int> nested{0};
+    ex.run([&] {
+        for (int i = 0; i < 10; ++i) ex.run([&] { ++nested; });
+    });
+    ex.wait();
+    CHECK(nested.load() == 10);
+}
+
+TEST_CASE("wait rethrows the first exception of a run task, and tasks not started are dropped", "[executor][tasks]") {
+    parex::chunked_executor ex({.max_concurrency = 2});
+    std::atomic<int> ran{0};
+    ex.run([] { throw std::length_error("task 0 failed"); });
+    std::this_thread::sleep_for(20ms);
+    for (int i = 0; i < 1000; ++i)
+        ex.run([&] {
+            std::this_thread::sleep_for(100us);
+            ++ran;
+        });
+    CHECK_THROWS_AS(ex.wait(), std::length_error);
+    CHECK(ran.load() < 1000);
+    // The next round starts clean.
+    ex.run([&] { ran = -1; });
+    ex.wait();
+    CHECK(ran.load() == -1);
+}
+
+TEST_CASE("cancel drops run tasks not started and wait reports operation_cancelled", "[executor][tasks]") {
+    parex::chunked_executor ex({.max_concurrency = 1});
+    std::promise<void> release;
+    auto gate = release.get_future().share();
+    std::atomic<bool> started{false};
+    std::atomic<int> ran{0};
+    ex.run([&, gate] {
+        started = true;
+        gate.wait();
+        ++ran;
+    });
+    while (!started) std::this_thread::yield();
+    for (int i = 0; i < 10; ++i) ex.run([&] { ++ran; });
+    ex.cancel();
+    release.set_value();
+    try {
+        ex.wait();
+        FAIL("expected operation_cancelled");
+    } catch (const parex::operation_cancelled& e) {
+        CHECK(e.total() == 11);
+        CHECK(e.done() == 1);
+    }
+    CHECK(ran.load() == 1);
+    ex.run([&] { ++ran; });
+    ex.wait();  // a new round is not cancelled
+    CHECK(ran.load() == 2);
+}
+
+TEST_CASE("the destructor waits for run and submit tasks", "[executor][tasks]") {
+    std::atomic<int> ran{0};
+    {
+        parex::chunked_executor ex({.max_concurrency = 2});
+        for (int i = 0; i < 50; ++i) {
+            ex.run([&] {
+                std::this_thread::sleep_for(200us);
+                ++ran;
+            });
+            (void)ex.submit([&] {
+                std::this_thread::sleep_for(200us);
+                ++ran;
+            });
+        }
+    }
+    CHECK(ran.load() == 100);
+}
+
+TEST_CASE("chunks, stages and tasks of one executor share its arena", "[executor][tasks]") {
+    parex::chunked_executor ex({.max_concurrency = 2});
+    std::atomic<std::size_t> running{0}, peak{0};
+    const auto busy = [&](std::size_t seed) {
+        const auto now = ++running;
+        auto seen = peak.load();
+        while (now > seen && !peak.compare_exchange_weak(seen, now)) {}
+        jitter(seed + 1);
+        --running;
+    };
+    for (std::size_t i = 0; i < 20; ++i) ex.run([&, i] { busy(i); });
+    ex.for_each(parex::chunks(40, parex::grain{1}), [&](parex::chunk c) { busy(c.index); });
+    ex.wait();
+    CHECK(peak.load() <= 2);
 }

@@ -1,5 +1,6 @@
 // Conformance: parex/pipeline.hpp: order, in-flight bound, exceptions, cancellation, progress.
 #include <parex/pipeline.hpp>
+#include <parex/worker_local.hpp>
 
 #include "parex_catch.hpp"
 
@@ -39,13 +40,14 @@ TEST_CASE("the sink sees every result in the source's order", "[pipeline]") {
     for (std::size_t threads : {1u, 2u, 8u}) {
         std::size_t calls = 0;
         std::vector<std::size_t> seen;
+        parex::chunked_executor ex({.max_concurrency = threads});
         const auto consumed = parex::run_pipeline(
-            counting_source{3000, 0, &calls},
+            ex, counting_source{3000, 0, &calls},
             [](std::size_t i) {
                 jitter(i);
                 return i * i;
             },
-            [&](std::size_t square) { seen.push_back(square); }, {.max_concurrency = threads});
+            [&](std::size_t square) { seen.push_back(square); });
         INFO("threads=" << threads);
         CHECK(consumed == 3000);
         REQUIRE(seen.size() == 3000);
@@ -58,7 +60,9 @@ TEST_CASE("no more than max_in_flight items live between source and sink", "[pip
     for (std::size_t limit : {1u, 3u, 8u}) {
         std::atomic<std::size_t> alive{0}, peak{0};
         std::size_t produced = 0;
+        parex::chunked_executor ex({.max_concurrency = 8});
         parex::run_pipeline(
+            ex,
             [&]() -> std::optional<std::size_t> {
                 if (produced == 500) return std::nullopt;
                 const auto now = ++alive;
@@ -70,7 +74,7 @@ TEST_CASE("no more than max_in_flight items live between source and sink", "[pip
                 jitter(i);
                 return i;
             },
-            [&](std::size_t) { --alive; }, {.max_concurrency = 8, .max_in_flight = limit});
+            [&](std::size_t) { --alive; }, {.max_in_flight = limit});
         INFO("limit=" << limit);
         CHECK(peak.load() <= limit);
         CHECK(peak.load() >= 1);
@@ -86,7 +90,7 @@ TEST_CASE("move-only items and results pass through", "[pipeline]") {
             return std::make_unique<int>(next++);
         },
         [](std::unique_ptr<int> p) { return std::make_unique<long>(*p * 2L); },
-        [&](std::unique_ptr<long> p) { total += static_cast<int>(*p); }, {.max_concurrency = 2});
+        [&](std::unique_ptr<long> p) { total += static_cast<int>(*p); });
     CHECK(total == 9900);
 }
 
@@ -113,7 +117,7 @@ TEST_CASE("the first exception from any stage is rethrown and the stream stops",
                                   if (i == 50) throw std::runtime_error("item 50");
                                   return i;
                               },
-                              [&](std::size_t i) { seen.push_back(i); }, {.max_concurrency = 2, .max_in_flight = 4}),
+                              [&](std::size_t i) { seen.push_back(i); }, {.max_in_flight = 4}),
                           "item 50");
         CHECK(calls < 100000);
         for (std::size_t i = 0; i < seen.size(); ++i) CHECK(seen[i] == i);  // in order, and all before 50
@@ -136,7 +140,7 @@ TEST_CASE("the first exception from any stage is rethrown and the stream stops",
                             [](std::size_t i) {
                                 if (i == 10) throw std::domain_error("sink broke");
                             },
-                            {.max_concurrency = 2, .max_in_flight = 4}),
+                            {.max_in_flight = 4}),
                         std::domain_error);
         CHECK(calls < 100000);
     }
@@ -162,7 +166,7 @@ TEST_CASE("a stop request ends the stream with operation_cancelled", "[pipeline]
                 [&](std::size_t) {
                     if (++sunk == 20) stop.request_stop();
                 },
-                {.max_concurrency = 2, .max_in_flight = 4}, {.stop = stop.get_token()});
+                {.max_in_flight = 4}, {.stop = stop.get_token()});
             FAIL("expected operation_cancelled");
         } catch (const parex::operation_cancelled& e) {
             CHECK(e.done() == sunk);
@@ -182,7 +186,7 @@ TEST_CASE("pipeline progress counts consumed out of produced and ends at done ==
             jitter(i);
             return i;
         },
-        [](std::size_t) {}, {.max_concurrency = 4},
+        [](std::size_t) {}, {},
         {.on_progress = [&](parex::progress p) { reports.push_back(p); },
          .progress_interval = std::chrono::milliseconds(1)});
     REQUIRE(!reports.empty());
@@ -190,4 +194,52 @@ TEST_CASE("pipeline progress counts consumed out of produced and ends at done ==
     for (const auto& r : reports) CHECK(r.done <= r.total);
     CHECK(reports.back().done == 2000);
     CHECK(reports.back().total == 2000);
+}
+
+TEST_CASE("a pipeline runs in its executor's arena: at most max_concurrency stages at once", "[pipeline]") {
+    for (std::size_t threads : {1u, 2u, 3u}) {
+        parex::chunked_executor ex({.max_concurrency = threads});
+        std::atomic<std::size_t> running{0}, peak{0};
+        std::size_t next = 0;
+        parex::run_pipeline(
+            ex,
+            [&]() -> std::optional<std::size_t> {
+                if (next == 400) return std::nullopt;
+                return next++;
+            },
+            [&](std::size_t i) {
+                const auto now = ++running;
+                auto seen = peak.load();
+                while (now > seen && !peak.compare_exchange_weak(seen, now)) {}
+                jitter(i);
+                --running;
+                return i;
+            },
+            [](std::size_t) {}, {.max_in_flight = 16});
+        INFO("threads=" << threads);
+        CHECK(peak.load() <= threads);
+        CHECK(peak.load() >= 1);
+    }
+}
+
+TEST_CASE("pipeline stages reach the executor's worker_local states", "[pipeline][worker_local]") {
+    parex::chunked_executor ex({.max_concurrency = 3});
+    parex::worker_local<std::vector<std::size_t>> seen_by_slot(ex, [](std::size_t) { return std::vector<std::size_t>{}; });
+    std::size_t next = 0;
+    parex::run_pipeline(
+        ex,
+        [&]() -> std::optional<std::size_t> {
+            if (next == 1000) return std::nullopt;
+            return next++;
+        },
+        [&](std::size_t i) {
+            jitter(i);
+            seen_by_slot.get().push_back(i);
+            return i;
+        },
+        [](std::size_t) {});
+    std::size_t total = 0;
+    seen_by_slot.for_each_built([&](const std::vector<std::size_t>& v) { total += v.size(); });
+    CHECK(total == 1000);
+    CHECK(seen_by_slot.built() <= 3);
 }

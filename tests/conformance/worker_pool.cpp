@@ -291,3 +291,111 @@ TEST_CASE("the worker count defaults to workers_for(cpu_bound)", "[pool]") {
     parex::worker_pool<int> pool([](std::size_t) { return 0; });
     CHECK(pool.size() == parex::workers_for(parex::workload::cpu_bound));
 }
+
+TEST_CASE("many short maps return only after their last batch let go of the call's state", "[pool]") {
+    // The caller's stack holds each call's bookkeeping: a worker that finished the last batch must be
+    // done with it before map returns (ThreadSanitizer checks this run in CI).
+    parex::worker_pool<int> pool({.workers = 4}, [](std::size_t) { return 0; });
+    const std::vector<int> two{1, 2};
+    for (int round = 0; round < 2000; ++round) {
+        const auto out = pool.map(two, [](int&, int x) { return x * 3; }, {.batch = 1});
+        REQUIRE(out == std::vector<int>{3, 6});
+    }
+}
+
+TEST_CASE("a task running when destruction starts may still map on its pool", "[pool]") {
+    auto pool = std::make_unique<parex::worker_pool<int>>(parex::pool_options{.workers = 2}, [](std::size_t) { return 0; });
+    auto* raw = pool.get();  // reset() clears `pool` before the destructor runs
+    std::promise<void> release;
+    auto gate = release.get_future().share();
+    auto nested = pool->submit([raw, gate](int&) {
+        gate.wait();
+        std::this_thread::sleep_for(50ms);  // the destructor has begun by now
+        const std::vector<int> inputs(20, 2);
+        const auto parts = raw->map(inputs, [](int&, int x) { return x; }, {.batch = 3});
+        return std::accumulate(parts.begin(), parts.end(), 0);
+    });
+    release.set_value();
+    pool.reset();  // drains: the running task's nested batches run
+    CHECK(nested.get() == 40);
+}
+
+TEST_CASE("after destruction has started, other threads cannot submit", "[pool]") {
+    auto pool = std::make_unique<parex::worker_pool<int>>(parex::pool_options{.workers = 1}, [](std::size_t) { return 0; });
+    std::promise<void> release;
+    auto gate = release.get_future().share();
+    auto blocker = pool->submit([gate](int&) { gate.wait(); });
+    auto* raw = pool.get();  // alive until the destructor, which waits for the blocker, returns
+    std::thread destroyer([&] { pool.reset(); });
+    std::this_thread::sleep_for(20ms);
+    CHECK_THROWS_AS(raw->submit([](int&) { return 1; }), std::logic_error);
+    release.set_value();
+    destroyer.join();
+    blocker.get();
+}
+
+TEST_CASE("a deadline already past settles with task_timeout and the task never runs", "[pool]") {
+    parex::worker_pool<int> pool({.workers = 2}, [](std::size_t) { return 0; });
+    std::atomic<int> ran{0};
+    for (int i = 0; i < 1000; ++i) {
+        auto f = pool.submit({.deadline = std::chrono::steady_clock::now() - 1ms}, [&](int&) { ++ran; });
+        CHECK_THROWS_AS(f.get(), parex::task_timeout);
+    }
+    pool.submit([](int&) {}).get();
+    CHECK(ran.load() == 0);
+}
+
+TEST_CASE("a task whose deadline passes reports task_timeout, never task_cancelled", "[pool]") {
+    parex::worker_pool<int> pool({.workers = 1}, [](std::size_t) { return 0; });
+    for (int round = 0; round < 5; ++round) {
+        const auto due = std::chrono::steady_clock::now() + 5ms;
+        auto blocker = pool.submit([due](int&) { std::this_thread::sleep_until(due); });
+        std::vector<std::future<int>> futures;
+        for (int i = 0; i < 300; ++i) futures.push_back(pool.submit({.deadline = due}, [](int&) { return 1; }));
+        blocker.get();
+        std::size_t timeouts = 0, values = 0;
+        for (auto& f : futures) {
+            try {
+                values += static_cast<std::size_t>(f.get());
+            } catch (const parex::task_timeout&) {
+                ++timeouts;
+            }  // task_cancelled escapes and fails the test
+        }
+        CHECK(timeouts + values == 300);
+    }
+}
+
+TEST_CASE("a finished task leaves the deadline watcher at once", "[pool]") {
+    parex::worker_pool<int> pool({.workers = 2}, [](std::size_t) { return 0; });
+    const auto far = std::chrono::steady_clock::now() + 1h;
+    std::vector<std::future<int>> futures;
+    for (int i = 0; i < 20000; ++i) futures.push_back(pool.submit({.deadline = far}, [i](int&) { return i; }));
+    long long sum = 0;
+    for (auto& f : futures) sum += f.get();
+    CHECK(sum == 20000LL * 19999 / 2);
+    CHECK(pool.watched_deadlines() == 0);  // nothing held until the deadline, an hour away
+    std::promise<void> release;
+    auto gate = release.get_future().share();
+    auto blocker = pool.submit({.deadline = far}, [gate](int&) { gate.wait(); });
+    std::this_thread::sleep_for(10ms);
+    CHECK(pool.watched_deadlines() == 1);  // a running task is watched
+    release.set_value();
+    blocker.get();
+    CHECK(pool.watched_deadlines() == 0);
+}
+
+TEST_CASE("worker_pool<> runs tasks that take no state", "[pool]") {
+    parex::worker_pool<> pool({.workers = 2});
+    CHECK(pool.size() == 2);
+    CHECK(pool.submit([] { return 5; }).get() == 5);
+    CHECK(pool.submit([](int a, int b) { return a * b; }, 6, 7).get() == 42);
+    std::stop_source stop;
+    CHECK(pool.submit({.stop = stop.get_token()}, [](std::stop_token token) { return token.stop_possible(); }).get());
+    const std::vector<int> inputs{1, 2, 3, 4};
+    CHECK(pool.map(inputs, [](int x) { return x * x; }) == std::vector<int>{1, 4, 9, 16});
+    std::atomic<int> sum{0};
+    pool.for_each(inputs, [&](int x) { sum += x; }, {.batch = 2});
+    CHECK(sum.load() == 10);
+    auto late = pool.submit({.deadline = std::chrono::steady_clock::now() - 1ms}, [] { return 1; });
+    CHECK_THROWS_AS(late.get(), parex::task_timeout);
+}
