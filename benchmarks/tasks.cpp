@@ -45,19 +45,6 @@ void measure_futures(benchmark::State& state, std::size_t n, Submit submit) {
     set_counters(state, n);
 }
 
-void tasks_sequential(benchmark::State& state) {
-    for (auto _ : state) {
-        std::size_t sum = 0;
-        for (std::size_t i = 0; i < task_count; ++i) {
-            const int result = empty_task();
-            benchmark::DoNotOptimize(result);
-            sum += static_cast<std::size_t>(result);
-        }
-        benchmark::DoNotOptimize(sum);
-    }
-    set_counters(state, task_count);
-}
-
 void tasks_parex_submit(benchmark::State& state) {
     parex::chunked_executor ex({.max_concurrency = pb::threads()});
     measure_futures(state, task_count, [&] { return ex.submit(empty_task); });
@@ -108,12 +95,10 @@ void tasks_std_async(benchmark::State& state) {
 
 #define PAREX_TASK_BENCH(fn, name) BENCHMARK(fn)->Name(name)->UseRealTime()->Unit(benchmark::kMillisecond)
 
-PAREX_TASK_BENCH(tasks_sequential, "tasks/100000 empty tasks with futures/sequential");
 PAREX_TASK_BENCH(tasks_parex_submit, "tasks/100000 empty tasks with futures/parex");
 PAREX_TASK_BENCH(tasks_pool_submit, "tasks/100000 empty tasks with futures/peer:parex worker_pool<>::submit");
 PAREX_TASK_BENCH(tasks_asio_futures, "tasks/100000 empty tasks with futures/peer:boost::asio::thread_pool");
 PAREX_TASK_BENCH(tasks_std_async, "tasks/100000 empty tasks with futures/peer:std::async (10000 tasks)");
-PAREX_TASK_BENCH(tasks_sequential, "tasks/100000 empty tasks without futures/sequential");
 PAREX_TASK_BENCH(tasks_parex_run, "tasks/100000 empty tasks without futures/parex");
 PAREX_TASK_BENCH(tasks_tbb_task_group, "tasks/100000 empty tasks without futures/peer:tbb::task_group");
 
