@@ -597,7 +597,9 @@ std::size_t write(const document& doc, Sink&& sink, const write_options& options
     sink(std::string_view(head));
     const auto batch = std::max<std::size_t>(options.batch_records, 1);
     std::size_t next = 0;
-    parex::chunked_executor executor({.max_concurrency = options.threads});
+    std::optional<parex::chunked_executor> sized;  // only for an explicit thread count
+    parex::chunked_executor& executor =
+        options.threads == 0 ? parex::default_executor() : sized.emplace(parex::executor_options{.max_concurrency = options.threads});
     parex::run_pipeline(
         executor,
         [&]() -> std::optional<std::pair<std::size_t, std::size_t>> {

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -126,7 +127,9 @@ public:
         import_report report;
         std::size_t next = 0;
         try {
-            parex::chunked_executor executor({.max_concurrency = threads});
+            std::optional<parex::chunked_executor> sized;  // only for an explicit thread count
+            parex::chunked_executor& executor =
+                threads == 0 ? parex::default_executor() : sized.emplace(parex::executor_options{.max_concurrency = threads});
             parex::run_pipeline(
                 executor,
                 [&]() -> std::optional<std::pair<std::size_t, std::size_t>> {

@@ -337,8 +337,8 @@ public:
         if (status == tbb::task_group_status::canceled && skipped > 0) throw operation_cancelled(total - skipped, total);
     }
 
-    /// Drops the run() tasks that have not started (running ones finish); wait() then throws
-    /// operation_cancelled. Thread-safe.
+    /// Drops the run() tasks that have not started, and those run() before the next wait() (running
+    /// ones finish); wait() then throws operation_cancelled. Thread-safe.
     void cancel() noexcept { core_->runs.cancel(); }
 
 private:
