@@ -296,6 +296,13 @@ inline chunk_parse parse_records(std::string_view text, std::size_t base, std::s
     return out;
 }
 
+/// The executor for a `threads` option: parex's default executor for 0, else one of that size built in
+/// `sized` (which the caller keeps alive for as long as it uses the executor).
+inline parex::chunked_executor& executor_for(std::size_t threads, std::optional<parex::chunked_executor>& sized) {
+    return threads == 0 ? parex::default_executor()
+                        : sized.emplace(parex::executor_options{.max_concurrency = threads});
+}
+
 inline std::size_t auto_chunk_bytes(std::size_t bytes, std::size_t threads) {
     const std::size_t per_thread = bytes / (4 * std::max<std::size_t>(threads, 1));
     return std::clamp<std::size_t>(per_thread, 64 << 10, 4 << 20);
@@ -517,10 +524,10 @@ inline document parse(std::string_view text, const parse_options& options, parex
     return doc;
 }
 
-/// parse() on a transient executor of `threads` threads (0 = parex's default for CPU-bound work).
+/// parse() on an executor of `threads` threads (0 = parex's default executor).
 inline document parse(std::string_view text, const parse_options& options = {}, std::size_t threads = 0) {
-    parex::chunked_executor executor({.max_concurrency = threads});
-    return parse(text, options, executor);
+    std::optional<parex::chunked_executor> sized;
+    return parse(text, options, detail::executor_for(threads, sized));
 }
 
 /// parse() on the calling thread alone, in one pass: the reference the parallel parse must equal.
@@ -597,11 +604,9 @@ std::size_t write(const document& doc, Sink&& sink, const write_options& options
     sink(std::string_view(head));
     const auto batch = std::max<std::size_t>(options.batch_records, 1);
     std::size_t next = 0;
-    std::optional<parex::chunked_executor> sized;  // only for an explicit thread count
-    parex::chunked_executor& executor =
-        options.threads == 0 ? parex::default_executor() : sized.emplace(parex::executor_options{.max_concurrency = options.threads});
+    std::optional<parex::chunked_executor> sized;
     parex::run_pipeline(
-        executor,
+        detail::executor_for(options.threads, sized),
         [&]() -> std::optional<std::pair<std::size_t, std::size_t>> {
             if (next >= doc.size()) return std::nullopt;
             const auto first = next;

@@ -127,11 +127,9 @@ public:
         import_report report;
         std::size_t next = 0;
         try {
-            std::optional<parex::chunked_executor> sized;  // only for an explicit thread count
-            parex::chunked_executor& executor =
-                threads == 0 ? parex::default_executor() : sized.emplace(parex::executor_options{.max_concurrency = threads});
+            std::optional<parex::chunked_executor> sized;
             parex::run_pipeline(
-                executor,
+                detail::executor_for(threads, sized),
                 [&]() -> std::optional<std::pair<std::size_t, std::size_t>> {
                     if (next >= doc.size()) return std::nullopt;
                     const auto first = next;

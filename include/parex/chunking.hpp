@@ -137,9 +137,9 @@ inline index_plan chunks(std::size_t n, grain g) { return {n, g}; }
 inline constexpr std::size_t automatic_chunk_limit = 1024;
 /// The grain chunks(n) uses: ceil(n / 1024), at least 1. It depends on n alone, never on the machine
 /// or the thread count, so a map_reduce over chunks(n) has the same bits everywhere. 1024 chunks keep
-/// 64 threads busy with 16 chunks each, while the per-chunk cost (a few nanoseconds, see
-/// docs/chunked_executor.md) stays negligible against chunks of 1,000 elements and more. Bodies that
-/// cost under a nanosecond per element and small n (below about 10^5) gain from a larger explicit grain.
+/// 64 threads busy with 16 chunks each, while the executor's cost per chunk (a call and a check of the
+/// stop state, docs/chunked_executor.md) stays small against chunks of 1,000 elements and more. Very
+/// cheap bodies over small n gain from a larger explicit grain.
 [[nodiscard]] constexpr std::size_t automatic_grain(std::size_t n) noexcept {
     return n <= automatic_chunk_limit ? 1 : (n - 1) / automatic_chunk_limit + 1;
 }

@@ -200,13 +200,9 @@ TEST_CASE("a pipeline runs in its executor's arena: at most max_concurrency stag
     for (std::size_t threads : {1u, 2u, 3u}) {
         parex::chunked_executor ex({.max_concurrency = threads});
         std::atomic<std::size_t> running{0}, peak{0};
-        std::size_t next = 0;
+        std::size_t calls = 0;
         parex::run_pipeline(
-            ex,
-            [&]() -> std::optional<std::size_t> {
-                if (next == 400) return std::nullopt;
-                return next++;
-            },
+            ex, counting_source{400, 0, &calls},
             [&](std::size_t i) {
                 const auto now = ++running;
                 auto seen = peak.load();
@@ -225,13 +221,9 @@ TEST_CASE("a pipeline runs in its executor's arena: at most max_concurrency stag
 TEST_CASE("pipeline stages reach the executor's worker_local states", "[pipeline][worker_local]") {
     parex::chunked_executor ex({.max_concurrency = 3});
     parex::worker_local<std::vector<std::size_t>> seen_by_slot(ex, [](std::size_t) { return std::vector<std::size_t>{}; });
-    std::size_t next = 0;
+    std::size_t calls = 0;
     parex::run_pipeline(
-        ex,
-        [&]() -> std::optional<std::size_t> {
-            if (next == 1000) return std::nullopt;
-            return next++;
-        },
+        ex, counting_source{1000, 0, &calls},
         [&](std::size_t i) {
             jitter(i);
             seen_by_slot.get().push_back(i);

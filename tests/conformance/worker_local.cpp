@@ -53,10 +53,9 @@ TEST_CASE("worker_local builds at most one State per slot, on the thread that fi
         std::atomic<int> wrong_thread{0}, wrong_slot{0};
         parex::worker_local<traced> local(ex, [&](std::size_t slot) { return traced(slot); });
         ex.for_each(parex::chunks(2000, parex::grain{1}), [&](parex::chunk c) {
-            const auto before = traced::built.load();
             auto& state = local.get();
-            // A State built by this get() was built on this thread.
-            if (traced::built.load() != before && state.built_on != std::this_thread::get_id()) ++wrong_thread;
+            // A State nobody has used yet was built by this get(), so on this thread.
+            if (state.uses++ == 0 && state.built_on != std::this_thread::get_id()) ++wrong_thread;
             if (state.slot >= threads) ++wrong_slot;
             jitter(c.index);
         });
