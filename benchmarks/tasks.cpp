@@ -9,6 +9,7 @@
 #include <benchmark/benchmark.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
 
@@ -47,6 +48,16 @@ void measure_futures(benchmark::State& state, std::size_t n, Submit submit) {
 
 void tasks_parex_submit(benchmark::State& state) {
     parex::chunked_executor ex({.max_concurrency = pb::threads()});
+    measure_futures(state, task_count, [&] { return ex.submit(empty_task); });
+}
+
+/// The same with as many threads running tasks as the peers' pools have. oneTBB starts at most one
+/// worker fewer than the machine has cores and counts the caller's slot in the executor's size; a
+/// caller blocked in std::future::get runs nothing, so the executor gets one slot more and oneTBB is
+/// allowed threads() workers (the route docs/chunked_executor.md gives for blocked callers).
+void tasks_parex_submit_equal_workers(benchmark::State& state) {
+    tbb::global_control workers(tbb::global_control::max_allowed_parallelism, pb::threads() + 1);
+    parex::chunked_executor ex({.max_concurrency = pb::threads() + 1});
     measure_futures(state, task_count, [&] { return ex.submit(empty_task); });
 }
 
@@ -99,6 +110,8 @@ PAREX_TASK_BENCH(tasks_parex_submit, "tasks/100000 empty tasks with futures/pare
 PAREX_TASK_BENCH(tasks_pool_submit, "tasks/100000 empty tasks with futures/peer:parex worker_pool<>::submit");
 PAREX_TASK_BENCH(tasks_asio_futures, "tasks/100000 empty tasks with futures/peer:boost::asio::thread_pool");
 PAREX_TASK_BENCH(tasks_std_async, "tasks/100000 empty tasks with futures/peer:std::async (10000 tasks)");
+PAREX_TASK_BENCH(tasks_parex_submit_equal_workers, "tasks/100000 empty tasks with futures, threads() workers/parex");
+PAREX_TASK_BENCH(tasks_asio_futures, "tasks/100000 empty tasks with futures, threads() workers/peer:boost::asio::thread_pool");
 PAREX_TASK_BENCH(tasks_parex_run, "tasks/100000 empty tasks without futures/parex");
 PAREX_TASK_BENCH(tasks_tbb_task_group, "tasks/100000 empty tasks without futures/peer:tbb::task_group");
 
