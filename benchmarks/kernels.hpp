@@ -126,9 +126,9 @@ inline int run_benchmarks(int argc, char** argv) {
 }
 
 // --- bundled real data ---------------------------------------------------------------------------
-/// ../shared/data next to the source tree (PAREX_SHARED_DATA, set by CMake); empty if absent.
-inline std::string read_shared(const std::string& relative) {
-    const std::filesystem::path file = std::filesystem::path(PAREX_SHARED_DATA) / relative;
+/// A file of tests/data (PAREX_TEST_DATA, set by CMake), whole; empty if absent.
+inline std::string read_test_data(const std::string& relative) {
+    const std::filesystem::path file = std::filesystem::path(PAREX_TEST_DATA) / relative;
     std::ifstream in(file, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }

@@ -34,7 +34,7 @@ namespace pb = parex::bench;
 
 namespace {
 
-const fs::path adif_dir = fs::path(PAREX_SHARED_DATA) / "adif";
+const fs::path logs_dir = fs::path(PAREX_TEST_DATA) / "adif";
 const char* const real_logs[] = {"ADIF_316_test_QSOs_2025_08_27.adi", "log4om_2.22.adi", "lotw_report.adi",
                                  "n3fjp_aclog_7.0.5.adi", "wsjtx_2.6.1_KK7KNB.adi"};
 constexpr std::size_t million = 1'000'000;
@@ -62,7 +62,7 @@ const fs::path& million_qso_log() {
         if (fs::exists(p)) return p;
         std::vector<std::string> texts;
         std::vector<lb::document> docs;
-        for (const auto* name : real_logs) texts.push_back(read_all(adif_dir / "logs" / name));
+        for (const auto* name : real_logs) texts.push_back(read_all(logs_dir / name));
         for (const auto& t : texts) docs.push_back(lb::parse(t));
         std::string out = "ADIF export: 1M QSOs assembled from parex's five real logs\n<ADIF_VER:5>3.1.6 <EOH>\n";
         std::size_t written = 0;
@@ -91,7 +91,7 @@ struct input {
 };
 std::vector<input> inputs() {
     std::vector<input> out;
-    for (const auto* name : real_logs) out.push_back({name, adif_dir / "logs" / name});
+    for (const auto* name : real_logs) out.push_back({name, logs_dir / name});
     out.push_back({"1M QSOs assembled", {}});  // path filled when first needed (it takes a few seconds)
     return out;
 }
@@ -153,7 +153,7 @@ void parse_peer(benchmark::State& state, const input& in) {
 
 /// The 1M QSOs, typed, and the award tables.
 struct qso_set {
-    lb::award_tables tables = lb::award_tables::read(adif_dir / "spec");
+    lb::award_tables tables = lb::award_tables::read(fs::path(PAREX_MODULE_DATA) / "logbook");
     lb::document doc;
     std::vector<lb::qso> qsos;
 };

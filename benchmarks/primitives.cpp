@@ -261,7 +261,7 @@ void pipeline_tbb(benchmark::State& state) {
 // ---------------------------------------------------------------------------------------------
 // record-aligned chunking on real data: count the QSO records of the official ADIF 3.1.6 test file
 const std::string& adif_test_log() {
-    static const std::string text = pb::read_shared("adif/logs/ADIF_316_test_QSOs_2025_08_27.adi");
+    static const std::string text = pb::read_test_data("adif/ADIF_316_test_QSOs_2025_08_27.adi");
     return text;
 }
 
@@ -278,14 +278,14 @@ std::size_t count_eor(std::string_view text) {
 
 void adif_sequential(benchmark::State& state) {
     const auto& text = adif_test_log();
-    if (text.empty()) return state.SkipWithError("../shared/data/adif is missing");
+    if (text.empty()) return state.SkipWithError("tests/data/adif is missing");
     for (auto _ : state) benchmark::DoNotOptimize(count_eor(text));
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * text.size()));
 }
 
 void adif_parex(benchmark::State& state) {
     const auto& text = adif_test_log();
-    if (text.empty()) return state.SkipWithError("../shared/data/adif is missing");
+    if (text.empty()) return state.SkipWithError("tests/data/adif is missing");
     const parex::after_delimiter eor("<EOR>", parex::ignore_case);
     parex::chunked_executor ex({.max_concurrency = pb::threads()});
     const auto expected = count_eor(text);

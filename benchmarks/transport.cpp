@@ -25,8 +25,8 @@ namespace pt = parex::transport;
 namespace {
 
 const pt::stopping_power_table& pstar() {
-    static const auto table = pt::stopping_power_table::read_csv(std::string(PAREX_SHARED_DATA) +
-                                                                  "/pstar/pstar_water_liquid_csda_stopping.csv");
+    static const auto table = pt::stopping_power_table::read_csv(std::string(PAREX_MODULE_DATA) +
+                                                                  "/transport/pstar_water_liquid_csda_stopping.csv");
     return table;
 }
 

@@ -16,3 +16,7 @@ write_basic_package_version_file("${PROJECT_BINARY_DIR}/parexConfigVersion.cmake
   COMPATIBILITY SameMajorVersion ARCH_INDEPENDENT)
 install(FILES "${PROJECT_BINARY_DIR}/parexConfig.cmake" "${PROJECT_BINARY_DIR}/parexConfigVersion.cmake"
   DESTINATION "${PAREX_INSTALL_CMAKEDIR}")
+
+# pkg-config: share/pkgconfig/parex.pc (architecture-independent, as the library is header-only).
+configure_file("${PROJECT_SOURCE_DIR}/cmake/parex.pc.in" "${PROJECT_BINARY_DIR}/parex.pc" @ONLY)
+install(FILES "${PROJECT_BINARY_DIR}/parex.pc" DESTINATION "${CMAKE_INSTALL_DATADIR}/pkgconfig")

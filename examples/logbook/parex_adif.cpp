@@ -9,6 +9,7 @@
 
 #include "adif.hpp"
 #include "awards.hpp"
+#include "module_data.hpp"
 #include "output_file.hpp"
 #include "terminal_progress.hpp"
 #include "qso.hpp"
@@ -44,7 +45,7 @@ struct options {
     bool with_header = false;
     std::string db;
     std::string output;
-    std::string spec_dir = PAREX_ADIF_SPEC_DIR;
+    std::string spec_dir = parex::examples::module_data_dir("logbook").string();
 };
 
 std::string read_file(const std::string& path) {
@@ -220,7 +221,7 @@ int main(int argc, char** argv) {
     options o;
     app.add_option("--threads", o.threads, "threads (0 = one per physical core; PAREX_NUM_THREADS overrides)")->capture_default_str();
     app.add_flag("--lenient", o.lenient, "skip bad records (reported on stderr) instead of failing");
-    app.add_option("--spec-dir", o.spec_dir, "folder of the reference tables (bands, DXCC entities, states, cty.csv)")->capture_default_str();
+    app.add_option("--spec-dir", o.spec_dir, "folder of the reference tables (bands, DXCC entities, states, cty.csv); default: share/parex/logbook beside this program's bin folder")->capture_default_str();
 
     auto* stats = app.add_subcommand("stats", "records, fields, bytes, parse time and MB/s of each file");
     stats->add_option("files", o.files, "ADI files")->required()->check(CLI::ExistingFile);

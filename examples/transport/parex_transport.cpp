@@ -2,6 +2,7 @@
 // Bragg-peak depth, R80 against NIST's CSDA range, the lateral spread against Fermi-Eyges, the
 // conservation residuals and the speed. See README.md beside this file.
 #include "dose.hpp"
+#include "module_data.hpp"
 #include "output_file.hpp"
 #include "transport.hpp"
 
@@ -37,7 +38,7 @@ struct options {
     std::string precision = "f32";
     bool json = false;
     std::string dose_out, plot;
-    std::string table = PAREX_PSTAR_CSV;
+    std::string table = (parex::examples::module_data_dir("transport") / "pstar_water_liquid_csda_stopping.csv").string();
 };
 
 pt::config make_config(const options& o, const pt::stopping_power_table& table) {
@@ -79,7 +80,8 @@ void plot(const pt::config& c, const std::vector<double>& dose_gy, const nlohman
     if (fd < 0) throw std::runtime_error("cannot create a temporary dose file for --plot");
     ::close(fd);
     std::ofstream(name) << dose_csv(c, dose_gy);
-    std::vector<std::string> args = {PAREX_PLOT_PYTHON, PAREX_TRANSPORT_PLOT_SCRIPT, name, png, summary.dump()};
+    const auto script = (parex::examples::module_data_dir("transport") / "plot_dose.py").string();
+    std::vector<std::string> args = {PAREX_PLOT_PYTHON, script, name, png, summary.dump()};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -89,7 +91,7 @@ void plot(const pt::config& c, const std::vector<double>& dose_gy, const nlohman
     if (spawned == 0) ::waitpid(pid, &status, 0);
     fs::remove(name);
     if (spawned != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        throw std::runtime_error("--plot: " PAREX_PLOT_PYTHON " " PAREX_TRANSPORT_PLOT_SCRIPT
+        throw std::runtime_error("--plot: " PAREX_PLOT_PYTHON " " + script +
                                  " failed (it needs matplotlib: apt-get install python3-matplotlib)");
 }
 
@@ -170,7 +172,7 @@ int main(int argc, char** argv) {
     app.add_flag("--json", o.json, "print the results as one JSON object");
     app.add_option("--dose-out", o.dose_out, "write the dose map as CSV (z_cm,x_cm,dose_gy; Gy per incident proton)");
     app.add_option("--plot", o.plot, "draw the dose map and the depth-dose curve to this PNG (python3-matplotlib)");
-    app.add_option("--table", o.table, "NIST PSTAR stopping-power CSV")->check(CLI::ExistingFile)->capture_default_str();
+    app.add_option("--table", o.table, "NIST PSTAR stopping-power CSV; default: share/parex/transport beside this program's bin folder")->check(CLI::ExistingFile)->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     try {
         const auto table = pt::stopping_power_table::read_csv(o.table);

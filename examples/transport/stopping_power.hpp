@@ -16,7 +16,7 @@ namespace parex::transport {
 
 /// Proton rest energy, MeV (CODATA 2018, m_p c^2 = 938.272 088 16 MeV).
 inline constexpr double proton_mass_mev = 938.27208816;
-/// Radiation length of liquid water, g/cm^2 (PDG atomic and nuclear properties; ../shared/data/README.md).
+/// Radiation length of liquid water, g/cm^2 (PDG, "Atomic and nuclear properties of materials", water (liquid)).
 inline constexpr double water_radiation_length_g_cm2 = 36.08;
 /// Density of the medium, g/cm^3: liquid water as the issue fixes it, so 1 cm of path is 1 g/cm^2.
 inline constexpr double water_density_g_cm3 = 1.0;
@@ -50,7 +50,7 @@ public:
         for (std::size_t i = 0; i + 1 < e_.size(); ++i) r_[i + 1] = r_[i] + segment_integral(i, e_[i + 1]);
     }
 
-    /// Reads PSTAR's CSV (../shared/data/pstar): '#' comment lines, one header line, then rows
+    /// Reads PSTAR's CSV (examples/transport/data): '#' comment lines, one header line, then rows
     /// energy_MeV,total_stopping_power_MeV_cm2_g,csda_range_g_cm2. Throws std::runtime_error naming the
     /// file and line of a malformed row, or when the file cannot be read.
     static stopping_power_table read_csv(const std::filesystem::path& file) {

@@ -37,8 +37,9 @@ struct constants {
         constexpr double gm_sun = 1.3271244e20, c = 299792458.0, g = 6.67430e-11, au = 149597870700.0;
         return {"today", gm_sun / g, gm_sun / (c * c * c), gm_sun / (c * c), au * 648000.0 / std::numbers::pi};
     }
-    /// The set of LALSuite in 2015, which the reference waveforms of ../shared/data/gw were made with
-    /// (values in ../shared/data/README.md).
+    /// The set of LALSuite in 2015 (LAL_MSUN_SI, LAL_MTSUN_SI, LAL_MRSUN_SI, LAL_PC_SI of
+    /// lal/lib/std/LALConstants.h at lalsuite-archive commit 9334a653), which the reference waveforms
+    /// of tests/data/gw were made with.
     static constants lal_2015() {
         return {"lal-2015", 1.988546954961461467e30, 4.925491025543575903e-6, 1.476625061404649406e3,
                 3.085677581491367279e16};

@@ -31,7 +31,7 @@ const std::string cli = quote(PAREX_COMPRESS_CLI);
 
 std::string canterbury() {  // the whole corpus, concatenated: text, source, binary
     std::string all;
-    for (const auto& e : fs::directory_iterator(fs::path(PAREX_SHARED_DATA) / "corpus/canterbury")) all += read_file(e.path());
+    for (const auto& e : fs::directory_iterator(fs::path(PAREX_TEST_DATA) / "canterbury")) all += read_file(e.path());
     return all;
 }
 
@@ -54,7 +54,7 @@ std::string round_trip(const std::string& data, const pc::options& o) {
 }  // namespace
 
 TEST_CASE("every Canterbury file round-trips with both codecs", "[compress]") {
-    const auto dir = fs::path(PAREX_SHARED_DATA) / "corpus/canterbury";
+    const auto dir = fs::path(PAREX_TEST_DATA) / "canterbury";
     REQUIRE(fs::exists(dir));
     std::size_t files = 0;
     for (const auto& e : fs::directory_iterator(dir)) {

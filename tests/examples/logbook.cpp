@@ -32,7 +32,7 @@ using parex::test::run;
 
 namespace {
 
-const fs::path data_dir = fs::path(PAREX_SHARED_DATA) / "adif";
+const fs::path logs_dir = fs::path(PAREX_TEST_DATA) / "adif";
 const std::string cli = quote(PAREX_LOGBOOK_CLI);
 
 struct real_log {
@@ -46,7 +46,7 @@ constexpr real_log real_logs[] = {{"ADIF_316_test_QSOs_2025_08_27.adi", 6191},
                                   {"wsjtx_2.6.1_KK7KNB.adi", 528}};
 
 const lb::award_tables& tables() {
-    static const auto t = lb::award_tables::read(data_dir / "spec");
+    static const auto t = lb::award_tables::read(fs::path(PAREX_MODULE_DATA) / "logbook");
     return t;
 }
 
@@ -123,7 +123,7 @@ TEST_CASE("logbook: every real log parses with its record count, equal in parall
     CHECK_FALSE(holds_tag("a < b: 3 > 2"));
     for (const auto& log : real_logs) {
         INFO(log.file);
-        const auto text = read_file(data_dir / "logs" / log.file);
+        const auto text = read_file(logs_dir / log.file);
         const auto sequential = lb::parse_sequential(text);
         CHECK(sequential.size() == log.records);
         CHECK(sequential.skipped().empty());
@@ -137,20 +137,20 @@ TEST_CASE("logbook: every real log parses with its record count, equal in parall
 }
 
 TEST_CASE("logbook: headers, BOM and the LoTW trailer as real exports write them") {
-    const auto lotw = read_file(data_dir / "logs" / "lotw_report.adi");
+    const auto lotw = read_file(logs_dir / "lotw_report.adi");
     const auto doc = lb::parse(lotw);
     CHECK(doc.has_header());
     CHECK(doc.header_text().starts_with("ARRL Logbook of the World Status Report"));
     CHECK(doc.trailer() == "<APP_LoTW_EOF>");
     CHECK(doc[0].find("app_lotw_owncall") == "K9CTS");  // names are case-insensitive, APP_ fields kept
 
-    const auto log4om_text = read_file(data_dir / "logs" / "log4om_2.22.adi");  // UTF-8 BOM, header
+    const auto log4om_text = read_file(logs_dir / "log4om_2.22.adi");  // UTF-8 BOM, header
     const auto log4om = lb::parse(log4om_text);
     REQUIRE(log4om.header().size() == 3);
     CHECK(log4om.header()[0].name == "ADIF_VERS");  // sic, kept as written
     CHECK(log4om[0].find("CALL") == "KE8LVA");
 
-    const auto test_text = read_file(data_dir / "logs" / "ADIF_316_test_QSOs_2025_08_27.adi");
+    const auto test_text = read_file(logs_dir / "ADIF_316_test_QSOs_2025_08_27.adi");
     const auto test_file = lb::parse(test_text);
     CHECK(test_file.header()[4].name == "USERDEF1");
     CHECK(test_file.header()[4].type == 'B');
@@ -200,7 +200,7 @@ TEST_CASE("logbook: generated logs full of <EOR>, '<' and UTF-8 in data parse th
 TEST_CASE("logbook: parse, write, parse gives the same records for every real log") {
     for (const auto& log : real_logs) {
         INFO(log.file);
-        const auto text = read_file(data_dir / "logs" / log.file);
+        const auto text = read_file(logs_dir / log.file);
         const auto doc = lb::parse(text);
         std::string written;
         CHECK(lb::write(doc, [&](std::string_view s) { written += s; }) == log.records);
@@ -393,7 +393,7 @@ TEST_CASE("logbook: award summaries by map_reduce over QSO chunks equal one sequ
     std::vector<lb::qso> all;
     std::vector<lb::document> docs;
     std::vector<std::string> texts;
-    for (const auto& log : real_logs) texts.push_back(read_file(data_dir / "logs" / log.file));
+    for (const auto& log : real_logs) texts.push_back(read_file(logs_dir / log.file));
     parex::chunked_executor ex({.max_concurrency = 2});
     for (const auto& t : texts) {
         docs.push_back(lb::parse(t));
@@ -414,7 +414,7 @@ TEST_CASE("logbook: award summaries by map_reduce over QSO chunks equal one sequ
 TEST_CASE("logbook: the SQLite store imports idempotently and exports the same records") {
     parex::test::temp_dir dir;
     const auto db_path = dir.path() / "log.sqlite";
-    const auto text = read_file(data_dir / "logs" / "n3fjp_aclog_7.0.5.adi");
+    const auto text = read_file(logs_dir / "n3fjp_aclog_7.0.5.adi");
     const auto doc = lb::parse(text);
     {
         lb::store db(db_path);
@@ -550,8 +550,8 @@ TEST_CASE("logbook: a process killed during a bulk import leaves a whole store: 
 
 TEST_CASE("logbook: the CLI's commands, JSON keys, files and exit codes") {
     parex::test::temp_dir dir;
-    const auto wsjtx = quote(data_dir / "logs" / "wsjtx_2.6.1_KK7KNB.adi");
-    const auto lotw = quote(data_dir / "logs" / "lotw_report.adi");
+    const auto wsjtx = quote(logs_dir / "wsjtx_2.6.1_KK7KNB.adi");
+    const auto lotw = quote(logs_dir / "lotw_report.adi");
     REQUIRE(run(cli + " --threads 2 stats --json " + wsjtx + " " + lotw + " > " + quote(dir.path() / "stats.json")) == 0);
     const auto stats = nlohmann::json::parse(read_file(dir.path() / "stats.json"));
     REQUIRE(stats.size() == 2);
@@ -598,7 +598,7 @@ TEST_CASE("logbook: adif-parser-ts reads the five real logs field for field as p
     parex::test::temp_dir dir;
     for (const auto& log : real_logs) {
         INFO(log.file);
-        const auto path = data_dir / "logs" / log.file;
+        const auto path = logs_dir / log.file;
         REQUIRE(run("node " + quote(PAREX_ADIF_PEER) + " json " + quote(path) + " > " + quote(dir.path() / "peer.json")) == 0);
         const auto peer = nlohmann::json::parse(read_file(dir.path() / "peer.json"));
         const auto text = read_file(path);

@@ -29,7 +29,7 @@ namespace {
 
 const pt::stopping_power_table& pstar() {
     static const auto table =
-        pt::stopping_power_table::read_csv(std::string(PAREX_SHARED_DATA) + "/pstar/pstar_water_liquid_csda_stopping.csv");
+        pt::stopping_power_table::read_csv(std::string(PAREX_MODULE_DATA) + "/transport/pstar_water_liquid_csda_stopping.csv");
     return table;
 }
 

@@ -30,9 +30,9 @@ struct reference {
     std::vector<cplx> h_plus, h_cross;
 };
 
-/// A reference CSV of ../shared/data/gw (k,f_Hz,hp_re,hp_im,hc_re,hc_im).
+/// A reference CSV of tests/data/gw (k,f_Hz,hp_re,hp_im,hc_re,hc_im).
 reference load(const std::string& name) {
-    std::ifstream in(fs::path(PAREX_SHARED_DATA) / "gw" / name);
+    std::ifstream in(fs::path(PAREX_TEST_DATA) / "gw" / name);
     REQUIRE(in);
     std::string line;
     std::getline(in, line);
@@ -62,7 +62,7 @@ double relative_error(const std::vector<cplx>& h, const std::vector<cplx>& ref) 
     return worst / peak;
 }
 
-// The three fixtures' parameters (../shared/data/gw/datasets_index.json).
+// The three fixtures' parameters (tests/data/gw/datasets_index.json).
 wf::parameters taylor_f2_1() {
     return {.m1 = 10, .m2 = 1.4, .chi1z = -0.7, .chi2z = 0.05, .lambda1 = 0, .lambda2 = 90.5, .distance = 100,
             .inclination = 0.79, .phi_ref = 1.3, .f_ref = 20, .f_min = 20, .f_max = 0, .delta_f = 1.5};
