@@ -7,5 +7,6 @@
 #include <parex/run_control.hpp>
 #include <parex/shm_arena.hpp>
 #include <parex/topology.hpp>
+#include <parex/version.hpp>
 #include <parex/worker_local.hpp>
 #include <parex/worker_pool.hpp>

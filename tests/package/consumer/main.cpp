@@ -14,4 +14,5 @@ int main() {
         },
         std::plus<>{}, 0ULL);
     std::printf("parex consumer: sum=%llu\n", sum);
+    return sum == 500000500000ULL ? 0 : 1;
 }
