@@ -1,9 +1,10 @@
 // parex-bench-report: reads Google Benchmark JSON files whose benchmarks follow the naming convention
-// "<module>/<input>/<role>" (role = sequential | parex | peer:<name>) and prints the main job's table:
-// module, input, sequential time, parallel time, speed-up, throughput, and each peer with its time and
-// the ratio of parex's throughput to the peer's (> 1: parex is faster). Writes the same as JSON.
+// "<module>/<input>/<role>" (role = sequential | parex | peer:<name>) and prints the main job's summary:
+// one line per benchmark with parex's speed-up over its sequential run and its ratio to the fastest
+// peer (> 1: parex is faster). The full table (module, input, sequential time, parallel time, speed-up,
+// throughput, and each peer with its time and ratio) goes to --table, the same as JSON to --json.
 //
-// Usage: parex-bench-report [--json SUMMARY.json] RAW.json...
+// Usage: parex-bench-report [--table TABLE.txt] [--json SUMMARY.json] RAW.json...
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -98,14 +99,48 @@ void strip_benchmark_suffixes(std::string& name) {
         name.resize(slash);
 }
 
+/// The lines of a table whose columns are as wide as their widest cell, two spaces apart.
+std::string format_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& cells) {
+    std::vector<std::size_t> widths(header.size());
+    for (std::size_t c = 0; c < header.size(); ++c) {
+        widths[c] = header[c].size();
+        for (const auto& line : cells) widths[c] = std::max(widths[c], line[c].size());
+    }
+    std::string text;
+    const auto add_line = [&](const std::vector<std::string>& line) {
+        std::string out;
+        for (std::size_t c = 0; c < line.size(); ++c) out += fmt::format("{:<{}}  ", line[c], widths[c]);
+        while (!out.empty() && out.back() == ' ') out.pop_back();
+        text += out + '\n';
+    };
+    add_line(header);
+    std::vector<std::string> rule;
+    for (auto w : widths) rule.emplace_back(w, '-');
+    add_line(rule);
+    for (const auto& line : cells) add_line(line);
+    return text;
+}
+
+/// Writes `text` to `path` through a temporary file, so that readers never see half of it.
+void write_atomically(const std::filesystem::path& path, const std::string& text) {
+    const auto tmp = std::filesystem::path(path).concat(".tmp");
+    {
+        std::ofstream out(tmp);
+        out << text;
+        if (!out.flush()) throw std::runtime_error("cannot write " + tmp.string());
+    }
+    std::filesystem::rename(tmp, path);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"Prints the parex benchmark table from Google Benchmark JSON files"};
     std::vector<std::filesystem::path> inputs;
-    std::filesystem::path summary_path;
+    std::filesystem::path summary_path, table_path;
     app.add_option("raw", inputs, "Google Benchmark --benchmark_out JSON files")->required()->check(CLI::ExistingFile);
     app.add_option("--json", summary_path, "write the table as JSON here");
+    app.add_option("--table", table_path, "write the full table (every peer, times, throughputs) here");
     CLI11_PARSE(app, argc, argv);
 
     std::vector<row> rows;
@@ -172,6 +207,8 @@ int main(int argc, char** argv) {
     const std::vector<std::string> header{"module", "input", "sequential", "parallel", "speed-up",
                                           "throughput", "peer", "peer time", "parex vs peer"};
     std::vector<std::vector<std::string>> cells;
+    const std::vector<std::string> compact_header{"module", "input", "speed-up", "fastest peer", "parex vs it"};
+    std::vector<std::vector<std::string>> compact;
     json summary_rows = json::array();
     for (const auto& r : rows) {
         json jr{{"module", r.module}, {"input", r.input}, {"peers", json::array()}};
@@ -205,38 +242,38 @@ int main(int argc, char** argv) {
             jr["peers"].push_back(jp);
             cells.push_back(line);
         }
+        // The compact line: the speed-up, and the ratio to the fastest peer (the smallest ratio).
+        std::vector<std::string> brief{r.module, r.input, "-", "-", "-"};
+        if (r.sequential && r.parallel) brief[2] = fmt::format("{:.2f}x", r.sequential->ms / r.parallel->ms);
+        if (r.parallel && !r.peers.empty()) {
+            const auto fastest = std::min_element(r.peers.begin(), r.peers.end(), [&](const auto& a, const auto& b) {
+                return ratio(*r.parallel, a.second) < ratio(*r.parallel, b.second);
+            });
+            brief[3] = fastest->first;
+            brief[4] = fmt::format("{:.2f}x", ratio(*r.parallel, fastest->second));
+            jr["fastest_peer"] = fastest->first;
+            jr["parex_vs_fastest_peer"] = ratio(*r.parallel, fastest->second);
+        }
+        compact.push_back(brief);
         summary_rows.push_back(jr);
     }
 
-    std::vector<std::size_t> width(header.size());
-    for (std::size_t c = 0; c < header.size(); ++c) {
-        width[c] = header[c].size();
-        for (const auto& line : cells) width[c] = std::max(width[c], line[c].size());
-    }
-    const auto print_line = [&](const std::vector<std::string>& line) {
-        std::string out;
-        for (std::size_t c = 0; c < line.size(); ++c) out += fmt::format("{:<{}}  ", line[c], width[c]);
-        while (!out.empty() && out.back() == ' ') out.pop_back();
-        fmt::print("{}\n", out);
-    };
     fmt::print("parex benchmarks: {} threads on {} CPUs at {} MHz, parex {}, {}\n",
                context.value("parex_threads", std::string("?")), context.value("num_cpus", 0),
                context.value("mhz_per_cpu", 0), context.value("parex_build", std::string("?")),
                context.value("date", std::string("?")));
-    fmt::print("times are medians of the repetitions (wall clock); 'parex vs peer' > 1 means parex is faster\n\n");
-    print_line(header);
-    std::vector<std::string> rule;
-    for (auto w : width) rule.emplace_back(w, '-');
-    print_line(rule);
-    for (const auto& line : cells) print_line(line);
+    fmt::print("times are medians of the repetitions (wall clock); a ratio > 1 means parex is faster\n\n");
+    fmt::print("{}", format_table(compact_header, compact));
     for (const auto& e : errors) fmt::print(stderr, "benchmark error: {}\n", e);
 
+    if (!table_path.empty()) {
+        write_atomically(table_path, format_table(header, cells));
+        fmt::print("\nfull table: {}\n", table_path.string());
+    }
     if (!summary_path.empty()) {
         const json summary{{"context", context}, {"rows", summary_rows}, {"errors", errors}};
-        const auto tmp = std::filesystem::path(summary_path).concat(".tmp");
-        std::ofstream(tmp) << summary.dump(2) << '\n';
-        std::filesystem::rename(tmp, summary_path);  // readers never see a half-written summary
-        fmt::print("\nwritten: {}\n", summary_path.string());
+        write_atomically(summary_path, summary.dump(2) + '\n');
+        fmt::print("{}JSON: {}\n", table_path.empty() ? "\n" : "", summary_path.string());
     }
     return errors.empty() ? 0 : 1;
 }

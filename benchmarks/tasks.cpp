@@ -21,7 +21,7 @@ namespace pb = parex::bench;
 namespace {
 
 constexpr std::size_t task_count = 100'000;
-constexpr std::size_t async_task_count = 10'000;  // std::async starts a thread per task: fewer, same per-task rate
+constexpr std::size_t async_task_count = 1'000;  // std::async starts a thread per task: fewer, same per-task rate
 
 void set_counters(benchmark::State& state, std::size_t n) {
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * n));
@@ -109,7 +109,7 @@ void tasks_std_async(benchmark::State& state) {
 PAREX_TASK_BENCH(tasks_parex_submit, "tasks/100000 empty tasks with futures/parex");
 PAREX_TASK_BENCH(tasks_pool_submit, "tasks/100000 empty tasks with futures/peer:parex worker_pool<>::submit");
 PAREX_TASK_BENCH(tasks_asio_futures, "tasks/100000 empty tasks with futures/peer:boost::asio::thread_pool");
-PAREX_TASK_BENCH(tasks_std_async, "tasks/100000 empty tasks with futures/peer:std::async (10000 tasks)");
+PAREX_TASK_BENCH(tasks_std_async, "tasks/100000 empty tasks with futures/peer:std::async (1000 tasks)");
 PAREX_TASK_BENCH(tasks_parex_submit_equal_workers, "tasks/100000 empty tasks with futures, threads() workers/parex");
 PAREX_TASK_BENCH(tasks_asio_futures, "tasks/100000 empty tasks with futures, threads() workers/peer:boost::asio::thread_pool");
 PAREX_TASK_BENCH(tasks_parex_run, "tasks/100000 empty tasks without futures/parex");

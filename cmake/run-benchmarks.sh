@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds in Release, runs the benchmark suite on the bundled data
-# and prints one table; the same table is written as JSON to build/release/benchmarks/summary.json.
+# and prints a summary, one line per benchmark (parex's speed-up and its ratio to the fastest peer).
+# The full table, the JSON and two charts go to build/release/benchmarks: table.txt, summary.json,
+# speed-up.png and parex-vs-peer.png.
 # PAREX_COMPRESS_LEVELS=1,3,9 adds zstd levels to the compression rows (default: 3).
 # Extra arguments go to every benchmark binary (e.g. --benchmark_filter=executor).
 set -euo pipefail
 export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}
 cd "$(dirname "$0")/.."
 cmake/install-deps.sh
-cmake --workflow --preset release >/dev/null
+cmake --preset release >/dev/null
+cmake --build --preset release --target parex-benchmarks >/dev/null  # the benchmarks, not the examples
 
 out=build/release/benchmarks
 # The compression benchmarks' corpus (about 110 MiB, assembled from installed Debian packages).
@@ -20,8 +23,10 @@ for binary in "$out"/parex-bench-*; do
   [[ $name == parex-bench-report ]] && continue
   echo "running $name" >&2
   "$binary" --benchmark_out="$out/raw-$name.json" --benchmark_out_format=json \
-    --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true --benchmark_min_time=0.2 \
+    --benchmark_repetitions=3 --benchmark_enable_random_interleaving=true --benchmark_min_time=0.1 \
     --benchmark_report_aggregates_only=true "$@" >/dev/null
   raw+=("$out/raw-$name.json")
 done
-"$out/parex-bench-report" --json "$out/summary.json" "${raw[@]}"
+"$out/parex-bench-report" --table "$out/table.txt" --json "$out/summary.json" "${raw[@]}"
+# The charts need matplotlib for /usr/bin/python3 (Debian's python3-matplotlib, which install-deps.sh installs).
+/usr/bin/python3 benchmarks/plot_summary.py "$out/summary.json" "$out"
