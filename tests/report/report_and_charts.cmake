@@ -1,0 +1,36 @@
+# The main job's last steps on a fixed Google Benchmark output (raw.json: a sequential run of 100 ms,
+# parex 50 ms, a slow peer of 200 ms and a fast one of 40 ms): parex-bench-report's summary line, its
+# table and JSON, then the charts of benchmarks/plot_summary.py when /usr/bin/python3 has matplotlib.
+# Usage: cmake -DREPORT=<parex-bench-report> -DPLOT=<plot_summary.py> -DRAW=<raw.json> -DWORK=... -P report_and_charts.cmake
+file(REMOVE_RECURSE "${WORK}")
+file(MAKE_DIRECTORY "${WORK}")
+execute_process(COMMAND "${REPORT}" --table "${WORK}/table.txt" --json "${WORK}/summary.json" "${RAW}"
+                OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "parex-bench-report failed (exit ${rc}):\n${out}")
+endif()
+# The summary: speed-up 100/50 = 2.00x, and the fastest peer (40 ms: 2.5e10 B/s) puts parex at 0.80x.
+if(NOT out MATCHES "demo +sum of 1 GB +2\\.00x +fast +0\\.80x")
+  message(FATAL_ERROR "the summary line is not 'demo  sum of 1 GB  2.00x  fast  0.80x':\n${out}")
+endif()
+file(READ "${WORK}/table.txt" table)
+if(NOT table MATCHES "slow" OR NOT table MATCHES "4\\.00x")
+  message(FATAL_ERROR "the full table lacks the slow peer at 4.00x:\n${table}")
+endif()
+file(READ "${WORK}/summary.json" summary)
+string(JSON fastest GET "${summary}" rows 0 parex_vs_fastest_peer)
+if(NOT fastest EQUAL 0.8)
+  message(FATAL_ERROR "summary.json: parex_vs_fastest_peer is ${fastest}, not 0.8")
+endif()
+execute_process(COMMAND /usr/bin/python3 -c "import matplotlib" RESULT_VARIABLE no_matplotlib OUTPUT_QUIET ERROR_QUIET)
+if(NOT no_matplotlib EQUAL 0)
+  message("SKIPPED: /usr/bin/python3 has no matplotlib (python3-matplotlib) for the charts")
+  return()
+endif()
+execute_process(COMMAND /usr/bin/python3 "${PLOT}" "${WORK}/summary.json" "${WORK}" RESULT_VARIABLE rc)
+foreach(png IN ITEMS speed-up.png parex-vs-peer.png)
+  if(NOT rc EQUAL 0 OR NOT EXISTS "${WORK}/${png}")
+    message(FATAL_ERROR "plot_summary.py did not draw ${png} (exit ${rc})")
+  endif()
+endforeach()
+message("report and charts: ok")
