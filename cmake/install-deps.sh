@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages parex's build, tests and benchmarks need, if any is missing.
 # As root it runs apt-get; otherwise it prints the exact command to run and fails.
-# Usage: cmake/install-deps.sh
+# Usage: cmake/install-deps.sh [--tests]   (--tests: also the clang toolchain the tests build with)
 set -euo pipefail
 
 packages=(
@@ -14,8 +14,11 @@ packages=(
   libzstd-dev liblz4-dev libxxhash-dev zstd lz4  # compression module; its tests run the zstd and lz4 CLIs
   libsqlite3-dev                 # logbook module's SQLite store
   libhdf5-dev                    # waveform module's batch files
-  python3-matplotlib             # parex-transport --plot
+  python3-matplotlib             # parex-transport --plot, the main job's charts
 )
+if [[ ${1:-} == --tests ]]; then
+  packages+=(clang-19 libc++-19-dev libc++abi-19-dev)  # the clang and libcxx presets
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -35,10 +35,12 @@ inline void atan_scalar(double* x, std::size_t n) {
 }
 
 #ifdef PAREX_WAVEFORMS_AVX2
-extern "C" __m256d _ZGVdN4v_sin(__m256d);
-extern "C" __m256d _ZGVdN4v_cos(__m256d);
-extern "C" __m256d _ZGVdN4v_exp(__m256d);
-extern "C" __m256d _ZGVdN4v_atan(__m256d);  // glibc 2.35 and later
+// libmvec's AVX2 variants (x86_64 vector function ABI, 'd' = AVX2). Declared with the AVX2 target: a
+// __m256d argument travels in a ymm register only when AVX is enabled for the call.
+extern "C" __attribute__((target("avx2"))) __m256d _ZGVdN4v_sin(__m256d);
+extern "C" __attribute__((target("avx2"))) __m256d _ZGVdN4v_cos(__m256d);
+extern "C" __attribute__((target("avx2"))) __m256d _ZGVdN4v_exp(__m256d);
+extern "C" __attribute__((target("avx2"))) __m256d _ZGVdN4v_atan(__m256d);  // glibc 2.35 and later
 
 __attribute__((target("avx2,fma"))) inline void sin_cos_avx2(const double* x, double* s, double* c, std::size_t n) {
     std::size_t k = 0;

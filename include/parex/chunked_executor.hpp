@@ -23,6 +23,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <stop_token>
@@ -86,6 +87,24 @@ struct executor_core {
     tbb::task_group submits{submits_context};  // submit(); never cancelled: each future settles itself
     std::atomic<std::size_t> runs_total{0};    // run() calls since the last wait()
     std::atomic<std::size_t> runs_skipped{0};  // of those, tasks dropped by a cancellation
+    // The first exception a run() task threw since the last wait(). Kept here, not carried by oneTBB,
+    // so that it crosses to wait() with the caller's own standard library (libtbb may use another).
+    std::mutex runs_error_mutex;
+    std::exception_ptr runs_error;
+
+    /// Keeps `error` if it is the first since the last wait(), and drops the tasks not started.
+    void run_failed(std::exception_ptr error) noexcept {
+        {
+            std::lock_guard lock(runs_error_mutex);
+            if (!runs_error) runs_error = std::move(error);
+        }
+        runs.cancel();
+    }
+    /// The first exception since the last wait(), taken (null if none).
+    std::exception_ptr take_run_error() noexcept {
+        std::lock_guard lock(runs_error_mutex);
+        return std::exchange(runs_error, nullptr);
+    }
 };
 
 /// The executor whose work this thread is running (a chunk, a pipeline stage, a task), or nullptr.
@@ -160,7 +179,11 @@ struct group_task {
     void operator()() const {
         ran = true;
         running_on here(core);
-        fn();
+        try {
+            fn();
+        } catch (...) {
+            core->run_failed(std::current_exception());
+        }
     }
 };
 
@@ -332,6 +355,7 @@ public:
         };
         reset_counts reset{core_.get()};
         const auto status = core_->arena.execute([&] { return core_->runs.wait(); });
+        if (auto error = core_->take_run_error()) std::rethrow_exception(error);
         const auto total = core_->runs_total.load(std::memory_order_relaxed);
         const auto skipped = core_->runs_skipped.load(std::memory_order_relaxed);
         if (status == tbb::task_group_status::canceled && skipped > 0) throw operation_cancelled(total - skipped, total);
