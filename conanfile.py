@@ -61,7 +61,6 @@ class ParexConan(ConanFile):
         # which CMakeToolchain puts on CMAKE_PREFIX_PATH), so that find_dependency(TBB) runs.
         self.cpp_info.set_property("cmake_find_mode", "none")
         self.cpp_info.builddirs = [""]
-        self.cpp_info.set_property("pkg_config_name", "parex")
         self.cpp_info.bindirs = []
         self.cpp_info.libdirs = []
         self.cpp_info.system_libs = ["pthread"]

@@ -222,8 +222,9 @@ int main(int argc, char** argv) {
             if (r.parallel->ratio) jr["ratio"] = *r.parallel->ratio;
             if (r.parallel->items) jr["items_per_second"] = *r.parallel->items;
         }
+        std::string speedup = "-";
         if (r.sequential && r.parallel) {
-            line[4] = fmt::format("{:.2f}x", r.sequential->ms / r.parallel->ms);
+            speedup = line[4] = fmt::format("{:.2f}x", r.sequential->ms / r.parallel->ms);
             jr["speedup"] = r.sequential->ms / r.parallel->ms;
         }
         if (r.peers.empty()) cells.push_back(line);
@@ -243,8 +244,7 @@ int main(int argc, char** argv) {
             cells.push_back(line);
         }
         // The compact line: the speed-up, and the ratio to the fastest peer (the smallest ratio).
-        std::vector<std::string> brief{r.module, r.input, "-", "-", "-"};
-        if (r.sequential && r.parallel) brief[2] = fmt::format("{:.2f}x", r.sequential->ms / r.parallel->ms);
+        std::vector<std::string> brief{r.module, r.input, speedup, "-", "-"};
         if (r.parallel && !r.peers.empty()) {
             const auto fastest = std::min_element(r.peers.begin(), r.peers.end(), [&](const auto& a, const auto& b) {
                 return ratio(*r.parallel, a.second) < ratio(*r.parallel, b.second);

@@ -1,5 +1,7 @@
-// A consumer of the Conan package: a deterministic map_reduce on the chunked executor, written into a
-// named shared-memory arena that a second mapping (as another process would) reads back.
+// parex's consumer program: a deterministic map_reduce on the chunked executor, written into a named
+// shared-memory arena that a second mapping (as another process would) reads back. Conan's test_package
+// builds it, and so do the consumer tests of tests/package (find_package, add_subdirectory, pkg-config,
+// vcpkg). Exits 1 if the sum is wrong.
 #include <parex/chunked_executor.hpp>
 #include <parex/shm_arena.hpp>
 
@@ -7,7 +9,7 @@
 #include <functional>
 
 int main() {
-    const auto name = parex::unique_shm_name("parex-test-package");
+    const auto name = parex::unique_shm_name("parex-consumer");
     auto arena = parex::shm_arena::create({.bytes = 1 << 16, .name = name});  // owned: unlinked at the end
     auto sum = arena.allocate<unsigned long long>(1);
 
@@ -23,6 +25,6 @@ int main() {
 
     const auto attached = parex::shm_arena::attach(name);
     const auto seen = attached.at<unsigned long long>(arena.offset_of(sum.data()), 1)[0];
-    std::printf("parex test_package: sum=%llu through the arena\n", seen);
+    std::printf("parex consumer: sum=%llu, read back through a shared-memory arena\n", seen);
     return seen == 500000500000ULL ? 0 : 1;
 }

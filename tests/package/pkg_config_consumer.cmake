@@ -1,4 +1,4 @@
-# The pkg-config consumer: compiles consumer/main.cpp with the flags `pkg-config --cflags --libs parex`
+# The pkg-config consumer: compiles test_package/main.cpp with the flags `pkg-config --cflags --libs parex`
 # gives for the install prefix PREFIX, with the compiler CXX, into BINARY, and runs it.
 # Usage: cmake -DPREFIX=... -DCXX=... -DSOURCE=.../main.cpp -DBINARY=... -P pkg_config_consumer.cmake
 find_program(PKG_CONFIG pkg-config REQUIRED)

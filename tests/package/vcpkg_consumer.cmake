@@ -42,19 +42,19 @@ check("building the classic-mode consumer" ${rc})
 execute_process(COMMAND "${WORK}/classic/parex-consumer" RESULT_VARIABLE rc)
 check("the classic-mode consumer" ${rc})
 
-# Manifest mode: the consumer's vcpkg.json names parex; configuring installs it.
-file(COPY "${CMAKE_CURRENT_LIST_DIR}/consumer/CMakeLists.txt" "${CMAKE_CURRENT_LIST_DIR}/consumer/main.cpp"
-     DESTINATION "${WORK}/manifest-src")
-file(WRITE "${WORK}/manifest-src/vcpkg.json" [=[{ "name": "parex-consumer", "version": "1.0.0", "dependencies": ["parex"] }]=])
+# Manifest mode: a vcpkg.json naming parex (VCPKG_MANIFEST_DIR, beside the consumer's sources);
+# configuring installs it.
+file(WRITE "${WORK}/manifest/vcpkg.json" [=[{ "name": "parex-consumer", "version": "1.0.0", "dependencies": ["parex"] }]=])
 file(WRITE "${WORK}/manifest-cache.cmake"  # lists, which -D on a command line would split
   "set(VCPKG_OVERLAY_PORTS \"${overlays}\" CACHE STRING \"\")\n"
-  "set(VCPKG_INSTALL_OPTIONS \"${trees}\" CACHE STRING \"\")\n")
-execute_process(COMMAND "${CMAKE_COMMAND}" -C "${WORK}/manifest-cache.cmake" -S "${WORK}/manifest-src" -B "${WORK}/manifest"
+  "set(VCPKG_INSTALL_OPTIONS \"${trees}\" CACHE STRING \"\")\n"
+  "set(VCPKG_MANIFEST_DIR \"${WORK}/manifest\" CACHE PATH \"\")\n")
+execute_process(COMMAND "${CMAKE_COMMAND}" -C "${WORK}/manifest-cache.cmake" -S "${CMAKE_CURRENT_LIST_DIR}/consumer" -B "${WORK}/manifest-build"
                         -G "${GENERATOR}" "-DCMAKE_TOOLCHAIN_FILE=${root}/scripts/buildsystems/vcpkg.cmake"
                         -DCMAKE_BUILD_TYPE=Release RESULT_VARIABLE rc)
 check("configuring the manifest-mode consumer" ${rc})
-execute_process(COMMAND "${CMAKE_COMMAND}" --build "${WORK}/manifest" RESULT_VARIABLE rc)
+execute_process(COMMAND "${CMAKE_COMMAND}" --build "${WORK}/manifest-build" RESULT_VARIABLE rc)
 check("building the manifest-mode consumer" ${rc})
-execute_process(COMMAND "${WORK}/manifest/parex-consumer" RESULT_VARIABLE rc)
+execute_process(COMMAND "${WORK}/manifest-build/parex-consumer" RESULT_VARIABLE rc)
 check("the manifest-mode consumer" ${rc})
 message("vcpkg consumer: classic and manifest mode built and ran")
