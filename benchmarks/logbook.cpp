@@ -79,7 +79,7 @@ const fs::path& million_qso_log() {
                 }
             }
         }
-        parex::examples::write_atomically(p, out);
+        parex::examples::write_atomically(p, out, true);
         return p;
     }();
     return path;

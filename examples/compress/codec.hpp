@@ -99,38 +99,53 @@ public:
         out.resize(pos);
     }
 
-    /// Decodes the single frame `frame` (chunk `chunk`, at `offset` in the file) into `out`.
-    /// `expected` is its decompressed size when known (seek table or frame header). The frame's own
-    /// checksum is verified by the library. Throws format_error naming the chunk and offset.
-    void decompress(std::string_view frame, std::optional<std::size_t> expected, byte_buffer& out, std::size_t chunk,
-                    std::size_t offset) {
-        const auto fail = [&](const std::string& why) -> void {
+    /// Decodes the single frame `frame` (chunk `chunk`, at `offset` in the file), whose decoded size is
+    /// known to be `size` (seek table or frame header), into `out`. The frame's own checksum is verified
+    /// by the library. Throws format_error naming the chunk and offset.
+    void decompress(std::string_view frame, std::size_t size, byte_buffer& out, std::size_t chunk, std::size_t offset) {
+        out.resize(size);
+        decompress_into(frame, out.data(), size, chunk, offset);
+    }
+
+    /// Decodes the single frame `frame` without knowing its decoded size, handing the decoded bytes to
+    /// `sink` in order, in pieces of at most `piece.size()` bytes decoded into `piece`: memory stays at
+    /// that one buffer whatever the frame holds. Returns the decoded size. Throws format_error naming
+    /// the chunk and offset for damaged or truncated data or trailing bytes.
+    template <class Sink>
+    std::size_t decompress_stream(std::string_view frame, byte_buffer& piece, Sink&& sink, std::size_t chunk,
+                                  std::size_t offset) {
+        const auto fail = [&](const std::string& why) {
             throw format_error(std::string(name_of(kind_)) + " frame: " + why, chunk, offset);
         };
-        if (expected) {
-            out.resize(*expected);
-            decompress_into(frame, out.data(), *expected, chunk, offset);
-            return;
-        }
-        std::size_t produced = 0;
-        if (kind_ == codec::zstd) {  // content size not in the header (a streamed frame): grow
+        std::size_t total = 0, consumed = 0;
+        if (kind_ == codec::zstd) {
             check_zstd(ZSTD_DCtx_reset(zd_, ZSTD_reset_session_only), "reset");
-            out.resize(std::max<std::size_t>(frame.size() * 4, 1 << 16));
             ZSTD_inBuffer in{frame.data(), frame.size(), 0};
             for (;;) {
-                ZSTD_outBuffer o{out.data(), out.size(), produced};
+                ZSTD_outBuffer o{piece.data(), piece.size(), 0};
                 const auto r = ZSTD_decompressStream(zd_, &o, &in);
                 if (ZSTD_isError(r)) fail(ZSTD_getErrorName(r));
-                produced = o.pos;
-                if (r == 0) break;
+                if (o.pos > 0) sink(std::string_view(piece.data(), o.pos));
+                total += o.pos;
+                if (r == 0) break;  // frame complete, checksum verified
                 if (in.pos == in.size && o.pos < o.size) fail("truncated");
-                if (o.pos == o.size) grow(out, produced);
             }
+            consumed = in.pos;
         } else {
-            out.resize(std::max<std::size_t>(frame.size() * 4, 1 << 16));
-            produced = lz4_decode(frame, nullptr, 0, &out, chunk, offset);
+            LZ4F_resetDecompressionContext(ld_);
+            for (;;) {
+                std::size_t dst = piece.size(), src = frame.size() - consumed;
+                const auto hint = LZ4F_decompress(ld_, piece.data(), &dst, frame.data() + consumed, &src, nullptr);
+                if (LZ4F_isError(hint)) fail(LZ4F_getErrorName(hint));
+                if (dst > 0) sink(std::string_view(piece.data(), dst));
+                total += dst;
+                consumed += src;
+                if (hint == 0) break;  // frame complete, content checksum verified
+                if (dst == 0 && src == 0) fail("truncated");
+            }
         }
-        out.resize(produced);
+        if (consumed != frame.size()) fail("trailing bytes after the frame");
+        return total;
     }
 
     /// Decodes the single frame `frame`, whose decoded size is known to be `size`, straight into
@@ -142,7 +157,7 @@ public:
             if (ZSTD_isError(produced))
                 throw format_error(std::string("zstd frame: ") + ZSTD_getErrorName(produced), chunk, offset);
         } else {
-            produced = lz4_decode(frame, dst, size, nullptr, chunk, offset);
+            produced = lz4_decode(frame, dst, size, chunk, offset);
         }
         if (produced != size)
             throw format_error(std::string(name_of(kind_)) + " frame: decoded " + std::to_string(produced) +
@@ -153,41 +168,27 @@ public:
     [[nodiscard]] codec kind() const noexcept { return kind_; }
 
 private:
-    /// Decodes an lz4 frame into dst[0, room), or, when `growable` is given, into it, growing it as
-    /// needed (dst and room are then unused). Returns the decoded size.
-    std::size_t lz4_decode(std::string_view frame, char* dst_fixed, std::size_t room_fixed, byte_buffer* growable,
-                           std::size_t chunk, std::size_t offset) {
+    /// Decodes an lz4 frame into dst[0, room); returns the decoded size.
+    std::size_t lz4_decode(std::string_view frame, char* dst_begin, std::size_t room, std::size_t chunk, std::size_t offset) {
         const auto fail = [&](const std::string& why) {
             throw format_error(std::string("lz4 frame: ") + why, chunk, offset);
         };
         LZ4F_resetDecompressionContext(ld_);
         std::size_t produced = 0, consumed = 0;
         for (;;) {
-            char* base = growable ? growable->data() : dst_fixed;
-            const std::size_t room = growable ? growable->size() : room_fixed;
             std::size_t dst = room - produced;
             std::size_t src = frame.size() - consumed;
-            const auto hint = LZ4F_decompress(ld_, base + produced, &dst, frame.data() + consumed, &src, nullptr);
+            const auto hint = LZ4F_decompress(ld_, dst_begin + produced, &dst, frame.data() + consumed, &src, nullptr);
             if (LZ4F_isError(hint)) fail(LZ4F_getErrorName(hint));
             produced += dst;
             consumed += src;
             if (hint == 0) break;  // frame complete, content checksum verified
-            if (dst == 0 && src == 0) {  // no progress: out of input, or of room
-                if (consumed == frame.size()) fail("truncated");
-                if (!growable) fail("more data than expected");
-                grow(*growable, produced);
-            }
+            if (dst == 0 && src == 0) fail(consumed == frame.size() ? "truncated" : "more data than expected");
         }
         if (consumed != frame.size()) fail("trailing bytes after the frame");
         return produced;
     }
 
-    static void grow(byte_buffer& out, std::size_t keep) {
-        byte_buffer bigger;
-        bigger.resize(out.size() * 2);
-        std::copy_n(out.data(), keep, bigger.data());
-        out = std::move(bigger);
-    }
     static void check_zstd(std::size_t r, const char* what) {
         if (ZSTD_isError(r)) throw std::runtime_error(std::string("zstd ") + what + ": " + ZSTD_getErrorName(r));
     }

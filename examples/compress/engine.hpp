@@ -45,16 +45,28 @@ inline std::size_t default_chunk_size(codec kind, int level) {
     return std::max(std::size_t{1} << 20, std::size_t{2} << window_log);
 }
 
+/// The largest chunk a compressor takes (and parex-compress's --chunk-size accepts): 1 GiB.
+inline constexpr std::size_t max_chunk_size = std::size_t{1} << 30;
+
+/// Decoded bytes per piece when a frame is decoded as a stream (see options::max_frame_buffer).
+inline constexpr std::size_t stream_piece_size = std::size_t{1} << 20;
+
 struct options {
     codec kind = codec::zstd;
     int level = 3;
-    /// Bytes of input per frame; 0 = default_chunk_size(kind, level). At most 4 GiB - 1 (the seek
-    /// table's field).
+    /// Bytes of input per frame; 0 = default_chunk_size(kind, level). At most max_chunk_size.
     std::size_t chunk_size = 0;
     /// Worker threads, the caller's included; 0 = parex::workers_for(cpu_bound).
     std::size_t threads = 0;
     /// Chunks in memory at once; 0 = 2 x threads.
     std::size_t max_in_flight = 0;
+    /// Decompression: a frame whose decoded size is known and at most this is decoded whole, in
+    /// parallel with others; a larger frame, or one whose size is unknown, is decoded as a stream in
+    /// pieces of stream_piece_size, in order, on one thread. Streamed decoding therefore holds at most
+    /// max_in_flight x max_frame_buffer + stream_piece_size bytes of decoded data, whatever a frame
+    /// declares; libzstd also refuses frames whose window exceeds 128 MiB (ZSTD_d_windowLogMax's
+    /// default).
+    std::size_t max_frame_buffer = std::size_t{256} << 20;
     std::size_t single_shot_below = default_single_shot_below;
     /// Check each frame against the seek table's XXH64 checksum when decompressing.
     bool verify_seek_checksums = true;
@@ -110,13 +122,14 @@ struct chunk_job {
 /// Keeps its executor and per-worker codec contexts between calls. Not for concurrent calls on one object.
 class compressor {
 public:
-    /// Throws std::invalid_argument for a chunk size above 4 GiB - 1 (the seek table's limit), and
-    /// when PAREX_NUM_THREADS is needed (threads == 0) and invalid.
+    /// Throws std::invalid_argument for a chunk size above max_chunk_size, and when PAREX_NUM_THREADS is
+    /// needed (threads == 0) and invalid.
     explicit compressor(options o)
         : options_(std::move(o)), executor_({.max_concurrency = options_.threads}),
           codecs_(executor_, [kind = options_.kind, level = options_.level](std::size_t) { return chunk_codec(kind, level); }) {
         if (options_.chunk_size == 0) options_.chunk_size = default_chunk_size(options_.kind, options_.level);
-        if (options_.chunk_size > 0xFFFFFFFFu) throw std::invalid_argument("chunk size must be below 4 GiB");
+        if (options_.chunk_size > max_chunk_size)
+            throw std::invalid_argument("chunk size " + std::to_string(options_.chunk_size) + " is above max_chunk_size (1 GiB)");
     }
 
     [[nodiscard]] std::size_t chunk_size() const noexcept { return options_.chunk_size; }
@@ -247,14 +260,15 @@ public:
     /// Throws std::invalid_argument when PAREX_NUM_THREADS is needed (threads == 0) and invalid.
     explicit decompressor(options o) : options_(std::move(o)), executor_({.max_concurrency = options_.threads}) {}
 
-    /// Writes the decoded data of every frame, in order; returns its size. Throws format_error (chunk
-    /// index and offset) for a damaged frame or a checksum that disagrees with the seek table.
+    /// Writes the decoded data of every frame, in order; returns its size. Memory: see
+    /// options::max_frame_buffer. Throws format_error (chunk index and offset) for a damaged frame or a
+    /// checksum that disagrees with the seek table.
     std::size_t decompress(const archive& file, const writer& write) {
         auto& codecs = codecs_for(file.kind());
         std::size_t next = 0, total = 0;
         struct decoded {
             std::size_t frame;
-            std::unique_ptr<byte_buffer> bytes;
+            std::unique_ptr<byte_buffer> bytes;  // null: too large to decode whole, streamed in order
         };
         parex::run_pipeline(
             executor_,
@@ -263,11 +277,16 @@ public:
                 return next++;
             },
             [&](std::size_t i) {
+                if (!decoded_whole(file, i)) return decoded{i, nullptr};
                 auto out = buffers_.acquire();
                 decode(codecs.get(), file, i, *out);
                 return decoded{i, std::move(out)};
             },
             [&](decoded d) {
+                if (!d.bytes) {
+                    total += stream(codecs.get(), file, d.frame, write);
+                    return;
+                }
                 write(d.bytes->view());
                 total += d.bytes->size();
                 buffers_.release(std::move(d.bytes));
@@ -288,11 +307,12 @@ public:
             const auto& f = file.frames()[c.begin];
             const auto dst = out.subspan((*begins)[c.begin], *f.decompressed);
             codecs.get().decompress_into(file.frame_bytes(c.begin), dst.data(), dst.size(), c.begin, f.offset);
-            check_seek_checksum(file, c.begin, {dst.data(), dst.size()});
+            check_seek_checksum(file, c.begin, [&] { return seek_checksum({dst.data(), dst.size()}); });
         }, options_.run);
     }
 
-    /// In-memory convenience: the whole decoded data.
+    /// In-memory convenience: the whole decoded data (which must fit in memory: at most
+    /// max_decoded_size of the input).
     std::string decompress(const archive& file) {
         std::string out;
         if (auto size = file.decompressed_size()) {
@@ -320,10 +340,20 @@ public:
         auto& codecs = codecs_for(file.kind());
         const auto pieces = executor_.map(parex::chunks(last - first + 1, parex::grain{1}), [&](parex::chunk c) {
             const auto i = first + c.begin;
-            byte_buffer out;
-            decode(codecs.get(), file, i, out);
             const auto from = std::max(start, begins[i]) - begins[i];
             const auto to = std::min(start + length, begins[i + 1]) - begins[i];
+            if (!decoded_whole(file, i)) {  // keep only [from, to) of the stream
+                std::string part;
+                std::size_t at = 0;
+                stream(codecs.get(), file, i, [&](std::string_view piece) {
+                    const auto a = std::clamp(from, at, at + piece.size()), b = std::clamp(to, at, at + piece.size());
+                    part.append(piece.substr(a - at, b - a));
+                    at += piece.size();
+                });
+                return part;
+            }
+            byte_buffer out;
+            decode(codecs.get(), file, i, out);
             return std::string(out.view().substr(from, to - from));
         });
         std::string range;
@@ -341,24 +371,58 @@ private:
         return *slot;
     }
 
+    /// Whether frame i is decoded into one buffer (its size known and at most max_frame_buffer).
+    [[nodiscard]] bool decoded_whole(const archive& file, std::size_t i) const {
+        const auto& size = file.frames()[i].decompressed;
+        return size && *size <= options_.max_frame_buffer;
+    }
+
+    /// Frame i, whose size is known, decoded whole into `out`, checked against the seek table.
     void decode(chunk_codec& c, const archive& file, std::size_t i, byte_buffer& out) const {
         const auto& f = file.frames()[i];
-        c.decompress(file.frame_bytes(i), f.decompressed, out, i, f.offset);
-        check_seek_checksum(file, i, out.view());
+        c.decompress(file.frame_bytes(i), *f.decompressed, out, i, f.offset);
+        check_seek_checksum(file, i, [&] { return seek_checksum(out.view()); });
+    }
+
+    /// Frame i decoded as a stream into `sink`, in pieces of stream_piece_size, checked against its
+    /// declared size and the seek table's checksum. Returns the decoded size.
+    template <class Sink>
+    std::size_t stream(chunk_codec& c, const archive& file, std::size_t i, Sink&& sink) const {
+        const auto& f = file.frames()[i];
+        byte_buffer piece;
+        piece.resize(stream_piece_size);
+        XXH64_state_t* hash = XXH64_createState();
+        if (hash == nullptr) throw std::bad_alloc();
+        const std::unique_ptr<XXH64_state_t, decltype(&XXH64_freeState)> owned(hash, &XXH64_freeState);
+        XXH64_reset(hash, 0);
+        const auto n = c.decompress_stream(file.frame_bytes(i), piece, [&](std::string_view bytes) {
+            XXH64_update(hash, bytes.data(), bytes.size());
+            sink(bytes);
+        }, i, f.offset);
+        if (f.decompressed && n != *f.decompressed)
+            throw format_error("decoded " + std::to_string(n) + " bytes, the frame declares " + std::to_string(*f.decompressed), i,
+                               f.offset);
+        check_seek_checksum(file, i, [&] { return static_cast<std::uint32_t>(XXH64_digest(hash)); });
+        return n;
     }
 
     /// Compares frame i's decoded data with the seek table's checksum. A zstd frame with a content
     /// checksum stores the same value (the low 32 bits of XXH64 of its content, RFC 8878 section
     /// 3.1.1), already verified by libzstd, so comparing the two stored values suffices; lz4 frames
     /// (XXH32 content checksums) are hashed.
-    void check_seek_checksum(const archive& file, std::size_t i, std::string_view decoded) const {
+    /// `decoded_checksum()` gives seek_checksum of the decoded data; it is called only when needed.
+    template <class Checksum>
+    void check_seek_checksum(const archive& file, std::size_t i, Checksum&& decoded_checksum) const {
         const auto& f = file.frames()[i];
         if (!options_.verify_seek_checksums || !f.checksum) return;
         const auto frame = file.frame_bytes(i);
-        const bool zstd_checksum = file.kind() == codec::zstd && frame.size() >= 9 && (frame[4] & 0x04) != 0;
-        const auto actual = zstd_checksum ? detail::get32(frame, frame.size() - 4) : seek_checksum(decoded);
+        const auto actual = has_zstd_checksum(file, i) ? detail::get32(frame, frame.size() - 4) : decoded_checksum();
         if (actual != *f.checksum)
             throw format_error("decoded data disagrees with the seek table's checksum", i, f.offset);
+    }
+    static bool has_zstd_checksum(const archive& file, std::size_t i) {
+        const auto frame = file.frame_bytes(i);
+        return file.kind() == codec::zstd && frame.size() >= 9 && (frame[4] & 0x04) != 0;
     }
 
     options options_;

@@ -3,10 +3,11 @@
 //   parex-compress [-#] [-T N] [--codec zstd|lz4] [--chunk-size SIZE] FILE [-o OUT]
 //   parex-compress -d [--range START:LEN] FILE [-o OUT]     parex-compress -t FILE     parex-compress -l FILE
 // FILE "-" is stdin; -c writes to stdout. Output goes to a temporary file beside the target, renamed on
-// success (never over an existing file without -f); the input is never modified. Exit status: 0 ok,
-// 1 error (message on stderr, no output left behind), 2 usage.
+// success (never over an existing file without -f); the input is never modified. Exit status
+// (cli.hpp): 0 ok, 1 bad data, 2 usage, 3 I/O; no output left behind on an error.
 
 #include "archive.hpp"
+#include "cli.hpp"
 #include "engine.hpp"
 #include "output_file.hpp"
 
@@ -28,18 +29,21 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <system_error>
 #include <vector>
 
 namespace fs = std::filesystem;
 namespace pc = parex::compress;
+namespace cli = parex::examples;
 
 namespace {
 
 using parex::examples::fail_errno;
 
-/// "64K", "1M", "1MiB", "3G", "1000": bytes (powers of 1024, as zstd reads them).
-std::size_t parse_size(const std::string& text) {
+/// "64K", "1M", "1MiB", "3G", "1000": bytes (powers of 1024, as zstd reads them). `option` names the
+/// option in the error (a usage_failure).
+std::size_t parse_size(const std::string& text, const char* option) {
     std::size_t value = 0;
     const auto* end = text.data() + text.size();
     auto [rest, ec] = std::from_chars(text.data(), end, value);
@@ -52,7 +56,7 @@ std::size_t parse_size(const std::string& text) {
         if (unit == "iB" || unit == "B") unit = {};
     }
     if (ec != std::errc{} || rest == text.data() || shift < 0 || !unit.empty() || value > (SIZE_MAX >> shift))
-        throw CLI::ValidationError("size", "'" + text + "' is not a size like 1M");
+        throw cli::usage_failure(std::string(option) + " " + text + ": not a size like 1M");
     return value << shift;
 }
 
@@ -117,30 +121,128 @@ void end_progress() {
 
 std::string suffix_of(pc::codec c) { return c == pc::codec::zstd ? ".zst" : ".lz4"; }
 
+/// The work on `input` once the options are checked. Returns the exit status.
+int run(pc::options opts, const std::string& input, const std::string& output,
+        const std::optional<std::pair<std::size_t, std::size_t>>& range, bool decompress,
+        bool test, bool list, bool to_stdout, bool force, bool quiet) {
+    struct progress_line {  // the progress line is cleared on every way out
+        ~progress_line() { end_progress(); }
+    } progress_line_guard;
+    if (input != "-" && !fs::exists(input)) {
+        errno = ENOENT;
+        fail_errno("cannot open");
+    }
+    if (input != "-" && !fs::is_regular_file(input)) throw cli::io_failure("not a regular file");
+
+    if (list) {
+        input_bytes bytes(input);
+        const pc::archive file(bytes.view());
+        fmt::print("{}: {} file, {} frames, {}\n", input, pc::name_of(file.kind()), file.frames().size(),
+                   file.indexed() ? "seek table" : "no seek table");
+        fmt::print("{:>6}  {:>12}  {:>12}  {:>12}  {:>10}\n", "frame", "offset", "compressed", "decompressed", "checksum");
+        for (std::size_t i = 0; i < file.frames().size(); ++i) {
+            const auto& f = file.frames()[i];
+            fmt::print("{:>6}  {:>12}  {:>12}  {:>12}  {:>10}\n", i, f.offset, f.compressed,
+                       f.decompressed ? std::to_string(*f.decompressed) : "?",
+                       f.checksum ? fmt::format("{:08x}", *f.checksum) : "-");
+        }
+        return 0;
+    }
+
+    if (decompress || test) {
+        input_bytes bytes(input);
+        const pc::archive file(bytes.view());
+        opts.run = progress_options(test ? "testing" : "decoding");
+        pc::decompressor engine(opts);
+        if (test) {
+            const auto n = engine.decompress(file, [](std::string_view) {});
+            end_progress();
+            if (!quiet) fmt::print(stderr, "{}: OK, {} bytes in {} frames\n", input, n, file.frames().size());
+            return 0;
+        }
+        std::optional<fs::path> target;
+        if (!to_stdout && !output.empty()) target = output;
+        if (!to_stdout && output.empty() && input != "-") {
+            const fs::path in(input);
+            if (in.extension() != ".zst" && in.extension() != ".lz4")
+                throw std::runtime_error(input + ": unknown suffix (.zst or .lz4), use -o or -c");
+            target = in.parent_path() / in.stem();
+        }
+        if (target && input != "-" && fs::exists(*target) && fs::equivalent(*target, input))
+            throw cli::usage_failure("the output would overwrite the input");
+        output_file out(target, force);
+        if (range) {
+            out.write(engine.read_range(file, range->first, range->second));
+        } else {
+            engine.decompress(file, [&](std::string_view piece) { out.write(piece); });
+        }
+        end_progress();
+        out.commit();
+        return 0;
+    }
+
+    std::optional<fs::path> target;
+    if (!to_stdout && !output.empty()) target = output;
+    if (!to_stdout && output.empty() && input != "-") target = input + suffix_of(opts.kind);
+    if (target && input != "-" && fs::exists(*target) && fs::equivalent(*target, input))
+        throw cli::usage_failure("the output would overwrite the input");
+    const int in_fd = input == "-" ? STDIN_FILENO : ::open(input.c_str(), O_RDONLY | O_CLOEXEC);
+    if (in_fd < 0) fail_errno(input);
+    output_file out(target, force);
+    opts.run = progress_options("compressing");
+    pc::compressor engine(opts);
+    engine.compress(
+        [&](char* to, std::size_t n) {
+            std::size_t got = 0;
+            while (got < n) {
+                const auto r = ::read(in_fd, to + got, n - got);
+                if (r < 0 && errno == EINTR) continue;
+                if (r < 0) fail_errno("reading " + input);
+                if (r == 0) break;
+                got += static_cast<std::size_t>(r);
+            }
+            return got;
+        },
+        [&](std::string_view piece) { out.write(piece); });
+    end_progress();
+    if (in_fd != STDIN_FILENO) ::close(in_fd);
+    out.commit();
+    return 0;
+}
+
+/// The options that take a value: a "-N" right after one is that value, not a level.
+bool takes_value(const std::string& arg) {
+    for (const char* o : {"-o", "-T", "--threads", "--level", "--codec", "--chunk-size", "--range"})
+        if (arg == o) return true;
+    return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    // zstd's "-3" style levels: turn -N into --level N before CLI11 reads the line.
+    // zstd's "-3" style levels: turn -N into --level N before CLI11 reads the line (not a value of -T & co.).
     std::vector<std::string> args(argv, argv + argc);
-    for (auto& a : args)
-        if (a.size() >= 2 && a[0] == '-' && std::all_of(a.begin() + 1, a.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        auto& a = args[i];
+        if (a.size() >= 2 && a[0] == '-' && std::all_of(a.begin() + 1, a.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+            !takes_value(args[i - 1]))
             a = "--level=" + a.substr(1);
+    }
     std::vector<char*> argv2;
     for (auto& a : args) argv2.push_back(a.data());
 
-    CLI::App app{"Chunked parallel zstd and lz4, readable by the standard tools, seekable"};
-    app.name("parex-compress");
+    CLI::App app{"Chunked parallel zstd and lz4, readable by the standard tools, seekable", "parex-compress"};
     std::string input, output, codec_name = "zstd", chunk_text = "auto", range_text;
     int level = 3;
     std::size_t threads = 0;
     bool decompress = false, test = false, list = false, to_stdout = false, force = false, quiet = false;
     app.add_option("FILE", input, "input file, - for stdin")->required();
     app.add_option("-o", output, "output file");
-    app.add_option("--level", level, "compression level, also as -#: zstd 1..19 (default 3), lz4 0..12");
-    app.add_option("-T,--threads", threads, "worker threads (default: physical cores, or PAREX_NUM_THREADS)");
+    cli::add_integer(&app, "--level", level, "compression level, also as -#: zstd 1..19 (default 3), lz4 0..12", 0, 19);
+    cli::add_threads(&app, threads, true);
     app.add_option("--codec", codec_name, "zstd or lz4")->check(CLI::IsMember({"zstd", "lz4"}));
     app.add_option("--chunk-size", chunk_text,
-                   "bytes per frame, e.g. 256K, 4M (default auto: zstd twice the level's window, at least 1M; lz4 1M)");
+                   "bytes per frame, 1 to 1G, e.g. 256K, 4M (default auto: zstd twice the level's window, at least 1M; lz4 1M)");
     app.add_flag("-d,--decompress", decompress, "decompress");
     app.add_flag("-t,--test", test, "decompress and check, write nothing");
     app.add_flag("-l,--list", list, "list frames and chunks");
@@ -148,104 +250,24 @@ int main(int argc, char** argv) {
     app.add_flag("-c,--stdout", to_stdout, "write to stdout");
     app.add_flag("-f,--force", force, "overwrite an existing output file");
     app.add_flag("-q,--quiet", quiet, "no progress and no -t summary");
-    try {
-        app.parse(static_cast<int>(argv2.size()), argv2.data());
-    } catch (const CLI::ParseError& e) {
-        return app.exit(e) == 0 ? 0 : 2;
-    }
-
-    show_progress = !quiet;
-    try {
+    return cli::run_program(app, static_cast<int>(argv2.size()), argv2.data(), [&] {
+        show_progress = !quiet;
         pc::options opts;
         opts.kind = codec_name == "lz4" ? pc::codec::lz4 : pc::codec::zstd;
+        if (opts.kind == pc::codec::zstd ? level < 1 || level > 19 : level > 12)
+            throw cli::usage_failure(fmt::format("--level {}: {} accepts {}", level, codec_name, opts.kind == pc::codec::zstd ? "1 to 19" : "0 to 12"));
         opts.level = level;
-        opts.chunk_size = chunk_text == "auto" ? 0 : parse_size(chunk_text);
-        if (chunk_text != "auto" && opts.chunk_size == 0) throw std::runtime_error("--chunk-size must be positive");
+        opts.chunk_size = chunk_text == "auto" ? 0 : parse_size(chunk_text, "--chunk-size");
+        if (chunk_text != "auto" && (opts.chunk_size == 0 || opts.chunk_size > pc::max_chunk_size))
+            throw cli::usage_failure("--chunk-size " + chunk_text + ": accepts 1 to 1G");
         opts.threads = threads;
-        if (input != "-" && !fs::is_regular_file(input))
-            throw std::runtime_error(fs::exists(input) ? "not a regular file" : "no such file");
-
-        if (list) {
-            input_bytes bytes(input);
-            const pc::archive file(bytes.view());
-            fmt::print("{}: {} file, {} frames, {}\n", input, pc::name_of(file.kind()), file.frames().size(),
-                       file.indexed() ? "seek table" : "no seek table");
-            fmt::print("{:>6}  {:>12}  {:>12}  {:>12}  {:>10}\n", "frame", "offset", "compressed", "decompressed", "checksum");
-            for (std::size_t i = 0; i < file.frames().size(); ++i) {
-                const auto& f = file.frames()[i];
-                fmt::print("{:>6}  {:>12}  {:>12}  {:>12}  {:>10}\n", i, f.offset, f.compressed,
-                           f.decompressed ? std::to_string(*f.decompressed) : "?",
-                           f.checksum ? fmt::format("{:08x}", *f.checksum) : "-");
-            }
-            return 0;
+        std::optional<std::pair<std::size_t, std::size_t>> range;  // START, LEN
+        if (!range_text.empty()) {
+            if (!decompress) throw cli::usage_failure("--range goes with -d");
+            const auto colon = range_text.find(':');
+            if (colon == std::string::npos) throw cli::usage_failure("--range " + range_text + ": expected START:LEN");
+            range.emplace(parse_size(range_text.substr(0, colon), "--range"), parse_size(range_text.substr(colon + 1), "--range"));
         }
-
-        if (decompress || test) {
-            input_bytes bytes(input);
-            const pc::archive file(bytes.view());
-            opts.run = progress_options(test ? "testing" : "decoding");
-            pc::decompressor engine(opts);
-            if (test) {
-                const auto n = engine.decompress(file, [](std::string_view) {});
-                end_progress();
-                if (!quiet) fmt::print(stderr, "{}: OK, {} bytes in {} frames\n", input, n, file.frames().size());
-                return 0;
-            }
-            std::optional<fs::path> target;
-            if (!to_stdout && !output.empty()) target = output;
-            if (!to_stdout && output.empty() && input != "-") {
-                const fs::path in(input);
-                if (in.extension() != ".zst" && in.extension() != ".lz4")
-                    throw std::runtime_error(input + ": unknown suffix (.zst or .lz4), use -o or -c");
-                target = in.parent_path() / in.stem();
-            }
-            if (target && input != "-" && fs::exists(*target) && fs::equivalent(*target, input))
-                throw std::runtime_error("the output would overwrite the input");
-            output_file out(target, force);
-            if (!range_text.empty()) {
-                const auto colon = range_text.find(':');
-                if (colon == std::string::npos) throw std::runtime_error("--range needs START:LEN");
-                out.write(engine.read_range(file, parse_size(range_text.substr(0, colon)),
-                                            parse_size(range_text.substr(colon + 1))));
-            } else {
-                engine.decompress(file, [&](std::string_view piece) { out.write(piece); });
-            }
-            end_progress();
-            out.commit();
-            return 0;
-        }
-
-        if (!range_text.empty()) throw std::runtime_error("--range goes with -d");
-        std::optional<fs::path> target;
-        if (!to_stdout && !output.empty()) target = output;
-        if (!to_stdout && output.empty() && input != "-") target = input + suffix_of(opts.kind);
-        if (target && input != "-" && fs::exists(*target) && fs::equivalent(*target, input))
-            throw std::runtime_error("the output would overwrite the input");
-        const int in_fd = input == "-" ? STDIN_FILENO : ::open(input.c_str(), O_RDONLY | O_CLOEXEC);
-        if (in_fd < 0) fail_errno(input);
-        output_file out(target, force);
-        opts.run = progress_options("compressing");
-        pc::compressor engine(opts);
-        engine.compress(
-            [&](char* to, std::size_t n) {
-                std::size_t got = 0;
-                while (got < n) {
-                    const auto r = ::read(in_fd, to + got, n - got);
-                    if (r < 0 && errno == EINTR) continue;
-                    if (r < 0) fail_errno("reading " + input);
-                    if (r == 0) break;
-                    got += static_cast<std::size_t>(r);
-                }
-                return got;
-            },
-            [&](std::string_view piece) { out.write(piece); });
-        end_progress();
-        if (in_fd != STDIN_FILENO) ::close(in_fd);
-        out.commit();
-        return 0;
-    } catch (const std::exception& e) {
-        end_progress();
-        fmt::print(stderr, "parex-compress: {}: {}\n", input, e.what());
-        return 1;
-    }
+        return cli::about(input, [&] { return run(opts, input, output, range, decompress, test, list, to_stdout, force, quiet); });
+    });
 }

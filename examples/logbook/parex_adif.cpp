@@ -4,11 +4,13 @@
 //   parex-adif stats FILE... [--json]          parex-adif to-json FILE [--with-header]
 //   parex-adif awards FILE... [--json]         parex-adif import FILE... --db PATH
 //   parex-adif export --db PATH -o FILE
-// Every command takes --threads N and --lenient (skip and report bad records instead of failing).
-// Exit status: 0 ok, 1 error (message on stderr; no partial output file), 2 usage.
+// Every command takes --threads N and --lenient (skip and report bad records instead of failing), before
+// or after the command's name. Exit status (cli.hpp): 0 ok, 1 bad data, 2 usage, 3 I/O; no partial
+// output file in any case.
 
 #include "adif.hpp"
 #include "awards.hpp"
+#include "cli.hpp"
 #include "module_data.hpp"
 #include "output_file.hpp"
 #include "terminal_progress.hpp"
@@ -33,6 +35,7 @@
 
 namespace fs = std::filesystem;
 namespace lb = parex::logbook;
+namespace cli = parex::examples;
 using json = nlohmann::json;
 
 namespace {
@@ -45,15 +48,16 @@ struct options {
     bool with_header = false;
     std::string db;
     std::string output;
+    bool force = false;
     std::string spec_dir = parex::examples::module_data_dir("logbook").string();
 };
 
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot open " + path);
+    if (!in) cli::fail_errno("cannot open " + path);
     std::ostringstream s;
     s << in.rdbuf();
-    if (!in && !in.eof()) throw std::runtime_error("cannot read " + path);
+    if (!in && !in.eof()) cli::fail_errno("cannot read " + path);
     return std::move(s).str();
 }
 
@@ -205,8 +209,8 @@ int cmd_import(const options& o, parex::chunked_executor& ex) {
 
 int cmd_export(const options& o) {
     if (!fs::exists(o.db)) throw std::runtime_error(o.db + ": no such database");
+    cli::output_file out(o.output == "-" ? std::nullopt : std::optional<fs::path>(o.output), o.force);
     lb::store db(o.db);
-    parex::examples::output_file out(o.output == "-" ? std::nullopt : std::optional<fs::path>(o.output));
     const auto n = db.export_adi([&](std::string_view bytes) { out.write(bytes); });
     out.commit();
     if (o.output != "-") fmt::print(stderr, "{}: {} records\n", o.output, n);
@@ -216,10 +220,11 @@ int cmd_export(const options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"parex-adif: parallel ADIF (ADI) logbook tools on parex"};
+    CLI::App app{"parex-adif: parallel ADIF (ADI) logbook tools on parex", "parex-adif"};
     app.require_subcommand(1);
+    cli::accept_options_anywhere(app);
     options o;
-    app.add_option("--threads", o.threads, "threads (0 = one per physical core; PAREX_NUM_THREADS overrides)")->capture_default_str();
+    cli::add_threads(&app, o.threads);
     app.add_flag("--lenient", o.lenient, "skip bad records (reported on stderr) instead of failing");
     app.add_option("--spec-dir", o.spec_dir, "folder of the reference tables (bands, DXCC entities, states, cty.csv); default: share/parex/logbook beside this program's bin folder")->capture_default_str();
 
@@ -238,18 +243,14 @@ int main(int argc, char** argv) {
     auto* exp = app.add_subcommand("export", "export a SQLite store as ADI");
     exp->add_option("--db", o.db, "SQLite database")->required();
     exp->add_option("-o,--output", o.output, "output ADI file (- for stdout)")->required();
+    exp->add_flag("-f,--force", o.force, "overwrite an existing output file");
 
-    CLI11_PARSE(app, argc, argv);
-    try {
+    return cli::run_program(app, argc, argv, [&] {
         parex::chunked_executor ex({.max_concurrency = o.threads});
         if (*stats) return cmd_stats(o, ex);
         if (*to_json) return cmd_to_json(o, ex);
         if (*awards) return cmd_awards(o, ex);
         if (*import) return cmd_import(o, ex);
-        if (*exp) return cmd_export(o);
-    } catch (const std::exception& e) {
-        fmt::print(stderr, "parex-adif: {}\n", e.what());
-        return 1;
-    }
-    return 2;
+        return cmd_export(o);
+    });
 }

@@ -1,6 +1,7 @@
 // parex-transport: a proton pencil beam in liquid water, transported to the end of its range; prints the
 // Bragg-peak depth, R80 against NIST's CSDA range, the lateral spread against Fermi-Eyges, the
 // conservation residuals and the speed. See README.md beside this file.
+#include "cli.hpp"
 #include "dose.hpp"
 #include "module_data.hpp"
 #include "output_file.hpp"
@@ -14,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -27,6 +29,7 @@ extern char** environ;
 
 namespace pt = parex::transport;
 namespace fs = std::filesystem;
+namespace cli = parex::examples;
 
 namespace {
 
@@ -36,7 +39,7 @@ struct options {
     std::size_t angles = 0, energies = 0, steps = 0, threads = 0;
     double dz = 0, dx = 0;
     std::string precision = "f32";
-    bool json = false;
+    bool json = false, force = false;
     std::string dose_out, plot;
     std::string table = (parex::examples::module_data_dir("transport") / "pstar_water_liquid_csda_stopping.csv").string();
 };
@@ -47,12 +50,18 @@ pt::config make_config(const options& o, const pt::stopping_power_table& table) 
     if (o.grid == "seed") {
         c = pt::seed_grid(o.energy, table);
     } else if (o.grid != "auto") {
-        std::size_t nz = 0, nx = 0;
-        char x = 0, rest = 0;
-        if (std::sscanf(o.grid.c_str(), "%zu%c%zu%c", &nz, &x, &nx, &rest) != 3 || x != 'x' || nz == 0 || nx == 0)
-            throw CLI::ValidationError("--grid", "expected auto, seed or NZxNX (positive cell counts), got " + o.grid);
-        c.nz = nz;
-        c.nx = nx;
+        // NZxNX, each a count in [1, max_cells_per_axis]: from_chars reads no sign, so "-5" is refused
+        const auto bad = [&] {
+            return cli::usage_failure(fmt::format("--grid {}: expected auto, seed or NZxNX with cell counts in [1, {}]",
+                                                  o.grid, pt::max_cells_per_axis));
+        };
+        const char* const end = o.grid.data() + o.grid.size();
+        const auto [after_nz, e1] = std::from_chars(o.grid.data(), end, c.nz);
+        if (e1 != std::errc{} || after_nz == end || *after_nz != 'x') throw bad();
+        const auto [after_nx, e2] = std::from_chars(after_nz + 1, end, c.nx);
+        if (e2 != std::errc{} || after_nx != end) throw bad();
+        for (const auto n : {c.nz, c.nx})
+            if (n == 0 || n > pt::max_cells_per_axis) throw bad();
     }
     // explicit flags win over either preset; the seed preset is resolved again around them
     if (o.angles) c.angles = o.angles, c.theta_max_rad = o.grid == "seed" ? c.theta_max_rad : 0;
@@ -73,7 +82,8 @@ std::string dose_csv(const pt::config& c, const std::vector<double>& dose_gy) {
     return s;
 }
 
-/// Runs python3 plot_dose.py (matplotlib) on a temporary dose CSV; throws when it fails.
+/// Runs python3 plot_dose.py (matplotlib) on a temporary dose CSV, drawing into `png` (a path it writes
+/// as PNG whatever its name); throws when it fails.
 void plot(const pt::config& c, const std::vector<double>& dose_gy, const nlohmann::json& summary, const std::string& png) {
     char name[] = "/tmp/parex-transport-dose-XXXXXX";
     const int fd = ::mkstemp(name);
@@ -95,8 +105,19 @@ void plot(const pt::config& c, const std::vector<double>& dose_gy, const nlohman
                                  " failed (it needs matplotlib: apt-get install python3-matplotlib)");
 }
 
+/// The outputs asked for, created (as temporary files) before the simulation, so that an existing file
+/// without -f or a folder that cannot be written fails at once, not after the work.
+struct outputs {
+    std::optional<cli::output_file> dose, png;
+    explicit outputs(const options& o) {
+        if (!o.dose_out.empty()) dose.emplace(fs::path(o.dose_out), o.force);
+        if (!o.plot.empty()) png.emplace(fs::path(o.plot), o.force);
+    }
+};
+
 template <class T>
 int simulate(const options& o, const pt::config& c, const pt::stopping_power_table& table) {
+    outputs out(o);
     pt::simulation<T> sim(c, table, pt::source::pencil_beam, {.max_concurrency = o.threads});
     const auto report = sim.run();
     const auto depth = pt::depth_dose(c, sim.deposited_mev());
@@ -131,8 +152,14 @@ int simulate(const options& o, const pt::config& c, const pt::stopping_power_tab
         fmt::print(stderr, "parex-transport: stopped after {} steps with {:.3g} of the beam still moving\n",
                    report.steps, books.in_grid.particles);
     const auto dose = sim.dose_gy();
-    if (!o.dose_out.empty()) parex::examples::write_atomically(o.dose_out, dose_csv(c, dose));
-    if (!o.plot.empty()) plot(c, dose, j, o.plot);
+    if (out.dose) {
+        out.dose->write(dose_csv(c, dose));
+        out.dose->commit();
+    }
+    if (out.png) {
+        plot(c, dose, j, out.png->temporary_path()->string());
+        out.png->commit();
+    }
     if (o.json) {
         std::cout << j.dump(2) << '\n';
         return 0;
@@ -157,31 +184,33 @@ int simulate(const options& o, const pt::config& c, const pt::stopping_power_tab
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"parex-transport: operator-split proton transport in water (2-D), on parex"};
+    CLI::App app{"parex-transport: operator-split proton transport in water (2-D), on parex", "parex-transport"};
     options o;
-    app.add_option("--energy", o.energy, "beam kinetic energy, MeV")->required()->check(CLI::PositiveNumber);
-    app.add_option("--grid", o.grid, "auto (1 mm cells, sized for the beam), seed (40x40 cells, 72 angles, 200 energies) or NZxNX")
+    cli::add_real(&app, "--energy", o.energy, "beam kinetic energy, MeV (inside the stopping-power table)", 1e-3, 1e4)->required();
+    app.add_option("--grid", o.grid,
+                   fmt::format("auto (1 mm cells, sized for the beam), seed (40x40 cells, 72 angles, 200 energies) or "
+                               "NZxNX (each in [1, {}])", pt::max_cells_per_axis))
         ->capture_default_str();
-    app.add_option("--angles", o.angles, "angle bins")->check(CLI::PositiveNumber);
-    app.add_option("--energies", o.energies, "energy bins (default: one per step of residual range)")->check(CLI::Range(2, 1 << 20));
-    app.add_option("--dz", o.dz, "depth cell, cm (default 0.1)")->check(CLI::PositiveNumber);
-    app.add_option("--dx", o.dx, "lateral cell, cm (default 0.1)")->check(CLI::PositiveNumber);
-    app.add_option("--steps", o.steps, "at most this many steps (default: until the beam has stopped)")->check(CLI::PositiveNumber);
-    app.add_option("--threads", o.threads, "threads (default: physical cores, or PAREX_NUM_THREADS)")->check(CLI::PositiveNumber);
+    cli::add_integer(&app, "--angles", o.angles, "angle bins (0 = 41)", 0, pt::max_angles);
+    cli::add_integer(&app, "--energies", o.energies, "energy bins (0 = one per step of residual range)", 0, pt::max_energies);
+    cli::add_real(&app, "--dz", o.dz, "depth cell, cm (0 = 0.1)", 0, 100);
+    cli::add_real(&app, "--dx", o.dx, "lateral cell, cm (0 = 0.1)", 0, 100);
+    cli::add_integer(&app, "--steps", o.steps, "at most this many steps (0 = until the beam has stopped)", 0, 1'000'000'000);
+    cli::add_threads(&app, o.threads);
     app.add_option("--precision", o.precision, "fluence precision")->check(CLI::IsMember({"f32", "f64"}))->capture_default_str();
     app.add_flag("--json", o.json, "print the results as one JSON object");
     app.add_option("--dose-out", o.dose_out, "write the dose map as CSV (z_cm,x_cm,dose_gy; Gy per incident proton)");
     app.add_option("--plot", o.plot, "draw the dose map and the depth-dose curve to this PNG (python3-matplotlib)");
+    app.add_flag("-f,--force", o.force, "overwrite existing --dose-out and --plot files");
     app.add_option("--table", o.table, "NIST PSTAR stopping-power CSV; default: share/parex/transport beside this program's bin folder")->check(CLI::ExistingFile)->capture_default_str();
-    CLI11_PARSE(app, argc, argv);
-    try {
+    return cli::run_program(app, argc, argv, [&] {
         const auto table = pt::stopping_power_table::read_csv(o.table);
-        const auto c = make_config(o, table);
+        pt::config c;
+        try {
+            c = make_config(o, table);
+        } catch (const std::invalid_argument& e) {  // a configuration made of options: a usage error
+            throw cli::usage_failure(e.what());
+        }
         return o.precision == "f64" ? simulate<double>(o, c, table) : simulate<float>(o, c, table);
-    } catch (const CLI::Error& e) {
-        return app.exit(e);
-    } catch (const std::exception& e) {
-        fmt::print(stderr, "parex-transport: {}\n", e.what());
-        return 1;
-    }
+    });
 }

@@ -4,12 +4,11 @@ curve with the Bragg peak, R80 and NIST's CSDA range marked.
 
 usage: plot_dose.py DOSE.csv OUT.png SUMMARY_JSON
 DOSE.csv has the columns z_cm,x_cm,dose_gy (Gy per incident proton); SUMMARY_JSON is the object
-parex-transport --json prints. The PNG is written to a temporary file and renamed.
+parex-transport --json prints. OUT.png is written as PNG whatever its name (parex-transport passes
+its own temporary file, which it renames when this succeeds).
 """
 import json
-import os
 import sys
-import tempfile
 
 import matplotlib
 
@@ -49,15 +48,7 @@ def main(dose_csv, out_png, summary_json):
     bottom.set_xlim(0, zs[-1] + dz / 2)
     bottom.set_ylim(0, 105)
 
-    folder = os.path.dirname(os.path.abspath(out_png))
-    handle, temporary = tempfile.mkstemp(prefix=".plot-", suffix=".png", dir=folder)
-    os.close(handle)
-    try:
-        fig.savefig(temporary, dpi=120)
-        os.replace(temporary, out_png)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    fig.savefig(out_png, dpi=120, format="png")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <numbers>
@@ -49,6 +50,16 @@ struct config {
     double dy_cm = 1;              ///< thickness of the 2-D slab, for dose per incident proton
     std::size_t max_steps = 0;     ///< run() stops after this many steps at the latest
 };
+
+/// Size limits of a grid, checked by resolve() and validate(): a cell count per axis, the angle and
+/// energy bins, and the phase-space bins Ne x Ntheta x nz x nx (computed without overflow). With them
+/// psi's two buffers take at most 2 x max_bins x sizeof(T) bytes (32 GiB in f32), and every loop over
+/// the range in steps of a cell runs at most max_cells_per_axis times (a cell of 1e-300 cm is refused,
+/// not looped over).
+inline constexpr std::size_t max_cells_per_axis = std::size_t{1} << 20;
+inline constexpr std::size_t max_angles = std::size_t{1} << 16;
+inline constexpr std::size_t max_energies = std::size_t{1} << 20;
+inline constexpr std::size_t max_bins = std::size_t{1} << 32;
 
 /// Precision of the fluence (tallies and dose are always double).
 enum class precision { f32, f64 };
@@ -78,7 +89,11 @@ double sum_of(const T* s, std::size_t n) {
 inline void require(bool ok, const std::string& what) {
     if (!ok) throw std::invalid_argument("transport config: " + what);
 }
-inline std::string str(double v) { return std::to_string(v); }
+inline std::string str(double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.6g", v);
+    return text;
+}
 
 /// Checks every field resolve() does not fill. Throws std::invalid_argument naming the field and value.
 inline void validate_given(const config& c, const stopping_power_table& t) {
@@ -98,6 +113,32 @@ inline void validate_given(const config& c, const stopping_power_table& t) {
     require(c.theta_max_rad >= 0 && c.theta_max_rad < std::numbers::pi / 2,
             "theta_max_rad = " + str(c.theta_max_rad) + " must lie in (0, pi/2)");
     require(c.energies != 1, "energies = 1: the grid needs at least two energy bins");
+    require(c.energies <= max_energies, "energies = " + std::to_string(c.energies) + " is above the limit " + std::to_string(max_energies));
+    require(c.angles <= max_angles, "angles = " + std::to_string(c.angles) + " is above the limit " + std::to_string(max_angles));
+    require(c.nz <= max_cells_per_axis, "nz = " + std::to_string(c.nz) + " is above the limit " + std::to_string(max_cells_per_axis));
+    require(c.nx <= max_cells_per_axis, "nx = " + std::to_string(c.nx) + " is above the limit " + std::to_string(max_cells_per_axis));
+    // the range in cells and in steps: bounded, so that loops stepping through it end
+    const double range_cm = t.csda_range(c.energy_mev) / water_density_g_cm3;
+    const auto cells = [&](double length_cm) { return range_cm / length_cm; };
+    const auto limit = static_cast<double>(max_cells_per_axis);
+    require(cells(c.dz_cm) <= limit, "dz_cm = " + str(c.dz_cm) + ": the beam's range of " + str(range_cm) +
+                                         " cm would take more than " + std::to_string(max_cells_per_axis) + " cells");
+    require(cells(c.dx_cm) <= limit, "dx_cm = " + str(c.dx_cm) + ": the beam's range of " + str(range_cm) +
+                                         " cm would take more than " + std::to_string(max_cells_per_axis) + " cells");
+    require(c.step_cm == 0 || cells(c.step_cm) <= limit, "step_cm = " + str(c.step_cm) + ": the beam's range of " +
+                                                             str(range_cm) + " cm would take more than " +
+                                                             std::to_string(max_cells_per_axis) + " steps");
+}
+
+/// Ne x Ntheta x nz x nx, or 0 when it exceeds max_bins (the product is formed without overflow: each
+/// factor is at most 2^20).
+inline std::size_t phase_space_bins(const config& c) {
+    std::size_t bins = 1;
+    for (const std::size_t n : {c.energies, c.angles, c.nz, c.nx}) {
+        if (n != 0 && bins > max_bins / n) return 0;
+        bins *= n;
+    }
+    return bins;
 }
 
 /// Checks a complete configuration (no field left to resolve()).
@@ -109,6 +150,9 @@ inline void validate(const config& c, const stopping_power_table& t) {
     require(c.nz > 0, "nz = 0 must be positive");
     require(c.nx > 0, "nx = 0 must be positive");
     require(c.max_steps > 0, "max_steps = 0 must be positive");
+    require(phase_space_bins(c) != 0, "energies x angles x nz x nx = " + std::to_string(c.energies) + " x " +
+                                          std::to_string(c.angles) + " x " + std::to_string(c.nz) + " x " +
+                                          std::to_string(c.nx) + " bins is above the limit " + std::to_string(max_bins));
     const double r_cut = t.csda_range(c.cutoff_mev);
     require(grid_top(c, t).first > r_cut, "cutoff_mev = " + str(c.cutoff_mev) + " leaves no range to transport");
 }

@@ -17,6 +17,8 @@
 #include <parex/shm_arena.hpp>
 #include <parex/worker_pool.hpp>
 
+#include <unistd.h>
+
 #include "models.hpp"
 #include "vector_math.hpp"
 #include "waveform.hpp"
@@ -30,7 +32,10 @@ static_assert(std::is_trivially_copyable_v<std::complex<double>>);
 struct domain {
     double delta_f = 0.125;  ///< Hz
     double f_max = 1024;     ///< Hz, the last bin's frequency (rounded down to the grid)
-    [[nodiscard]] std::size_t bins() const { return std::size_t(std::floor(f_max / delta_f)) + 1; }
+    /// Throws std::invalid_argument when f_max / delta_f is not a bin count of at most max_bins - 1.
+    [[nodiscard]] std::size_t bins() const {
+        return detail::bin_count(std::floor(f_max / delta_f), delta_f, fmt::format("f_max = {} Hz", f_max)) + 1;
+    }
     /// f_k = k delta_f, bins() of them.
     [[nodiscard]] std::vector<double> frequencies() const { return uniform_frequencies(delta_f, bins()); }
 };
@@ -108,9 +113,17 @@ struct batch {
     [[nodiscard]] std::span<const std::complex<double>> cross_row(std::size_t i) const { return h_cross.subspan(i * bins, bins); }
 };
 
-/// An arena of the right size for `waveforms` rows of `bins` bins (anonymous unless `name` is given).
+/// An arena of the right size for `waveforms` rows of `bins` bins (anonymous unless `name` is given):
+/// 2 x waveforms x bins x 16 bytes. Throws std::invalid_argument when that exceeds the machine's
+/// physical memory (or overflows), std::system_error when the arena cannot be mapped.
 inline batch make_batch(std::size_t waveforms, std::size_t bins, const std::string& name = {}) {
-    const std::size_t row_bytes = bins * sizeof(std::complex<double>);
+    const std::size_t row_bytes = bins * sizeof(std::complex<double>);  // bins <= max_bins: no overflow
+    const auto pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+    const std::size_t memory = pages > 0 && page > 0 ? std::size_t(pages) * std::size_t(page) : SIZE_MAX;
+    if (bins > max_bins || (waveforms != 0 && row_bytes > memory / 2 / waveforms))
+        throw std::invalid_argument(fmt::format("a batch of {} waveforms x {} bins needs 2 x {} x {} x 16 bytes, more than "
+                                                "this machine's {:.3g} GiB of memory", waveforms, bins, waveforms, bins,
+                                                double(memory) / double(1ull << 30)));
     const std::size_t bytes = 2 * std::max<std::size_t>(waveforms * row_bytes, 1) + 4096 * 4;
     batch b{shm_arena::create({.bytes = bytes, .name = name}), {}, {}, waveforms, bins};
     b.h_plus = b.arena.allocate<std::complex<double>>(waveforms * bins, 4096);

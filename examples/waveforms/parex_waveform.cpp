@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "cli.hpp"
 #include "generator.hpp"
 #include "hdf5_file.hpp"
 #include "output_file.hpp"
@@ -17,6 +19,7 @@
 #include "parameter_table.hpp"
 
 namespace wf = parex::examples::waveforms;
+namespace cli = parex::examples;
 
 namespace {
 
@@ -31,8 +34,14 @@ struct options {
 int cmd_generate(const options& o) {
     const auto model = wf::parse_approximant(o.approximant);
     const auto c = wf::constants::named(o.constants);
-    wf::validate(o.p, model);
-    const auto e = wf::extent_of(o.p, model, c);
+    cli::output_file out(o.output == "-" ? std::nullopt : std::optional<std::filesystem::path>(o.output), o.force);
+    wf::extent e;
+    try {  // every parameter came from the command line
+        wf::validate(o.p, model);
+        e = wf::extent_of(o.p, model, c);
+    } catch (const std::invalid_argument& error) {
+        throw cli::usage_failure(error.what());
+    }
     wf::waveform_generator generator(model, c, o.p.delta_f, e.length);
     std::vector<std::complex<double>> hp(e.length), hc(e.length);
     generator.generate(o.p, hp, hc);
@@ -40,7 +49,6 @@ int cmd_generate(const options& o) {
     const auto f = generator.frequencies();
     for (std::size_t k = 0; k < e.length; ++k)
         text += fmt::format("{},{:.17g},{:.16e},{:.16e},{:.16e},{:.16e}\n", k, f[k], hp[k].real(), hp[k].imag(), hc[k].real(), hc[k].imag());
-    parex::examples::output_file out(o.output == "-" ? std::nullopt : std::optional<std::filesystem::path>(o.output), o.force);
     out.write(text);
     out.commit();
     return 0;
@@ -49,11 +57,15 @@ int cmd_generate(const options& o) {
 int cmd_batch(const options& o) {
     const auto model = wf::parse_approximant(o.approximant);
     const auto c = wf::constants::named(o.constants);
-    if (!(o.p.f_max > 0)) throw std::invalid_argument(fmt::format("f_max = {}: a batch needs its grid's end (--f-max > 0)", o.p.f_max));
-    if (!(o.p.delta_f > 0)) throw std::invalid_argument(fmt::format("delta_f = {}: must be positive (Hz)", o.p.delta_f));
-    const auto rows = wf::read_parameter_table(o.params, o.p);
+    if (!(o.p.f_max > 0)) throw cli::usage_failure(fmt::format("--f-max {}: a batch needs its grid's end (--f-max > 0)", o.p.f_max));
     const wf::domain d{o.p.delta_f, o.p.f_max};
-    parex::examples::output_file out(std::filesystem::path(o.output), o.force);  // refuses an existing file early
+    try {
+        (void)d.bins();
+    } catch (const std::invalid_argument& error) {
+        throw cli::usage_failure(error.what());
+    }
+    const auto rows = wf::read_parameter_table(o.params, o.p);
+    cli::output_file out(std::filesystem::path(o.output), o.force);  // refuses an existing file early
     auto pool = wf::make_generator_pool(o.threads, model, c, d);
     auto b = wf::make_batch(rows.size(), d.bins());
     const auto start = std::chrono::steady_clock::now();
@@ -76,39 +88,43 @@ int cmd_batch(const options& o) {
 }
 
 int cmd_sample_prior(const options& o) {
-    const auto rows = wf::sample_prior(o.n, o.seed, o.p);
-    parex::examples::output_file out(o.output == "-" ? std::nullopt : std::optional<std::filesystem::path>(o.output), o.force);
-    out.write(wf::format_parameter_table(rows));
+    cli::output_file out(o.output == "-" ? std::nullopt : std::optional<std::filesystem::path>(o.output), o.force);
+    out.write(wf::format_parameter_table(wf::sample_prior(o.n, o.seed, o.p)));
     out.commit();
     return 0;
 }
 
+// The ranges the options accept: wide enough for every compact binary a ground- or space-based
+// detector sees; what the models themselves refuse (wf::validate, wf::extent_of) is refused as well.
+constexpr double max_frequency_hz = 1e5, max_mass = 1e10, max_angle = 1e3;
+constexpr std::int64_t max_prior_rows = 100'000'000;  // 11 GB of parameters in memory
+
 void add_physics(CLI::App* app, options& o) {
-    app->add_option("--approximant", o.approximant, "TaylorF2 or IMRPhenomD")->capture_default_str();
-    app->add_option("--constants", o.constants, "physical constants: today or lal-2015")->capture_default_str();
-    app->add_option("--f-min", o.p.f_min, "lowest frequency, Hz")->capture_default_str();
-    app->add_option("--f-max", o.p.f_max, "highest frequency, Hz (generate: 0 = the model's end)")->capture_default_str();
-    app->add_option("--delta-f", o.p.delta_f, "bin width, Hz")->capture_default_str();
+    app->add_option("--approximant", o.approximant, "TaylorF2 or IMRPhenomD")->check(CLI::IsMember({"TaylorF2", "IMRPhenomD"}))->capture_default_str();
+    app->add_option("--constants", o.constants, "physical constants: today or lal-2015")->check(CLI::IsMember({"today", "lal-2015"}))->capture_default_str();
+    cli::add_real(app, "--f-min", o.p.f_min, "lowest frequency, Hz", 1e-6, max_frequency_hz);
+    cli::add_real(app, "--f-max", o.p.f_max, "highest frequency, Hz (generate: 0 = the model's end)", 0, max_frequency_hz);
+    cli::add_real(app, "--delta-f", o.p.delta_f, fmt::format("bin width, Hz (at most {} bins up to f_max)", wf::max_bins), 1e-6, 1e3);
     app->add_flag("-f,--force", o.force, "overwrite an existing output");
 }
 
 void add_binary(CLI::App* app, options& o) {
-    app->add_option("--m1", o.p.m1, "mass of body 1, solar masses");
-    app->add_option("--m2", o.p.m2, "mass of body 2, solar masses");
-    app->add_option("--chi1z", o.p.chi1z, "aligned spin of body 1")->capture_default_str();
-    app->add_option("--chi2z", o.p.chi2z, "aligned spin of body 2")->capture_default_str();
-    app->add_option("--lambda1", o.p.lambda1, "tidal deformability of body 1 (TaylorF2)")->capture_default_str();
-    app->add_option("--lambda2", o.p.lambda2, "tidal deformability of body 2 (TaylorF2)")->capture_default_str();
-    app->add_option("--distance", o.p.distance, "luminosity distance, Mpc")->capture_default_str();
-    app->add_option("--inclination", o.p.inclination, "inclination, rad")->capture_default_str();
-    app->add_option("--phi-ref", o.p.phi_ref, "orbital phase at f_ref, rad")->capture_default_str();
-    app->add_option("--f-ref", o.p.f_ref, "reference frequency, Hz (0 = the model's default)")->capture_default_str();
+    cli::add_real(app, "--m1", o.p.m1, "mass of body 1, solar masses", 1e-3, max_mass);
+    cli::add_real(app, "--m2", o.p.m2, "mass of body 2, solar masses", 1e-3, max_mass);
+    cli::add_real(app, "--chi1z", o.p.chi1z, "aligned spin of body 1", -1, 1);
+    cli::add_real(app, "--chi2z", o.p.chi2z, "aligned spin of body 2", -1, 1);
+    cli::add_real(app, "--lambda1", o.p.lambda1, "tidal deformability of body 1 (TaylorF2)", 0, 1e6);
+    cli::add_real(app, "--lambda2", o.p.lambda2, "tidal deformability of body 2 (TaylorF2)", 0, 1e6);
+    cli::add_real(app, "--distance", o.p.distance, "luminosity distance, Mpc", 1e-6, 1e6);
+    cli::add_real(app, "--inclination", o.p.inclination, "inclination, rad", -max_angle, max_angle);
+    cli::add_real(app, "--phi-ref", o.p.phi_ref, "orbital phase at f_ref, rad", -max_angle, max_angle);
+    cli::add_real(app, "--f-ref", o.p.f_ref, "reference frequency, Hz (0 = the model's default)", 0, max_frequency_hz);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"parex-waveform: batched TaylorF2 and IMRPhenomD waveforms on parex"};
+    CLI::App app{"parex-waveform: batched TaylorF2 and IMRPhenomD waveforms on parex", "parex-waveform"};
     app.require_subcommand(1);
     options o;
     auto* generate = app.add_subcommand("generate", "one waveform as CSV: k,f_Hz,hp_re,hp_im,hc_re,hc_im");
@@ -121,23 +137,18 @@ int main(int argc, char** argv) {
     add_physics(batch, o);
     add_binary(batch, o);
     batch->add_option("--params", o.params, "parameter table (CSV, columns named like the flags)")->required()->check(CLI::ExistingFile);
-    batch->add_option("--threads", o.threads, "workers (0 = one per physical core; PAREX_NUM_THREADS overrides)")->capture_default_str();
-    batch->add_option("--per-task", o.per_task, "waveforms per pool task")->capture_default_str();
+    cli::add_threads(batch, o.threads);
+    cli::add_integer(batch, "--per-task", o.per_task, "waveforms per pool task", 1, 1'000'000);
     batch->add_option("-o,--output", o.output, "HDF5 file")->required();
     auto* sample = app.add_subcommand("sample-prior", "a parameter table drawn from the documented prior");
-    sample->add_option("--n", o.n, "rows")->required();
-    sample->add_option("--seed", o.seed, "random seed")->capture_default_str();
+    cli::add_integer(sample, "--n", o.n, "rows", 1, max_prior_rows)->required();
+    cli::add_integer(sample, "--seed", o.seed, "random seed", 0, std::numeric_limits<std::int64_t>::max());
     sample->add_option("-o,--output", o.output, "CSV file (- for stdout)")->required();
     sample->add_flag("-f,--force", o.force, "overwrite an existing output");
 
-    CLI11_PARSE(app, argc, argv);
-    try {
+    return cli::run_program(app, argc, argv, [&] {
         if (*generate) return cmd_generate(o);
         if (*batch) return cmd_batch(o);
-        if (*sample) return cmd_sample_prior(o);
-    } catch (const std::exception& e) {
-        fmt::print(stderr, "parex-waveform: {}\n", e.what());
-        return 1;
-    }
-    return 2;
+        return cmd_sample_prior(o);
+    });
 }

@@ -108,6 +108,11 @@ inline void validate(const parameters& p, approximant model) {
     }
 }
 
+/// The longest frequency series a waveform or a batch row may have: 2^25 bins (f = 4096 Hz at
+/// delta_f = 1/8192 Hz; 512 MiB per complex128 series). A grid whose bin count would be larger (a tiny
+/// delta_f, a huge f_max, masses so small that the model's end frequency is huge) is refused.
+inline constexpr std::size_t max_bins = std::size_t{1} << 25;
+
 /// Where a waveform lives on the grid f_k = k delta_f: LAL's series length and the bins it fills.
 struct extent {
     std::size_t length = 0;     ///< bins of LAL's frequency series, from k = 0
@@ -116,6 +121,16 @@ struct extent {
 };
 
 namespace detail {
+
+/// `bins` (a frequency over delta_f, as LAL computes it) converted to an index: a NaN, negative or
+/// beyond max_bins value throws std::invalid_argument naming `what`, rather than reaching the conversion
+/// (undefined behaviour out of range).
+inline std::size_t bin_count(double bins, double delta_f, std::string_view what) {
+    if (!(bins >= 0 && bins <= static_cast<double>(max_bins)))
+        throw std::invalid_argument(fmt::format("{} at delta_f = {} Hz is {:.3g} bins: more than the limit of {} (max_bins)",
+                                                what, delta_f, bins, max_bins));
+    return static_cast<std::size_t>(bins);
+}
 
 inline std::size_t next_pow2(std::size_t n) {  // LALSimIMRPhenomD_internals.c, NextPow2
     return std::size_t(std::pow(2.0, std::ceil(std::log2(double(n)))));
@@ -136,24 +151,32 @@ inline constexpr double phenom_d_f_cut = 0.2;
 /// - IMRPhenomD: f_end = min(f_max or infinity, f_cut = 0.2 / M); length = next power of two of
 ///   floor(f_end / delta_f), plus one (and of f_max / delta_f when f_max exceeds f_cut); bins
 ///   floor(f_min / delta_f) to floor(f_end / delta_f) - 1. LAL starts IMRPhenomD at the bin below f_min.
-/// Throws std::invalid_argument when the model ends at or below f_min.
+/// Throws std::invalid_argument when the model ends at or below f_min, or when a bin count exceeds
+/// max_bins (naming the frequency and the parameters behind it).
 inline extent extent_of(const parameters& p, approximant model, const constants& c) {
+    using detail::bin_count;
     const double m_sec = (p.m1 + p.m2) * c.mtsun_si;
+    const auto f_min = fmt::format("f_min = {} Hz", p.f_min);
     if (model == approximant::taylor_f2) {
         const double f_end = p.f_max > 0 ? p.f_max : detail::isco_frequency(m_sec);
         if (!(f_end > p.f_min))
             throw std::invalid_argument(fmt::format("f_min = {}: TaylorF2 ends at the ISCO frequency {} Hz", p.f_min, f_end));
-        const auto length = std::size_t(f_end / p.delta_f + 1);
-        return {length, std::size_t(std::ceil(p.f_min / p.delta_f)), length};
+        const auto end = p.f_max > 0 ? fmt::format("f_max = {} Hz", p.f_max)
+                                     : fmt::format("the ISCO frequency {} Hz of m1 + m2 = {}", f_end, p.m1 + p.m2);
+        const auto length = bin_count(f_end / p.delta_f + 1, p.delta_f, end);
+        return {length, bin_count(std::ceil(p.f_min / p.delta_f), p.delta_f, f_min), length};
     }
     const double f_cut = detail::phenom_d_f_cut / m_sec;
     if (!(f_cut > p.f_min))
         throw std::invalid_argument(fmt::format("f_min = {}: IMRPhenomD ends at M f = 0.2, {} Hz", p.f_min, f_cut));
     const double f_end = p.f_max > 0 ? std::min(p.f_max, f_cut) : f_cut;
     if (!(f_end > p.f_min)) throw std::invalid_argument(fmt::format("f_max = {}: not above f_min = {}", f_end, p.f_min));
-    std::size_t length = detail::next_pow2(std::size_t(f_end / p.delta_f)) + 1;
-    if (p.f_max > f_cut) length = detail::next_pow2(std::size_t(p.f_max / p.delta_f)) + 1;
-    return {length, std::size_t(p.f_min / p.delta_f), std::size_t(f_end / p.delta_f)};
+    const auto end = p.f_max > 0 && p.f_max < f_cut ? fmt::format("f_max = {} Hz", p.f_max)
+                                                    : fmt::format("IMRPhenomD's end 0.2 / M = {} Hz of m1 + m2 = {}", f_cut, p.m1 + p.m2);
+    const auto last = bin_count(f_end / p.delta_f, p.delta_f, end);
+    std::size_t length = detail::next_pow2(last) + 1;
+    if (p.f_max > f_cut) length = detail::next_pow2(bin_count(p.f_max / p.delta_f, p.delta_f, fmt::format("f_max = {} Hz", p.f_max))) + 1;
+    return {length, bin_count(p.f_min / p.delta_f, p.delta_f, f_min), last};
 }
 
 }  // namespace parex::examples::waveforms

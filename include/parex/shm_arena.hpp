@@ -189,12 +189,19 @@ private:
 /// A shared-memory arena. Move-only; moving transfers ownership.
 class shm_arena {
 public:
+    /// The largest arena create() accepts: 2^47 bytes (128 TiB), the user address space of x86-64 with
+    /// four-level paging; sizes are rounded up to pages (or huge pages) without overflow below it.
+    static constexpr std::size_t max_bytes = std::size_t{1} << 47;
+
     /// Creates an arena: anonymous (options.name empty) or a new named segment, created with
     /// O_CREAT | O_EXCL and mode 0600 (never an existing one). The caller becomes the owner.
-    /// Throws std::invalid_argument (zero size, bad name), std::system_error (the name exists, no
-    /// memory, shm_open/ftruncate/mmap failed).
+    /// Throws std::invalid_argument (zero size or above max_bytes, bad name), std::system_error (the
+    /// name exists, no memory, shm_open/ftruncate/mmap failed).
     static shm_arena create(const arena_options& options) {
         if (options.bytes == 0) throw std::invalid_argument("parex: shm_arena needs a positive size");
+        if (options.bytes > max_bytes)
+            throw std::invalid_argument("parex: shm_arena of " + std::to_string(options.bytes) +
+                                        " bytes is above shm_arena::max_bytes (2^47)");
         const auto page = detail::page_size();
         const auto header_bytes = detail::round_up(sizeof(detail::arena_header), 64);
         shm_arena arena;

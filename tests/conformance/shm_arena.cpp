@@ -119,6 +119,8 @@ TEST_CASE("create never reuses an existing name", "[arena]") {
     CHECK_THROWS_AS(parex::shm_arena::create({.bytes = 4096, .name = name}), std::system_error);
     CHECK_THROWS_AS(parex::shm_arena::create({.bytes = 4096, .name = "no-slash"}), std::invalid_argument);
     CHECK_THROWS_AS(parex::shm_arena::create({.bytes = 0}), std::invalid_argument);
+    CHECK_THROWS_AS(parex::shm_arena::create({.bytes = SIZE_MAX}), std::invalid_argument);  // no wrap to a tiny arena
+    CHECK_THROWS_AS(parex::shm_arena::create({.bytes = parex::shm_arena::max_bytes + 1}), std::invalid_argument);
     CHECK_THROWS_AS(parex::unique_shm_name("a/b"), std::invalid_argument);
 }
 

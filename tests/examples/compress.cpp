@@ -3,12 +3,16 @@
 // kind of bad input, and the parex-compress command line's file handling.
 #include "engine.hpp"
 
+#include <xxhash.h>
+
 #include "parex_catch.hpp"
 #include "files.hpp"
 #include "temp_dir.hpp"
 
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -225,17 +229,148 @@ TEST_CASE("bad input is a format_error naming the chunk and the byte offset", "[
     }
 }
 
+namespace {
+
+/// A zstd frame of 16 bytes whose header claims `content` decoded bytes: magic, a descriptor with an
+/// 8-byte content size and a single segment, the size, one empty raw block marked last.
+std::string zstd_frame_claiming(std::uint64_t content) {
+    std::string f = "\x28\xB5\x2F\xFD\xE0";
+    for (int i = 0; i < 8; ++i) f += static_cast<char>((content >> (8 * i)) & 0xFF);
+    return f + std::string("\x01\x00\x00", 3);
+}
+
+/// An lz4 frame whose header claims `content` decoded bytes, with an empty block list: magic, FLG
+/// (version 1, independent blocks, content size), BD, the size, a header checksum, the EndMark.
+std::string lz4_frame_claiming(std::uint64_t content) {
+    std::string f = "\x04\x22\x4D\x18\x68\x40";
+    for (int i = 0; i < 8; ++i) f += static_cast<char>((content >> (8 * i)) & 0xFF);
+    const auto checksum = static_cast<char>((XXH32(f.data() + 4, f.size() - 4, 0) >> 8) & 0xFF);
+    return f + checksum + std::string(4, '\0');
+}
+
+}  // namespace
+
+TEST_CASE("declared sizes are checked against the input before anything is allocated", "[compress]") {
+    const auto refused = [](const std::string& file, const std::string& message) {
+        try {
+            (void)pc::archive(file);
+            FAIL("accepted: " << message);
+        } catch (const pc::format_error& e) {
+            INFO(e.what());
+            CHECK_THAT(e.what(), Catch::Contains(message));
+            CHECK(e.chunk() == 0);
+            CHECK(e.offset() == 0);
+        }
+    };
+    refused(zstd_frame_claiming(std::uint64_t{1} << 40), "zstd frame declares 1099511627776 decoded bytes, more than its 16 bytes can hold");
+    refused(zstd_frame_claiming(std::uint64_t{3} << 30), "declares 3221225472 decoded bytes");
+    refused(lz4_frame_claiming(std::uint64_t{1} << 40), "lz4 frame declares 1099511627776 decoded bytes");
+    CHECK(pc::max_decoded_size(pc::codec::zstd, 16) == 16 * 32768 + 65536);
+    CHECK(pc::max_decoded_size(pc::codec::zstd, SIZE_MAX / 2) == SIZE_MAX);
+
+    // a seek table that disagrees with a frame header
+    const std::string data(100000, 'x');
+    const auto o = with(pc::codec::zstd, 40000);
+    auto packed = pc::compressor(o).compress(data);
+    const auto table = pc::read_seek_table(packed)->table_offset;
+    packed[table + 8 + 12 + 4] = static_cast<char>(packed[table + 8 + 12 + 4] + 1);  // entry 1's decoded size
+    try {
+        (void)pc::archive(packed);
+        FAIL("seek table disagreeing with the frame header accepted");
+    } catch (const pc::format_error& e) {
+        CHECK_THAT(e.what(), Catch::Contains("seek table says 40001 decoded bytes, the frame header 40000"));
+        CHECK(e.chunk() == 1);
+    }
+}
+
+TEST_CASE("frames beyond max_frame_buffer or of unknown size are decoded as a stream, in bounded pieces", "[compress]") {
+    const auto data = canterbury();
+    parex::test::temp_dir dir;
+    const auto in = dir.path() / "in";
+    write_file(in, data);
+    REQUIRE(run("zstd -q -c < " + quote(in) + " > " + quote(dir.path() / "streamed.zst")) == 0);  // no content size
+    REQUIRE(run("zstd -q -f " + quote(in) + " -o " + quote(dir.path() / "one.zst")) == 0);  // one frame, size known
+    REQUIRE(run("lz4 -q -f " + quote(in) + " " + quote(dir.path() / "one.lz4")) == 0);
+    for (const char* name : {"streamed.zst", "one.zst", "one.lz4"}) {
+        INFO(name);
+        const auto packed = read_file(dir.path() / name);
+        const pc::archive file(packed);
+        auto o = with(file.kind(), 0);
+        o.max_frame_buffer = 4096;  // every frame here is larger: all streamed
+        pc::decompressor d(o);
+        std::string out;
+        std::size_t largest = 0, pieces = 0;
+        CHECK(d.decompress(file, [&](std::string_view piece) {
+            out.append(piece);
+            largest = std::max(largest, piece.size());
+            ++pieces;
+        }) == data.size());
+        CHECK(out == data);
+        CHECK(largest <= pc::stream_piece_size);
+        CHECK(pieces >= data.size() / pc::stream_piece_size);
+        if (file.decompressed_size()) CHECK(d.read_range(file, 1234567, 100000) == data.substr(1234567, 100000));
+    }
+    // parex's own output with small frames: each frame whole, or each streamed, the same bytes
+    auto o = with(pc::codec::zstd, 300000);
+    const auto packed = pc::compressor(o).compress(data);
+    for (const std::size_t buffer : {std::size_t{256} << 20, std::size_t{1000}}) {
+        o.max_frame_buffer = buffer;
+        std::string out;
+        pc::decompressor(o).decompress(pc::archive(packed), [&](std::string_view piece) { out.append(piece); });
+        CHECK(out == data);
+    }
+}
+
+TEST_CASE("parex-compress: numbers out of range, bad sizes and declared sizes are refused with the option or frame named",
+          "[compress][cli]") {
+    parex::test::temp_dir dir;
+    const auto in = dir.path() / "in.bin";
+    write_file(in, std::string(300000, 'a'));
+    const auto err = dir.path() / "err.txt";
+    const auto exits = [&](const std::string& args, int status, const std::string& message) {
+        INFO(args);
+        CHECK(run(cli + " " + args + " 2> " + quote(err)) == status);
+        CHECK_THAT(read_file(err), Catch::Contains(message));
+    };
+    exits("-T -1 " + quote(in) + " -c > /dev/null", 2, "--threads: Value -1 not in range 0 to 1024");
+    exits("-T 100000 " + quote(in) + " -c > /dev/null", 2, "--threads: Value 100000 not in range 0 to 1024");
+    exits("--level 99 " + quote(in) + " -c > /dev/null", 2, "--level: Value 99 not in range 0 to 19");
+    exits("--codec lz4 -13 " + quote(in) + " -c > /dev/null", 2, "--level 13: lz4 accepts 0 to 12");
+    exits("--chunk-size 2G " + quote(in) + " -c > /dev/null", 2, "--chunk-size 2G: accepts 1 to 1G");
+    exits("-d --range 5 " + quote(in) + " -c > /dev/null", 2, "--range 5: expected START:LEN");
+    exits(quote(dir.path() / "missing") + " -c > /dev/null", 3, "missing: cannot open: No such file or directory");
+    CHECK(run(cli + " -T 2 -3 " + quote(in) + " -c > /dev/null") == 0);  // "-3" after a value is still a level
+
+    const auto claim = dir.path() / "claim.zst";
+    write_file(claim, zstd_frame_claiming(std::uint64_t{1} << 40));
+    for (const char* mode : {"-d", "-t", "-d --range 0:10", "-l"}) {
+        exits(std::string(mode) + " " + quote(claim) + " -o " + quote(dir.path() / "claim") + " > /dev/null", 1,
+              "claim.zst: zstd frame declares 1099511627776 decoded bytes, more than its 16 bytes can hold (chunk 0) at byte offset 0");
+        CHECK_FALSE(fs::exists(dir.path() / "claim"));
+    }
+}
+
+TEST_CASE("parex-compress: SIGINT or SIGTERM while compressing leaves no temporary file and the input untouched", "[compress][cli]") {
+    parex::test::temp_dir dir;
+    const auto in = dir.path() / "in.bin";
+    write_file(in, std::string(100000, 'a'));
+    for (const auto& [signal, status] : {std::pair{"INT", 128 + 2}, std::pair{"TERM", 128 + 15}}) {
+        INFO("SIG" << signal);
+        // the input never ends (a pipe held open), so the program is surely at work when signalled
+        const auto job = "(cat " + quote(in) + "; sleep 60) | " + cli + " - -o " + quote(dir.path() / "out.zst");
+        CHECK(parex::test::interrupt_when_file_appears(dir.path() / "job.sh", job, quote(dir.path()) + "/.out.zst.parex-*",
+                                                       signal) == status);
+        CHECK(parex::test::file_names(dir.path()) == std::vector<std::string>{"in.bin", "job.sh"});
+        CHECK(read_file(in) == std::string(100000, 'a'));
+    }
+}
+
 TEST_CASE("parex-compress: outputs appear only whole, never over a file without -f, the input untouched", "[compress][cli]") {
     parex::test::temp_dir dir;
     const auto data = canterbury();
     const auto in = dir.path() / "corpus.bin";
     write_file(in, data);
-    const auto listing = [&] {
-        std::vector<std::string> names;
-        for (const auto& e : fs::directory_iterator(dir.path())) names.push_back(e.path().filename().string());
-        std::sort(names.begin(), names.end());
-        return names;
-    };
+    const auto listing = [&] { return parex::test::file_names(dir.path()); };
 
     REQUIRE(run(cli + " -T 2 --chunk-size 256K " + quote(in)) == 0);
     const auto zst = dir.path() / "corpus.bin.zst";
@@ -246,7 +381,7 @@ TEST_CASE("parex-compress: outputs appear only whole, never over a file without 
     // an existing output is kept without -f, replaced with -f
     write_file(dir.path() / "corpus.bin.zst.keep", "");
     const auto before = read_file(zst);
-    CHECK(run(cli + " -19 " + quote(in) + " 2>/dev/null") == 1);
+    CHECK(run(cli + " -19 " + quote(in) + " 2>/dev/null") == 2);  // usage: -f was needed
     CHECK(read_file(zst) == before);
     CHECK(run(cli + " -f -1 " + quote(in)) == 0);
     CHECK(read_file(zst) != before);
@@ -261,7 +396,7 @@ TEST_CASE("parex-compress: outputs appear only whole, never over a file without 
     CHECK(read_file(dir.path() / "range") == data.substr(1000, 5000));
     CHECK(run(cli + " -t " + quote(zst) + " 2>/dev/null") == 0);
     CHECK(run(cli + " -l " + quote(zst) + " > /dev/null") == 0);
-    CHECK(run(cli + " -d -f " + quote(zst) + " -o " + quote(zst) + " 2>/dev/null") == 1);  // never over its input
+    CHECK(run(cli + " -d -f " + quote(zst) + " -o " + quote(zst) + " 2>/dev/null") == 2);  // never over its input
 
     // a damaged file: non-zero exit, no output, no temporary file
     auto broken = read_file(zst);
@@ -274,7 +409,7 @@ TEST_CASE("parex-compress: outputs appear only whole, never over a file without 
     CHECK(run(cli + " -d " + quote(in) + " -o " + quote(dir.path() / "x") + " 2>/dev/null") == 1);  // not compressed
     CHECK_FALSE(fs::exists(dir.path() / "x"));
     CHECK(run(cli + " --bogus " + quote(in) + " 2>/dev/null") == 2);
-    CHECK(run(cli + " -f --chunk-size 5Q " + quote(in) + " 2>/dev/null") == 1);  // not a size
+    CHECK(run(cli + " -f --chunk-size 5Q " + quote(in) + " 2>/dev/null") == 2);  // not a size
     CHECK(run(cli + " -f --chunk-size 64KiB " + quote(in) + " -o " + quote(dir.path() / "k.zst")) == 0);
     CHECK(pc::archive(read_file(dir.path() / "k.zst")).frames().front().decompressed == std::size_t{64} << 10);
     CHECK(read_file(in) == data);

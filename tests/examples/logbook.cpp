@@ -591,7 +591,36 @@ TEST_CASE("logbook: the CLI's commands, JSON keys, files and exit codes") {
     CHECK(run(cli + " --lenient stats " + quote(dir.path() / "bad.adi") + " > /dev/null 2>&1") == 0);
     CHECK(run(cli + " export --db " + quote(dir.path() / "none.sqlite") + " -o " + quote(dir.path() / "x.adi") + " 2> /dev/null") == 1);
     CHECK_FALSE(fs::exists(dir.path() / "x.adi"));
-    CHECK(run(cli + " frobnicate 2> /dev/null") != 0);
+    CHECK(run(cli + " frobnicate 2> /dev/null") == 2);
+}
+
+TEST_CASE("logbook: the CLI takes its options after the command too, refuses bad numbers, and keeps existing outputs") {
+    parex::test::temp_dir dir;
+    const auto lotw = quote(logs_dir / "lotw_report.adi");
+    const auto json = dir.path() / "stats.json";
+    REQUIRE(run(cli + " stats --threads 2 --json " + lotw + " > " + quote(json)) == 0);
+    CHECK(nlohmann::json::parse(read_file(json))[0]["threads"] == 2);
+    parex::test::write_file(dir.path() / "bad.adi", "<CALL:4>W1AW<EOR><CALL:x>W1AW<EOR>");
+    CHECK(run(cli + " stats --lenient " + quote(dir.path() / "bad.adi") + " > /dev/null 2>&1") == 0);
+    CHECK(run(cli + " stats " + quote(dir.path() / "bad.adi") + " --lenient > /dev/null 2>&1") == 0);
+
+    const auto err = dir.path() / "err.txt";
+    CHECK(run(cli + " stats --threads -1 " + lotw + " 2> " + quote(err)) == 2);
+    CHECK_THAT(read_file(err), Catch::Contains("--threads: Value -1 not in range 0 to 1024"));
+    CHECK(run(cli + " --threads 100000 stats " + lotw + " 2> " + quote(err)) == 2);
+    CHECK_THAT(read_file(err), Catch::Contains("--threads: Value 100000 not in range 0 to 1024"));
+
+    const auto db = quote(dir.path() / "log.sqlite");
+    REQUIRE(run(cli + " import " + lotw + " --db " + db + " > /dev/null") == 0);
+    const auto out = dir.path() / "out.adi";
+    parex::test::write_file(out, "keep");
+    CHECK(run(cli + " export --db " + db + " -o " + quote(out) + " 2> " + quote(err)) == 2);
+    CHECK_THAT(read_file(err), Catch::Contains("already exists; use -f to overwrite it"));
+    CHECK(read_file(out) == "keep");
+    CHECK(run(cli + " export -f --db " + db + " -o " + quote(out) + " 2> /dev/null") == 0);
+    const auto exported = read_file(out);
+    CHECK(lb::parse(exported).size() == 438);
+    CHECK(run(cli + " stats " + quote(dir.path() / "missing.adi") + " 2> /dev/null") == 2);  // CLI11: no such file
 }
 
 TEST_CASE("logbook: adif-parser-ts reads the five real logs field for field as parex does") {

@@ -260,6 +260,11 @@ TEST_CASE("transport: a bad configuration throws std::invalid_argument naming it
         {[](pt::config& c) { c.angles = 0; }, "angles"},
         {[](pt::config& c) { c.theta_max_rad = 2; }, "theta_max_rad"},
         {[](pt::config& c) { c.cutoff_mev = 200; }, "cutoff_mev"},
+        {[](pt::config& c) { c.dz_cm = 1e-300; }, "dz_cm = 1e-300: the beam's range"},  // no endless loop
+        {[](pt::config& c) { c.dx_cm = 1e-300; }, "dx_cm = 1e-300"},
+        {[](pt::config& c) { c.nz = std::size_t{1} << 32; }, "nz = 4294967296 is above the limit"},
+        {[](pt::config& c) { c.angles = std::size_t{1} << 20; }, "angles = 1048576 is above the limit"},
+        {[](pt::config& c) { c.nz = c.nx = std::size_t{1} << 20; }, "bins is above the limit 4294967296"},
     };
     for (const auto& [change, field] : cases) {
         pt::config c;
@@ -294,4 +299,32 @@ TEST_CASE("transport CLI: --json carries the results, --dose-out and --plot writ
     const auto png = dir.path() / "dose.png";
     REQUIRE(run(cli + " --energy 70 --angles 21 --plot '" + png.string() + "' > /dev/null") == 0);
     CHECK(read_file(png).substr(1, 3) == "PNG");
+}
+
+TEST_CASE("transport CLI: sizes that overflow or never finish, bad numbers and existing outputs are refused up front") {
+    parex::test::temp_dir dir;
+    const auto err = dir.path() / "err.txt", out = dir.path() / "out.txt";
+    const auto refused = [&](const std::string& args, int status, const std::string& message) {
+        INFO(args);
+        CHECK(run(cli + " " + args + " > '" + out.string() + "' 2> '" + err.string() + "'") == status);
+        CHECK_THAT(read_file(err), Catch::Contains(message));
+        CHECK(read_file(out).empty());  // refused before the simulation: no results
+    };
+    refused("--energy 70 --grid 4294967296x4294967296 --steps 1", 2, "--grid 4294967296x4294967296: expected auto, seed or NZxNX");
+    refused("--energy 70 --grid -5x10", 2, "--grid -5x10: expected");
+    refused("--energy 70 --grid 1048576x1048576", 2, "bins is above the limit");
+    refused("--energy 70 --dz 1e-300", 2, "dz_cm = 1e-300: the beam's range of 4.08");
+    refused("--energy 70 --threads -1", 2, "--threads: Value -1 not in range 0 to 1024");
+    refused("--energy 70 --threads 100000", 2, "--threads: Value 100000 not in range 0 to 1024");
+    refused("--energy nan", 2, "--energy: Value nan not in [0.001, 10000]");
+    refused("--energy 70 --angles 21 --plot '" + (dir.path() / "missing" / "dose.png").string() + "'", 3,
+            "creating a temporary file beside");
+
+    // an existing --dose-out or --plot is kept without -f (before any work), replaced with -f
+    const auto dose = dir.path() / "dose.csv";
+    parex::test::write_file(dose, "keep");
+    refused("--energy 70 --angles 21 --dose-out '" + dose.string() + "'", 2, "already exists; use -f");
+    CHECK(read_file(dose) == "keep");
+    CHECK(run(cli + " --energy 70 --angles 21 -f --dose-out '" + dose.string() + "' > /dev/null") == 0);
+    CHECK(read_file(dose).rfind("z_cm,x_cm,dose_gy\n", 0) == 0);
 }

@@ -23,6 +23,9 @@
 namespace fs = std::filesystem;
 namespace wf = parex::examples::waveforms;
 using cplx = std::complex<double>;
+using parex::test::quote;
+using parex::test::run;
+const std::string cli = quote(PAREX_WAVEFORMS_CLI);
 
 namespace {
 
@@ -177,19 +180,29 @@ TEST_CASE("the vectorised exponential and arctangent equal libm's to a few ulp")
     }
 }
 
+namespace {
+
+/// The message of the std::invalid_argument that validate or extent_of throws for p, or "" if none.
+std::string refusal(const wf::parameters& p, wf::approximant model, const wf::constants& c) {
+    try {
+        wf::validate(p, model);
+        (void)wf::extent_of(p, model, c);
+        return "";
+    } catch (const std::invalid_argument& e) {
+        return e.what();
+    }
+}
+
+}  // namespace
+
 TEST_CASE("bad parameters throw std::invalid_argument naming the parameter and its value") {
     const auto c = wf::constants::today();
     wf::waveform_generator g(wf::approximant::imr_phenom_d, c, 0.125, 8193);
     std::vector<cplx> hp(8193), hc(8193);
     auto expect = [&](wf::parameters p, const std::string& name, wf::approximant model = wf::approximant::imr_phenom_d) {
-        try {
-            wf::validate(p, model);
-            (void)wf::extent_of(p, model, c);
-            FAIL("no exception for " << name);
-        } catch (const std::invalid_argument& e) {
-            INFO(e.what());
-            CHECK(std::string(e.what()).rfind(name + " = ", 0) == 0);
-        }
+        const auto message = refusal(p, model, c);
+        INFO(name << ": " << message);
+        CHECK(message.rfind(name + " = ", 0) == 0);
     };
     wf::parameters good{.m1 = 30, .m2 = 25, .f_min = 20, .f_max = 1024, .delta_f = 0.125};
     auto with = [&](auto change) {
@@ -210,6 +223,30 @@ TEST_CASE("bad parameters throw std::invalid_argument naming the parameter and i
     expect(with([](auto& p) { p.f_min = 300, p.f_max = 0, p.m1 = p.m2 = 20; }), "f_min", wf::approximant::taylor_f2);  // ISCO
     CHECK_THROWS_AS(g.generate(with([](auto& p) { p.delta_f = 0.25; }), hp, hc), std::invalid_argument);  // not the grid's
     CHECK_NOTHROW(g.generate(good, hp, hc));
+}
+
+TEST_CASE("grids beyond max_bins are refused, naming the frequency, not converted to a size") {
+    const auto c = wf::constants::today();
+    const wf::parameters good{.m1 = 30, .m2 = 25, .f_min = 20, .f_max = 1024, .delta_f = 0.125};
+    auto refused = [&](wf::parameters p, wf::approximant model, const std::string& named) {
+        CHECK_THAT(refusal(p, model, c), Catch::Contains(named) && Catch::Contains("max_bins"));
+    };
+    for (const auto model : {wf::approximant::taylor_f2, wf::approximant::imr_phenom_d}) {
+        auto p = good;
+        p.delta_f = 1e-300;
+        refused(p, model, "at delta_f = 1e-300 Hz");
+        p = good;
+        p.f_max = 1e300;
+        if (model == wf::approximant::taylor_f2) refused(p, model, "f_max = 1e+300 Hz");
+        p = good;
+        p.f_max = 0;
+        p.m1 = p.m2 = 1e-300;  // the model's end frequency is huge
+        refused(p, model, "of m1 + m2 = 2e-300");
+    }
+    CHECK_THROWS_AS((wf::domain{1e-9, 1024}.bins()), std::invalid_argument);
+    CHECK((wf::domain{1.0 / 8192, 4095}.bins()) == 4095 * 8192 + 1);  // within the limit
+    CHECK_THROWS_WITH(wf::make_batch(std::size_t{1} << 40, wf::max_bins), Catch::Contains("of memory"));
+    CHECK_THROWS_AS(wf::make_batch(SIZE_MAX, 2), std::invalid_argument);  // the product would overflow
 }
 
 TEST_CASE("masses in either order: labels and spins swap together") {
@@ -346,10 +383,7 @@ TEST_CASE("parameter tables: columns like the flags, errors with line and column
 }
 
 TEST_CASE("parex-waveform: generate, sample-prior and batch, errors exit non-zero without output") {
-    using parex::test::quote;
-    using parex::test::run;
     parex::test::temp_dir dir;
-    const std::string cli = quote(PAREX_WAVEFORMS_CLI);
     const auto csv = dir.path() / "phenomd.csv";
     REQUIRE(run(cli + " generate --approximant IMRPhenomD --constants lal-2015 --m1 4 --m2 12 --chi1z 0.9 --chi2z 0.5"
                       " --distance 100 --inclination 1.0471975511965976 --phi-ref 1.2 --f-min 40 --delta-f 0.825 -o " +
@@ -370,10 +404,10 @@ TEST_CASE("parex-waveform: generate, sample-prior and batch, errors exit non-zer
         CHECK(relative_error(hp, load("IMRPhenomD_FD_1.csv").h_plus) <= 1e-6);  // 17 digits survive the text
     }
     // The output is never overwritten without -f, and a bad parameter leaves nothing behind.
-    CHECK(run(cli + " generate --m1 4 --m2 12 -o " + quote(csv) + " 2>/dev/null") == 1);
+    CHECK(run(cli + " generate --m1 4 --m2 12 -o " + quote(csv) + " 2>/dev/null") == 2);
     const auto bad = dir.path() / "bad.csv";
-    CHECK(run(cli + " generate --m1 -4 --m2 12 -o " + quote(bad) + " 2>" + quote(dir.path() / "err.txt")) == 1);
-    CHECK_THAT(parex::test::read_file(dir.path() / "err.txt"), Catch::Contains("m1 = -4: must be positive"));
+    CHECK(run(cli + " generate --m1 -4 --m2 12 -o " + quote(bad) + " 2>" + quote(dir.path() / "err.txt")) == 2);
+    CHECK_THAT(parex::test::read_file(dir.path() / "err.txt"), Catch::Contains("--m1: Value -4 not in [0.001, 1e+10]"));
     CHECK_FALSE(fs::exists(bad));
 
     const auto params = dir.path() / "params.csv";
@@ -388,6 +422,42 @@ TEST_CASE("parex-waveform: generate, sample-prior and batch, errors exit non-zer
     std::vector<cplx> hp(1025), hc(1025);
     g.generate(rows[23], hp, hc);
     CHECK(std::equal(hp.begin(), hp.end(), plus.begin() + 23 * 1025));
-    CHECK(run(cli + " batch --params " + quote(params) + " --f-max 0 -o " + quote(dir.path() / "x.h5") + " 2>/dev/null") == 1);
+    CHECK(run(cli + " batch --params " + quote(params) + " --f-max 0 -o " + quote(dir.path() / "x.h5") + " 2>/dev/null") == 2);
     CHECK_FALSE(fs::exists(dir.path() / "x.h5"));
+}
+
+TEST_CASE("parex-waveform: out-of-range numbers are usage errors naming the option and its range") {
+    parex::test::temp_dir dir;
+    const auto err = dir.path() / "err.txt";
+    const auto refused = [&](const std::string& args, const std::string& message) {
+        INFO(args);
+        CHECK(run(cli + " " + args + " 2>" + quote(err)) == 2);
+        CHECK_THAT(parex::test::read_file(err), Catch::Contains(message));
+    };
+    refused("generate --m1 30 --m2 30 --delta-f 1e-300 -o -", "--delta-f: Value 1e-300 not in [1e-06, 1000]");
+    refused("generate --m1 30 --m2 30 --f-max 1e300 -o -", "--f-max: Value 1e300 not in [0, 100000]");
+    refused("generate --m1 1e-300 --m2 30 -o -", "--m1: Value 1e-300 not in");
+    refused("generate --m1 nan --m2 30 -o -", "--m1: Value nan not in");
+    refused("generate --m1 30 --m2 30 --delta-f 1e-5 -o -", "more than the limit of 33554432 (max_bins)");
+    refused("sample-prior --n 1e12 -o -", "--n: Value 1e12 not in range 1 to 100000000");
+    refused("sample-prior --n -1 -o -", "--n: Value -1 not in range 1 to 100000000");
+    refused("batch --params /dev/null --f-max 1024 --threads -1 -o x.h5", "--threads: Value -1 not in range 0 to 1024");
+    refused("batch --params /dev/null --f-max 1024 --threads 100000 -o x.h5", "--threads: Value 100000 not in range 0 to 1024");
+    CHECK(run(cli + " generate --help > /dev/null") == 0);
+    CHECK(run(cli + " generate --help | grep -q 'FLOAT in \\[1e-06, 1000\\]'") == 0);  // the range is in --help
+}
+
+TEST_CASE("parex-waveform: SIGTERM or SIGINT during a batch leaves neither the output nor its temporary file") {
+    parex::test::temp_dir dir;
+    const auto params = dir.path() / "params.csv";
+    REQUIRE(run(cli + " sample-prior --n 2000 -o " + quote(params)) == 0);
+    const auto before = parex::test::read_file(params);
+    for (const auto& [signal, status] : {std::pair{"TERM", 128 + 15}, std::pair{"INT", 128 + 2}}) {
+        INFO("SIG" << signal);
+        const auto batch = cli + " batch --params " + quote(params) + " --f-max 1024 --threads 2 -o " + quote(dir.path() / "b.h5");
+        CHECK(parex::test::interrupt_when_file_appears(dir.path() / "job.sh", batch, quote(dir.path()) + "/.b.h5.parex-*",
+                                                       signal) == status);
+        CHECK(parex::test::file_names(dir.path()) == std::vector<std::string>{"job.sh", "params.csv"});
+        CHECK(parex::test::read_file(params) == before);
+    }
 }
