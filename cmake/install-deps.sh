@@ -17,7 +17,7 @@ packages=(
   python3-matplotlib             # parex-transport --plot, the main job's charts
 )
 if [[ ${1:-} == --tests ]]; then
-  packages+=(clang-19 libc++-19-dev libc++abi-19-dev)  # the clang and libcxx presets
+  packages+=(clang-19 libc++-19-dev libc++abi-19-dev libclang-rt-19-dev)  # the clang, libcxx and fuzz presets
 fi
 
 missing=()

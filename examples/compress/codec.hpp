@@ -132,7 +132,7 @@ public:
             }
             consumed = in.pos;
         } else {
-            LZ4F_resetDecompressionContext(ld_);
+            lz4_frame_in_progress guard(*this);
             for (;;) {
                 std::size_t dst = piece.size(), src = frame.size() - consumed;
                 const auto hint = LZ4F_decompress(ld_, piece.data(), &dst, frame.data() + consumed, &src, nullptr);
@@ -143,6 +143,7 @@ public:
                 if (hint == 0) break;  // frame complete, content checksum verified
                 if (dst == 0 && src == 0) fail("truncated");
             }
+            guard.complete();
         }
         if (consumed != frame.size()) fail("trailing bytes after the frame");
         return total;
@@ -173,7 +174,7 @@ private:
         const auto fail = [&](const std::string& why) {
             throw format_error(std::string("lz4 frame: ") + why, chunk, offset);
         };
-        LZ4F_resetDecompressionContext(ld_);
+        lz4_frame_in_progress guard(*this);
         std::size_t produced = 0, consumed = 0;
         for (;;) {
             std::size_t dst = room - produced;
@@ -185,9 +186,33 @@ private:
             if (hint == 0) break;  // frame complete, content checksum verified
             if (dst == 0 && src == 0) fail(consumed == frame.size() ? "truncated" : "more data than expected");
         }
+        guard.complete();
         if (consumed != frame.size()) fail("trailing bytes after the frame");
         return produced;
     }
+
+    /// One lz4 frame's decoding on this codec's context: reset at the start, and replaced by a new context
+    /// when the frame was not decoded to its end (an error, or a sink's exception). liblz4 1.9.4's
+    /// LZ4F_resetDecompressionContext keeps the remaining content size of an interrupted frame, and the
+    /// next frame without a content size then fails with ERROR_frameSize_wrong.
+    class lz4_frame_in_progress {
+    public:
+        explicit lz4_frame_in_progress(chunk_codec& codec) : codec_(codec) { LZ4F_resetDecompressionContext(codec_.ld_); }
+        lz4_frame_in_progress(const lz4_frame_in_progress&) = delete;
+        lz4_frame_in_progress& operator=(const lz4_frame_in_progress&) = delete;
+        ~lz4_frame_in_progress() {
+            if (complete_) return;
+            LZ4F_dctx* fresh = nullptr;
+            if (LZ4F_isError(LZ4F_createDecompressionContext(&fresh, LZ4F_VERSION))) return;  // keep the old one
+            LZ4F_freeDecompressionContext(codec_.ld_);
+            codec_.ld_ = fresh;
+        }
+        void complete() noexcept { complete_ = true; }
+
+    private:
+        chunk_codec& codec_;
+        bool complete_ = false;
+    };
 
     static void check_zstd(std::size_t r, const char* what) {
         if (ZSTD_isError(r)) throw std::runtime_error(std::string("zstd ") + what + ": " + ZSTD_getErrorName(r));

@@ -31,8 +31,9 @@ inline constexpr double joule_per_mev = 1.602176634e-13;
 /// Units: E in MeV, S in MeV cm^2/g, R in g/cm^2. Immutable once built; safe to share across threads.
 class stopping_power_table {
 public:
-    /// energy (ascending, > 0), stopping power (> 0) and the CSDA range at energy.front() (>= 0).
-    /// Throws std::invalid_argument naming the offending row.
+    /// energy (ascending, > 0, finite), stopping power (> 0, finite) and the CSDA range at
+    /// energy.front() (>= 0, finite). Throws std::invalid_argument naming the offending row, also when a
+    /// range integrated from the table is not finite.
     stopping_power_table(std::vector<double> energy_mev, std::vector<double> stopping_mev_cm2_g,
                          double first_range_g_cm2, std::vector<double> tabulated_range_g_cm2 = {})
         : e_(std::move(energy_mev)), s_(std::move(stopping_mev_cm2_g)), table_range_(std::move(tabulated_range_g_cm2)) {
@@ -41,18 +42,26 @@ public:
         if (!table_range_.empty() && table_range_.size() != e_.size())
             throw std::invalid_argument("stopping_power_table: the range column has another length");
         for (std::size_t i = 0; i < e_.size(); ++i) {
-            if (!(e_[i] > 0) || !(s_[i] > 0) || (i > 0 && !(e_[i] > e_[i - 1])))
+            if (!(e_[i] > 0) || !(s_[i] > 0) || !std::isfinite(e_[i]) || !std::isfinite(s_[i]) || (i > 0 && !(e_[i] > e_[i - 1])))
                 throw std::invalid_argument("stopping_power_table: row " + std::to_string(i) +
-                                            " is not positive and ascending in energy");
+                                            " is not positive, finite and ascending in energy");
         }
+        if (!(first_range_g_cm2 >= 0) || !std::isfinite(first_range_g_cm2))
+            throw std::invalid_argument("stopping_power_table: the first CSDA range must be finite and >= 0");
         r_.resize(e_.size());
         r_[0] = first_range_g_cm2;
-        for (std::size_t i = 0; i + 1 < e_.size(); ++i) r_[i + 1] = r_[i] + segment_integral(i, e_[i + 1]);
+        for (std::size_t i = 0; i + 1 < e_.size(); ++i) {
+            r_[i + 1] = r_[i] + segment_integral(i, e_[i + 1]);
+            if (!std::isfinite(r_[i + 1]) || !(r_[i + 1] > r_[i]))
+                throw std::invalid_argument("stopping_power_table: the CSDA range integrated to row " + std::to_string(i + 1) +
+                                            " is not finite and increasing");
+        }
     }
 
     /// Reads PSTAR's CSV (examples/transport/data): '#' comment lines, one header line, then rows
     /// energy_MeV,total_stopping_power_MeV_cm2_g,csda_range_g_cm2. Throws std::runtime_error naming the
-    /// file and line of a malformed row, or when the file cannot be read.
+    /// file and line of a malformed row (anything but three numbers and trailing blanks), or when the
+    /// file cannot be read; std::invalid_argument as the constructor for values it refuses.
     static stopping_power_table read_csv(const std::filesystem::path& file) {
         std::ifstream in(file);
         if (!in) throw std::runtime_error("cannot read stopping-power table " + file.string());
@@ -65,7 +74,8 @@ public:
             std::istringstream fields(line);
             double values[3];
             char comma1 = 0, comma2 = 0;
-            if (!(fields >> values[0] >> comma1 >> values[1] >> comma2 >> values[2]) || comma1 != ',' || comma2 != ',')
+            if (!(fields >> values[0] >> comma1 >> values[1] >> comma2 >> values[2]) || comma1 != ',' || comma2 != ',' ||
+                !(fields >> std::ws).eof())
                 throw std::runtime_error(file.string() + ":" + std::to_string(number) + ": expected three numbers");
             e.push_back(values[0]);
             s.push_back(values[1]);

@@ -16,7 +16,6 @@
 #include <cstddef>
 #include <exception>
 #include <optional>
-#include <stop_token>
 #include <type_traits>
 #include <utility>
 
@@ -57,9 +56,10 @@ struct token {
 /// - `sink(U&&)`: called on one thread at a time, in exactly the order the source produced the items.
 ///
 /// Returns the number of items the sink consumed. The first exception thrown by any stage stops the
-/// pipeline (no new item is produced, in-flight items are dropped) and is rethrown here.
-/// `run.stop`: once requested nothing new starts and, unless the stream had already been fully
-/// consumed, operation_cancelled is thrown. `run.on_progress` reports items consumed out of items
+/// pipeline (no new item is produced; items in flight are dropped: destroyed without further stages)
+/// and is rethrown here. `run.stop`: once requested nothing new starts, items in flight are dropped
+/// and, unless the stream had already been fully consumed, operation_cancelled is thrown. A stage
+/// already running finishes its item (no stage is interrupted). `run.on_progress` reports items consumed out of items
 /// produced so far.
 template <class Source, class Transform, class Sink>
     requires std::invocable<Source&> && detail::is_optional<std::invoke_result_t<Source&>>::value
@@ -73,24 +73,17 @@ std::size_t run_pipeline(chunked_executor& executor, Source&& source, Transform&
     auto& core = detail::core_of(executor);
     const auto in_flight = options.max_in_flight > 0 ? options.max_in_flight : 2 * core.slots;
 
-    detail::run_state state(run, 0);
-    tbb::task_group_context context;
-    struct cancel_context {
-        tbb::task_group_context* context;
-        void operator()() const noexcept { context->cancel_group_execution(); }
-    };
-    // A stop (the caller's, or a failed stage's) drops the items in flight at once.
-    std::stop_callback<cancel_context> cancel_on_stop(state.token(), cancel_context{&context});
-
-    // Marks the thread as the executor's, and records a stage's exception as the run's (first-wins)
-    // error before TBB unwinds the pipeline.
-    const auto guarded = [&state, &core](auto&& stage) -> decltype(auto) {
+    detail::run_state state(run, 0, false);
+    // No stage's exception and no stop ever reaches oneTBB: a failure is recorded (first wins), the
+    // source stops, and the items already in flight pass the remaining stages without being worked on,
+    // so each is destroyed by its own stage. (oneTBB's cancellation of a pipeline leaves the items in
+    // flight undestroyed: their memory would leak.)
+    const auto guarded = [&state, &core](auto&& stage) {
         detail::running_on here(&core);
         try {
-            return stage();
+            stage();
         } catch (...) {
             state.fail(std::current_exception());
-            throw;
         }
     };
 
@@ -101,7 +94,10 @@ std::size_t run_pipeline(chunked_executor& executor, Source&& source, Transform&
         tbb::make_filter<void, in_token>(tbb::filter_mode::serial_in_order,
                                          [&](tbb::flow_control& flow) {
                                              in_token next;
-                                             if (!state.stopping()) next.value = guarded([&] { return source(); });
+                                             if (!state.stopping())
+                                                 guarded([&] {
+                                                     if (auto v = source()) next.value.emplace(std::move(*v));
+                                                 });
                                              if (!next.value) {
                                                  drained = !state.stopping();
                                                  flow.stop();
@@ -113,20 +109,23 @@ std::size_t run_pipeline(chunked_executor& executor, Source&& source, Transform&
         tbb::make_filter<in_token, out_token>(tbb::filter_mode::parallel,
                                               [&](in_token&& in) {  // by reference: no token copy
                                                   out_token out;
-                                                  guarded([&] { out.value.emplace(transform(std::move(*in.value))); });
+                                                  if (!state.stopping())
+                                                      guarded([&] { out.value.emplace(transform(std::move(*in.value))); });
                                                   return out;
                                               }) &
         tbb::make_filter<out_token, void>(tbb::filter_mode::serial_in_order, [&](out_token&& out) {
+            if (!out.value || state.stopping()) return;  // dropped: the run has failed or was stopped
             guarded([&] {
                 sink(std::move(*out.value));
                 state.unit_done();
             });
         });
 
+    tbb::task_group_context context;  // isolated: a cancellation outside does not reach in
     try {
         core.arena.execute([&] { tbb::parallel_pipeline(in_flight, stages, context); });
     } catch (...) {
-        state.fail(std::current_exception());  // already recorded unless TBB itself failed
+        state.fail(std::current_exception());  // oneTBB itself failed (no stage's exception gets here)
     }
     if (!drained) state.mark_incomplete();
     state.finish();

@@ -146,6 +146,60 @@ TEST_CASE("the first exception from any stage is rethrown and the stream stops",
     }
 }
 
+namespace {
+
+/// An item that counts the live instances of its kind, and owns heap memory (so a leak shows under LSan).
+struct counted {
+    static inline std::atomic<int> live{0};
+    std::unique_ptr<std::vector<char>> bytes = std::make_unique<std::vector<char>>(1000);
+    std::size_t index = 0;
+    explicit counted(std::size_t i) : index(i) { ++live; }
+    counted(counted&& other) noexcept : bytes(std::move(other.bytes)), index(other.index) { ++live; }
+    counted& operator=(counted&& other) noexcept {
+        bytes = std::move(other.bytes);
+        index = other.index;
+        return *this;
+    }
+    ~counted() { --live; }
+};
+
+}  // namespace
+
+TEST_CASE("items in flight when a stage fails or the run is stopped are destroyed, not leaked", "[pipeline]") {
+    parex::chunked_executor executor({.max_concurrency = 4});
+    const auto slow_sink = [](counted&& c) {
+        if (c.index % 3 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    };
+    for (int round = 0; round < 20; ++round) {
+        std::size_t next = 0;
+        const auto source = [&]() -> std::optional<counted> {
+            if (next == 10000) return std::nullopt;
+            return counted(next++);
+        };
+        CHECK_THROWS_WITH(parex::run_pipeline(
+                              executor, source,
+                              [](counted&& c) {
+                                  if (c.index == 40) throw std::runtime_error("item 40");
+                                  return std::move(c);
+                              },
+                              slow_sink, {.max_in_flight = 16}),
+                          "item 40");
+        CHECK(counted::live == 0);
+
+        std::stop_source stop;
+        next = 0;
+        CHECK_THROWS_AS(parex::run_pipeline(
+                            executor, source,
+                            [&](counted&& c) {
+                                if (c.index == 30) stop.request_stop();
+                                return std::move(c);
+                            },
+                            slow_sink, {.max_in_flight = 16}, {.stop = stop.get_token()}),
+                        parex::operation_cancelled);
+        CHECK(counted::live == 0);
+    }
+}
+
 TEST_CASE("a stop request ends the stream with operation_cancelled", "[pipeline]") {
     SECTION("requested before the call: the source is never called") {
         std::stop_source stop;

@@ -321,6 +321,28 @@ TEST_CASE("frames beyond max_frame_buffer or of unknown size are decoded as a st
     }
 }
 
+TEST_CASE("an lz4 frame that failed halfway does not spoil the next one on the same worker", "[compress]") {
+    parex::test::temp_dir dir;
+    const auto in = dir.path() / "in";
+    write_file(in, canterbury().substr(0, 300000));
+    REQUIRE(run("lz4 -q -f --content-size " + quote(in) + " " + quote(dir.path() / "sized.lz4")) == 0);
+    REQUIRE(run("lz4 -q -f " + quote(in) + " " + quote(dir.path() / "unsized.lz4")) == 0);
+    const auto sized = read_file(dir.path() / "sized.lz4"), unsized = read_file(dir.path() / "unsized.lz4");
+    auto o = with(pc::codec::lz4, 0, 1);  // one worker: one codec context for every frame
+    o.max_frame_buffer = 4096;             // frames decoded as streams: a sink's exception stops one halfway
+    pc::decompressor d(o);
+    SECTION("after a damaged frame") {
+        auto broken = sized;
+        broken[broken.size() / 2] = static_cast<char>(broken[broken.size() / 2] ^ 0x40);
+        CHECK_THROWS_AS(d.decompress(pc::archive(broken)), pc::format_error);
+    }
+    SECTION("after a sink that gave up halfway") {
+        CHECK_THROWS_AS(d.decompress(pc::archive(sized), [](std::string_view) { throw std::length_error("enough"); }),
+                        std::length_error);
+    }
+    CHECK(d.decompress(pc::archive(unsized)) == read_file(in));
+}
+
 TEST_CASE("parex-compress: numbers out of range, bad sizes and declared sizes are refused with the option or frame named",
           "[compress][cli]") {
     parex::test::temp_dir dir;

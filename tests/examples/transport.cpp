@@ -73,6 +73,21 @@ TEST_CASE("transport: CSDA ranges integrated from PSTAR's stopping powers match 
     CHECK_THROWS_AS(t.stopping_power(600), std::out_of_range);
 }
 
+TEST_CASE("transport: a stopping-power table with extra fields, or values whose ranges overflow, is refused") {
+    parex::test::temp_dir dir;
+    const auto table = dir.path() / "t.csv";
+    const auto read = [&](const std::string& rows) {
+        parex::test::write_file(table, "# comment\nenergy,stopping,range\n" + rows);
+        return pt::stopping_power_table::read_csv(table);
+    };
+    CHECK_NOTHROW(read("1,260,0.0025\n10,45.6,0.123 \r\n"));
+    CHECK_THROWS_WITH(read("1,260,0.0025,7\n10,45.6,0.123\n"), Catch::Contains("t.csv:3: expected three numbers"));
+    CHECK_THROWS_WITH(read("1,260,0.0025\n10,45.6,0.123x\n"), Catch::Contains("t.csv:4: expected three numbers"));
+    CHECK_THROWS_AS(read("1,260,-0.5\n10,45.6,0.123\n"), std::invalid_argument);              // a negative range
+    CHECK_THROWS_AS(read("1e-300,1e-300,0\n1e300,1e-300,1\n"), std::invalid_argument);        // the range integral overflows
+    CHECK_THROWS_AS(read("1,1e308,0\n2,1e308,1\n3,1e-308,2\n"), std::invalid_argument);      // not increasing, or not finite
+}
+
 TEST_CASE("transport: R80 within 1.5 percent of the NIST CSDA range and the dose maximum before it") {
     for (const double e : {70.0, 100.0, 150.0}) {
         INFO("E = " << e << " MeV, float64");
