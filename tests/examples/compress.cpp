@@ -9,6 +9,7 @@
 #include "files.hpp"
 #include "temp_dir.hpp"
 
+#include <signal.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -473,5 +474,24 @@ TEST_CASE("seek table checksums are the low 32 bits of XXH64 of each chunk", "[c
             at += e.decompressed;
         }
         CHECK(at == data.size());
+    }
+}
+
+TEST_CASE("parex-compress: killed at random points (SIGKILL, SIGINT), never a partial output, the input untouched",
+          "[compress][cli]") {
+    parex::test::temp_dir dir;
+    std::string data;
+    for (int i = 0; i < 8; ++i) data += canterbury();  // 22 MB: a few hundred ms of work on 2 threads
+    const auto in = dir.path() / "in.bin", reference = dir.path() / "reference.zst", out = dir.path() / "out.zst";
+    write_file(in, data);
+    REQUIRE(run(cli + " -q -T 2 " + quote(in) + " -o " + quote(reference)) == 0);
+    const auto expected = read_file(reference);
+    const auto whole = [&](const fs::path& p) { return read_file(p) == expected; };
+    const auto command = cli + " -q -T 2 " + quote(in) + " -o " + quote(out);
+    for (const int signal : {SIGKILL, SIGINT}) {
+        INFO("signal " << signal);
+        const int finished = parex::test::crash_test(command, out, whole, signal, 6, std::chrono::milliseconds(400), in, data);
+        CHECK(finished >= 0);
+        CHECK(finished < 6);  // some rounds were interrupted
     }
 }

@@ -652,3 +652,23 @@ TEST_CASE("logbook: adif-parser-ts reads the five real logs field for field as p
     const auto utf8 = read_file(dir.path() / "utf8.adi");
     CHECK(lb::parse(utf8)[0].find("QTH") == "41900 Petäjävesi");
 }
+
+TEST_CASE("logbook: export killed at random points (SIGKILL, SIGINT) never leaves a partial file") {
+    parex::test::temp_dir dir;
+    const auto db = quote(dir.path() / "log.sqlite");
+    std::string logs;
+    for (const auto& log : real_logs) logs += " " + quote(logs_dir / log.file);
+    REQUIRE(run(cli + " import" + logs + " --db " + db + " > /dev/null") == 0);
+    const auto reference = dir.path() / "reference.adi", out = dir.path() / "out.adi";
+    REQUIRE(run(cli + " export --db " + db + " -o " + quote(reference) + " 2> /dev/null") == 0);
+    const auto expected = read_file(reference);
+    const auto whole = [&](const fs::path& p) { return read_file(p) == expected; };
+    for (const int signal : {SIGKILL, SIGINT}) {
+        INFO("signal " << signal);
+        const int finished = parex::test::crash_test(cli + " export --db " + db + " -o " + quote(out) + " 2> /dev/null", out, whole,
+                                                     signal, 8, std::chrono::milliseconds(60), {}, {},
+                                                     {"log.sqlite-wal", "log.sqlite-shm", "log.sqlite-journal"});
+        CHECK(finished >= 0);
+        CHECK(finished < 8);
+    }
+}

@@ -9,6 +9,7 @@
 #include "temp_dir.hpp"
 
 #include <nlohmann/json.hpp>
+#include <signal.h>
 #include <sys/wait.h>
 
 #include <cmath>
@@ -342,4 +343,20 @@ TEST_CASE("transport CLI: sizes that overflow or never finish, bad numbers and e
     CHECK(read_file(dose) == "keep");
     CHECK(run(cli + " --energy 70 --angles 21 -f --dose-out '" + dose.string() + "' > /dev/null") == 0);
     CHECK(read_file(dose).rfind("z_cm,x_cm,dose_gy\n", 0) == 0);
+}
+
+TEST_CASE("transport CLI: killed at random points (SIGKILL, SIGINT), --dose-out is never partial") {
+    parex::test::temp_dir dir;
+    const auto reference = dir.path() / "reference.csv", out = dir.path() / "dose.csv";
+    const std::string args = " --energy 150 --angles 21 --threads 2 --dose-out ";
+    REQUIRE(run(cli + args + "'" + reference.string() + "' > /dev/null") == 0);
+    const auto expected = read_file(reference);
+    const auto whole = [&](const fs::path& p) { return read_file(p) == expected; };
+    for (const int signal : {SIGKILL, SIGINT}) {
+        INFO("signal " << signal);
+        const int finished = parex::test::crash_test(cli + args + "'" + out.string() + "' > /dev/null", out, whole, signal, 5,
+                                                     std::chrono::milliseconds(600));
+        CHECK(finished >= 0);
+        CHECK(finished < 5);
+    }
 }

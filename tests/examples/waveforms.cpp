@@ -10,6 +10,8 @@
 #include "parex_catch.hpp"
 #include "temp_dir.hpp"
 
+#include <signal.h>
+
 #include <algorithm>
 #include <cmath>
 #include <complex>
@@ -459,5 +461,26 @@ TEST_CASE("parex-waveform: SIGTERM or SIGINT during a batch leaves neither the o
                                                        signal) == status);
         CHECK(parex::test::file_names(dir.path()) == std::vector<std::string>{"job.sh", "params.csv"});
         CHECK(parex::test::read_file(params) == before);
+    }
+}
+
+TEST_CASE("parex-waveform: a batch killed at random points never leaves a partial HDF5 file") {
+    parex::test::temp_dir dir;
+    const auto params = dir.path() / "params.csv", out = dir.path() / "b.h5";
+    REQUIRE(run(cli + " sample-prior --n 600 -o " + quote(params)) == 0);
+    const auto input = parex::test::read_file(params);
+    const auto whole = [](const fs::path& p) {
+        try {
+            return wf::read_hdf5_dataset(p, "h_cross").first == std::vector<hsize_t>{600, 8193};
+        } catch (const std::exception&) {
+            return false;
+        }
+    };
+    const auto command = cli + " batch --params " + quote(params) + " --f-max 1024 --threads 2 -o " + quote(out) + " 2> /dev/null";
+    for (const int signal : {SIGKILL, SIGINT}) {
+        INFO("signal " << signal);
+        const int finished = parex::test::crash_test(command, out, whole, signal, 4, std::chrono::milliseconds(1200), params, input);
+        CHECK(finished >= 0);
+        CHECK(finished < 4);
     }
 }

@@ -1,9 +1,15 @@
 #pragma once
 // What the module tests share: reading and writing whole files, running a command line.
 
+#include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <random>
+#include <thread>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +17,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+extern "C" char** environ;
 
 namespace parex::test {
 
@@ -51,6 +59,58 @@ inline int interrupt_when_file_appears(const std::filesystem::path& script, cons
                        "kill -" + signal + " -- -$(jobs -p)\n"
                        "wait $!\n");
     return run("bash " + quote(script));
+}
+
+/// The crash test of a program that writes `target` through a temporary file: runs `command` (through
+/// /bin/sh, in a process group of its own) `rounds` times, each time sending `signal` to the group
+/// after a random delay in [0, max_delay), and checks after each round that
+/// - `target` is either absent or complete (`complete(target)` is true; then it is removed),
+/// - nothing else appeared in its folder but, after SIGKILL only, stale ".NAME.parex-*" temporary
+///   files (removed, since SIGKILL cannot be caught), and the names in `may_remain` (an input's own
+///   side files, such as SQLite's -wal and -shm),
+/// - `input` (if not empty) still holds `input_bytes`.
+/// Returns the number of rounds in which the program had finished before the signal (target complete).
+template <class Complete>
+int crash_test(const std::string& command, const std::filesystem::path& target, Complete&& complete, int signal,
+               int rounds, std::chrono::milliseconds max_delay, const std::filesystem::path& input = {},
+               const std::string& input_bytes = {}, const std::vector<std::string>& may_remain = {}) {
+    namespace fs = std::filesystem;
+    const auto folder = target.parent_path();
+    const auto before = file_names(folder);
+    const auto temporary_prefix = "." + target.filename().string() + ".parex-";
+    std::mt19937 rng(static_cast<unsigned>(signal * 7919 + rounds));
+    int finished = 0;
+    for (int round = 0; round < rounds; ++round) {
+        posix_spawnattr_t attr;
+        ::posix_spawnattr_init(&attr);
+        sigset_t all;
+        ::sigfillset(&all);
+        ::posix_spawnattr_setsigdefault(&attr, &all);  // INT and TERM as by default, even from a shell that ignored them
+        ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF);
+        ::posix_spawnattr_setpgroup(&attr, 0);
+        const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
+        pid_t pid = 0;
+        if (::posix_spawn(&pid, "/bin/sh", nullptr, &attr, const_cast<char**>(argv), environ) != 0) return -1;
+        ::posix_spawnattr_destroy(&attr);
+        std::this_thread::sleep_for(std::chrono::microseconds(rng() % (1000 * static_cast<unsigned>(max_delay.count()))));
+        ::kill(-pid, signal);
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        if (fs::exists(target)) {
+            if (!complete(target)) return -1 - round;  // a partial output under the target's name
+            ++finished;
+            fs::remove(target);
+        }
+        for (const auto& name : file_names(folder)) {
+            if (std::find(before.begin(), before.end(), name) != before.end() ||
+                std::find(may_remain.begin(), may_remain.end(), name) != may_remain.end())
+                continue;
+            if (signal != SIGKILL || name.rfind(temporary_prefix, 0) != 0) return -1 - round;  // left behind
+            fs::remove(folder / name);
+        }
+        if (!input.empty() && read_file(input) != input_bytes) return -1 - round;
+    }
+    return finished;
 }
 
 }  // namespace parex::test
