@@ -59,8 +59,8 @@ struct token {
 /// pipeline (no new item is produced; items in flight are dropped: destroyed without further stages)
 /// and is rethrown here. `run.stop`: once requested nothing new starts, items in flight are dropped
 /// and, unless the stream had already been fully consumed, operation_cancelled is thrown. A stage
-/// already running finishes its item (no stage is interrupted). `run.on_progress` reports items consumed out of items
-/// produced so far.
+/// already running finishes its item (no stage is interrupted). `run.on_progress` reports items
+/// consumed out of items produced so far.
 template <class Source, class Transform, class Sink>
     requires std::invocable<Source&> && detail::is_optional<std::invoke_result_t<Source&>>::value
 std::size_t run_pipeline(chunked_executor& executor, Source&& source, Transform&& transform, Sink&& sink,
