@@ -10,6 +10,7 @@
 #include <chrono>
 #include <random>
 #include <thread>
+#include <utility>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -45,6 +46,13 @@ inline int run(const std::string& command) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/// Runs a shell command; returns its exit status (as run) and how long it took.
+inline std::pair<int, std::chrono::milliseconds> timed_run(const std::string& command) {
+    const auto start = std::chrono::steady_clock::now();
+    const int status = run(command);
+    return {status, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)};
+}
+
 /// `p` in single quotes, for a shell command line (paths here hold no quote).
 inline std::string quote(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
 
@@ -63,7 +71,8 @@ inline int interrupt_when_file_appears(const std::filesystem::path& script, cons
 
 /// The crash test of a program that writes `target` through a temporary file: runs `command` (through
 /// /bin/sh, in a process group of its own) `rounds` times, each time sending `signal` to the group
-/// after a random delay in [0, max_delay), and checks after each round that
+/// after a random delay in [0, max_delay) (pass the time an uninterrupted run takes, so that most
+/// rounds interrupt it), and checks after each round that
 /// - `target` is either absent or complete (`complete(target)` is true; then it is removed),
 /// - nothing else appeared in its folder but, after SIGKILL only, stale ".NAME.parex-*" temporary
 ///   files (removed, since SIGKILL cannot be caught), and the names in `may_remain` (an input's own
@@ -92,7 +101,7 @@ int crash_test(const std::string& command, const std::filesystem::path& target, 
         pid_t pid = 0;
         if (::posix_spawn(&pid, "/bin/sh", nullptr, &attr, const_cast<char**>(argv), environ) != 0) return -1;
         ::posix_spawnattr_destroy(&attr);
-        std::this_thread::sleep_for(std::chrono::microseconds(rng() % (1000 * static_cast<unsigned>(max_delay.count()))));
+        std::this_thread::sleep_for(std::chrono::microseconds(rng() % (1000 * static_cast<unsigned>(std::max<std::int64_t>(max_delay.count(), 1)))));
         ::kill(-pid, signal);
         int status = 0;
         ::waitpid(pid, &status, 0);
