@@ -78,18 +78,19 @@ inline int interrupt_when_file_appears(const std::filesystem::path& script, cons
 ///   files (removed, since SIGKILL cannot be caught), and the names in `may_remain` (an input's own
 ///   side files, such as SQLite's -wal and -shm),
 /// - `input` (if not empty) still holds `input_bytes`.
-/// Returns the number of rounds in which the program had finished before the signal (target complete).
+/// Returns the number of rounds (of 2 x rounds) in which the program had finished before the signal
+/// (target complete), or a negative number when a check failed.
 template <class Complete>
-int crash_test(const std::string& command, const std::filesystem::path& target, Complete&& complete, int signal,
-               int rounds, std::chrono::milliseconds max_delay, const std::filesystem::path& input = {},
+int crash_test(const std::string& command, const std::filesystem::path& target, Complete&& complete, int rounds, std::chrono::milliseconds max_delay, const std::filesystem::path& input = {},
                const std::string& input_bytes = {}, const std::vector<std::string>& may_remain = {}) {
     namespace fs = std::filesystem;
     const auto folder = target.parent_path();
     const auto before = file_names(folder);
     const auto temporary_prefix = "." + target.filename().string() + ".parex-";
-    std::mt19937 rng(static_cast<unsigned>(signal * 7919 + rounds));
+    std::mt19937 rng(static_cast<unsigned>(rounds));
     int finished = 0;
-    for (int round = 0; round < rounds; ++round) {
+    for (int round = 0; round < 2 * rounds; ++round) {
+        const int signal = round < rounds ? SIGKILL : SIGINT;
         posix_spawnattr_t attr;
         ::posix_spawnattr_init(&attr);
         sigset_t all;
