@@ -16,6 +16,7 @@
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
 
+#include <algorithm>
 #include <atomic>
 #include <concepts>
 #include <cstddef>
@@ -75,11 +76,16 @@ namespace detail {
 struct executor_core {
     explicit executor_core(std::size_t concurrency)
         // An arena of one slot reserves none for callers: submitted tasks need a worker to run on.
-        : arena(static_cast<int>(concurrency), concurrency > 1 ? 1u : 0u), slots(concurrency) {}
+        : arena(static_cast<int>(concurrency), concurrency > 1 ? 1u : 0u),
+          concurrency(concurrency),
+          // oneTBB before 2021.10 gives an arena of one a second slot, whose index a thread running
+          // there reports (oneTBB pull request #1128).
+          slots(std::max<std::size_t>(concurrency, 2)) {}
 
     static constexpr auto traits = tbb::task_group_context::default_traits | tbb::task_group_context::concurrent_wait;
     tbb::task_arena arena;
-    std::size_t slots;
+    std::size_t concurrency;  // max_concurrency()
+    std::size_t slots;        // slot indices a thread may hold in the arena: [0, slots)
     // Isolated: a cancellation of whatever task first used the group must not reach it.
     tbb::task_group_context runs_context{tbb::task_group_context::isolated, traits};
     tbb::task_group runs{runs_context};  // run() / wait()
@@ -227,7 +233,7 @@ public:
     ~chunked_executor() { drain(); }
 
     /// The arena's size: at most this many chunks, stages or tasks run at once.
-    [[nodiscard]] std::size_t max_concurrency() const noexcept { return core_->slots; }
+    [[nodiscard]] std::size_t max_concurrency() const noexcept { return core_->concurrency; }
     [[nodiscard]] const executor_options& options() const noexcept { return options_; }
 
     // --- chunk plans -------------------------------------------------------------------------------

@@ -71,7 +71,7 @@ std::size_t run_pipeline(chunked_executor& executor, Source&& source, Transform&
     static_assert(std::invocable<Sink&, result&&>, "parex: sink must take the transform's result");
 
     auto& core = detail::core_of(executor);
-    const auto in_flight = options.max_in_flight > 0 ? options.max_in_flight : 2 * core.slots;
+    const auto in_flight = options.max_in_flight > 0 ? options.max_in_flight : 2 * core.concurrency;
 
     detail::run_state state(run, 0, false);
     // No stage's exception and no stop ever reaches oneTBB: a failure is recorded (first wins), the

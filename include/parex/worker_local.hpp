@@ -17,8 +17,9 @@ namespace parex {
 /// accumulators. Work running on the executor reaches its slot's State with get().
 ///
 /// Guarantees:
-/// - at most one State per slot (at most ex.max_concurrency() in all), built by `init(slot)` on the
-///   thread that first calls get() in that slot, when it first does;
+/// - at most one State per slot, built by `init(slot)` on the thread that first calls get() in that
+///   slot, when it first does. ex.max_concurrency() slots, except that an executor of one has two on
+///   oneTBB before 2021.10 (its arena has a second slot; oneTBB pull request #1128);
 /// - a State is never used by two threads at once: a slot is held by one thread at a time, and a
 ///   thread keeps its slot while it runs a chunk, stage or task. The same thread may see its State
 ///   again in work it runs nested inside that work (a chunk that calls the executor again);

@@ -137,5 +137,7 @@ TEST_CASE("an initializer's exception reaches the caller and the slot is built a
                       "first init fails");
     CHECK(local.built() == 0);
     CHECK(ex.map_reduce(parex::chunks(3, parex::grain{1}), [&](parex::chunk) { return local.get(); }, std::plus<>{}, 0) == 21);
-    CHECK(attempts == 2);
+    // One successful build per slot used; an executor of one may use two slots (see worker_local.hpp).
+    CHECK(local.built() >= 1);
+    CHECK(attempts == 1 + static_cast<int>(local.built()));
 }
