@@ -10,7 +10,7 @@
 // Every benchmark reports "ratio" (input bytes / output bytes).
 #include "kernels.hpp"
 
-#include "engine.hpp"
+#include <compress/engine.hpp>
 
 #include <benchmark/benchmark.h>
 #include <lz4frame.h>
@@ -28,7 +28,7 @@
 #include <vector>
 
 namespace pb = parex::bench;
-namespace pc = parex::compress;
+namespace pc = compress;
 namespace fs = std::filesystem;
 
 namespace {

@@ -6,12 +6,12 @@
 // The 1M-QSO log is written once to the build folder (not committed): the five real logs' records,
 // repeated; copy k has its QSO_DATE moved k days later, so every QSO of the log is a distinct QSO
 // (call, date, time, band, mode) as an import needs, and nothing else is changed.
-#include "adif.hpp"
-#include "awards.hpp"
+#include <logbook/adif.hpp>
+#include <logbook/awards.hpp>
 #include "kernels.hpp"
-#include "output_file.hpp"
-#include "qso.hpp"
-#include "store.hpp"
+#include <common/output_file.hpp>
+#include <logbook/qso.hpp>
+#include <logbook/store.hpp>
 
 #include <benchmark/benchmark.h>
 #include <nlohmann/json.hpp>
@@ -29,7 +29,7 @@
 #include <vector>
 
 namespace fs = std::filesystem;
-namespace lb = parex::logbook;
+namespace lb = logbook;
 namespace pb = parex::bench;
 
 namespace {
@@ -79,7 +79,7 @@ const fs::path& million_qso_log() {
                 }
             }
         }
-        parex::examples::write_atomically(p, out, true);
+        examples::write_atomically(p, out, true);
         return p;
     }();
     return path;

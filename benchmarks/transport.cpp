@@ -10,7 +10,7 @@
 // purely memory-bound loop gains on the machine, the yardstick for the step's own speed-up.
 #include "kernels.hpp"
 
-#include "transport.hpp"
+#include <transport/transport.hpp>
 
 #include <benchmark/benchmark.h>
 
@@ -20,7 +20,7 @@
 #include <utility>
 
 namespace pb = parex::bench;
-namespace pt = parex::transport;
+namespace pt = transport;
 
 namespace {
 

@@ -8,8 +8,8 @@
 // arena's pages are touched before timing).
 #include "kernels.hpp"
 
-#include "generator.hpp"
-#include "parameter_table.hpp"
+#include <waveforms/generator.hpp>
+#include <waveforms/parameter_table.hpp>
 
 #include <benchmark/benchmark.h>
 
@@ -19,7 +19,7 @@
 #include <optional>
 #include <vector>
 
-namespace wf = parex::examples::waveforms;
+namespace wf = waveforms;
 
 namespace {
 

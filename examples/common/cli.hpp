@@ -3,7 +3,7 @@
 // options that refuse values outside their range (and show the range in --help), global options that
 // may come before or after the subcommand, and one place that turns an exception into a message.
 
-#include "output_file.hpp"
+#include <common/output_file.hpp>
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -19,7 +19,7 @@
 #include <system_error>
 #include <utility>
 
-namespace parex::examples {
+namespace examples {
 
 /// Exit status of every example program (each README repeats it). A program ended by SIGINT or
 /// SIGTERM removes its temporary files and dies of the signal (a shell shows 128 + the signal number).
@@ -143,4 +143,4 @@ int run_program(CLI::App& app, int argc, char** argv, Body&& body) {
     }
 }
 
-}  // namespace parex::examples
+}  // namespace examples

@@ -8,7 +8,7 @@
 #include <string>
 #include <system_error>
 
-namespace parex::examples {
+namespace examples {
 
 /// <folder of the running program>/../share/parex/<module>. Linux: the program's path is read from
 /// /proc/self/exe; when that fails, the result is share/parex/<module> relative to the current folder,
@@ -21,4 +21,4 @@ inline std::filesystem::path module_data_dir(const std::string& module) {
     return (root / "share" / "parex" / module).lexically_normal();
 }
 
-}  // namespace parex::examples
+}  // namespace examples

@@ -24,7 +24,7 @@
 #include <string_view>
 #include <system_error>
 
-namespace parex::examples {
+namespace examples {
 
 /// Throws std::system_error for errno, with `what` as its message.
 [[noreturn]] inline void fail_errno(const std::string& what) {
@@ -176,4 +176,4 @@ inline void write_atomically(const std::filesystem::path& target, std::string_vi
     out.commit();
 }
 
-}  // namespace parex::examples
+}  // namespace examples

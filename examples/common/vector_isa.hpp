@@ -18,7 +18,7 @@
 /// compiled for the caller's target: `[&]() PAREX_ALWAYS_INLINE { ... }`.
 #define PAREX_ALWAYS_INLINE __attribute__((always_inline))
 
-namespace parex::examples {
+namespace examples {
 
 /// Whether the CPU has AVX2 (GCC's cpuid check, done once).
 inline bool cpu_has_avx2() {
@@ -104,4 +104,4 @@ void with_widest_vectors(F&& body) {
     detail::run_for_default_target(body);
 }
 
-}  // namespace parex::examples
+}  // namespace examples

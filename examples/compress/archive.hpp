@@ -3,9 +3,9 @@
 // format), otherwise found by walking the frame headers (any standard zstd or lz4 file, one frame or
 // many). Skippable frames are not data and are left out.
 
-#include "codec.hpp"
-#include "errors.hpp"
-#include "seek_table.hpp"
+#include <compress/codec.hpp>
+#include <compress/errors.hpp>
+#include <compress/seek_table.hpp>
 
 #include <zstd.h>
 
@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-namespace parex::compress {
+namespace compress {
 
 inline constexpr std::uint32_t zstd_magic = 0xFD2FB528;
 inline constexpr std::uint32_t lz4_magic = 0x184D2204;
@@ -201,4 +201,4 @@ private:
     std::vector<frame_info> frames_;
 };
 
-}  // namespace parex::compress
+}  // namespace compress

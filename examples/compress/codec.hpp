@@ -6,7 +6,7 @@
 
 #define LZ4F_STATIC_LINKING_ONLY  // LZ4F_getErrorCode
 #define ZSTD_STATIC_LINKING_ONLY  // ZSTD_getCParams: the window of a level (exported by the shared libzstd)
-#include "errors.hpp"
+#include <compress/errors.hpp>
 
 #include <lz4frame.h>
 #include <xxhash.h>
@@ -21,7 +21,7 @@
 #include <string>
 #include <string_view>
 
-namespace parex::compress {
+namespace compress {
 
 enum class codec { zstd, lz4 };
 
@@ -230,4 +230,4 @@ private:
     LZ4F_dctx* ld_ = nullptr;
 };
 
-}  // namespace parex::compress
+}  // namespace compress

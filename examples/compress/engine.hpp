@@ -5,10 +5,10 @@
 // the same pipeline over the frames; a byte range decodes only the frames it touches, in parallel. Each
 // compressor and decompressor owns one parex::chunked_executor, which all of its calls share.
 
-#include "archive.hpp"
-#include "codec.hpp"
-#include "errors.hpp"
-#include "seek_table.hpp"
+#include <compress/archive.hpp>
+#include <compress/codec.hpp>
+#include <compress/errors.hpp>
+#include <compress/seek_table.hpp>
 
 #include <parex/chunked_executor.hpp>
 #include <parex/pipeline.hpp>
@@ -25,7 +25,7 @@
 #include <string_view>
 #include <vector>
 
-namespace parex::compress {
+namespace compress {
 
 /// Inputs smaller than this are compressed on the calling thread, with no pipeline and no worker
 /// threads (the seed engine's single-shot route for small inputs). Chosen by measurement (the
@@ -431,4 +431,4 @@ private:
     detail::reuse_pool<byte_buffer> buffers_;
 };
 
-}  // namespace parex::compress
+}  // namespace compress

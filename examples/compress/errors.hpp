@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace parex::compress {
+namespace compress {
 
 class format_error : public std::runtime_error {
 public:
@@ -25,4 +25,4 @@ private:
     std::size_t offset_;
 };
 
-}  // namespace parex::compress
+}  // namespace compress

@@ -6,10 +6,10 @@
 // success (never over an existing file without -f); the input is never modified. Exit status
 // (cli.hpp): 0 ok, 1 bad data, 2 usage, 3 I/O; no output left behind on an error.
 
-#include "archive.hpp"
-#include "cli.hpp"
-#include "engine.hpp"
-#include "output_file.hpp"
+#include <compress/archive.hpp>
+#include <common/cli.hpp>
+#include <compress/engine.hpp>
+#include <common/output_file.hpp>
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -34,12 +34,12 @@
 #include <vector>
 
 namespace fs = std::filesystem;
-namespace pc = parex::compress;
-namespace cli = parex::examples;
+namespace pc = compress;
+namespace cli = examples;
 
 namespace {
 
-using parex::examples::fail_errno;
+using examples::fail_errno;
 
 /// "64K", "1M", "1MiB", "3G", "1000": bytes (powers of 1024, as zstd reads them). `option` names the
 /// option in the error (a usage_failure).
@@ -105,7 +105,7 @@ private:
     std::string_view view_;
 };
 
-using parex::examples::output_file;
+using examples::output_file;
 
 bool show_progress = true;  // -q turns it off
 

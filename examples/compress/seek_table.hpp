@@ -8,7 +8,7 @@
 // all little-endian. lz4 skips frames with magic 0x184D2A50..5F too, so parex writes the same table
 // after lz4 frames.
 
-#include "errors.hpp"
+#include <compress/errors.hpp>
 
 #include <cstdint>
 #include <cstring>
@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-namespace parex::compress {
+namespace compress {
 
 inline constexpr std::uint32_t skippable_magic = 0x184D2A5E;
 inline constexpr std::uint32_t seekable_magic = 0x8F92EAB1;
@@ -101,4 +101,4 @@ inline std::optional<seek_table> read_seek_table(std::string_view file) {
     return table;
 }
 
-}  // namespace parex::compress
+}  // namespace compress

@@ -34,7 +34,7 @@
 #include <utility>
 #include <vector>
 
-namespace parex::logbook {
+namespace logbook {
 
 /// One field of a record or of the header. `name` as written (case kept), `data` byte-exact, `type` the
 /// data type indicator letter or '\0' when the tag has none.
@@ -579,7 +579,7 @@ void append_record(std::string& out, const Fields& fields) {
 template <class Fields>
 void append_header(std::string& out, std::string_view text, const Fields& fields) {
     if (text.find('<') != std::string_view::npos) throw std::invalid_argument("ADIF header text may not contain '<'");
-    out += text.empty() ? std::string_view("ADIF export by parex-adif\n") : text;
+    out += text.empty() ? std::string_view("ADIF export by parex-logbook\n") : text;
     for (const field f : fields) {
         append_field(out, f);
         out += '\n';
@@ -626,4 +626,4 @@ std::size_t write(const document& doc, Sink&& sink, const write_options& options
     return doc.size();
 }
 
-}  // namespace parex::logbook
+}  // namespace logbook

@@ -13,7 +13,7 @@
 // - WPX (CQ WPX rules, "A PREFIX is the letter/numeral combination which forms the first part of the
 //   amateur call"): see wpx_prefix().
 
-#include "qso.hpp"
+#include <logbook/qso.hpp>
 
 #include <parex/chunked_executor.hpp>
 
@@ -30,7 +30,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace parex::logbook {
+namespace logbook {
 
 namespace detail {
 
@@ -442,4 +442,4 @@ inline credit_counts count(award a, const credit& c, const award_tables& t) {
     return n;
 }
 
-}  // namespace parex::logbook
+}  // namespace logbook

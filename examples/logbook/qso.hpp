@@ -3,7 +3,7 @@
 // band plan (bands_adif316.csv, from the specification's Band enumeration) and the AD1C country file
 // (cty.csv format, www.country-files.com) that gives DXCC entity and zones from a call sign.
 
-#include "adif.hpp"
+#include <logbook/adif.hpp>
 
 #include <parex/chunked_executor.hpp>
 
@@ -24,7 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace parex::logbook {
+namespace logbook {
 
 /// Thrown when a reference table cannot be read; says which file and which line.
 class table_error : public std::runtime_error {
@@ -401,4 +401,4 @@ inline std::vector<qso> to_qsos(const document& doc, const qso_tables& tables, p
     return out;
 }
 
-}  // namespace parex::logbook
+}  // namespace logbook

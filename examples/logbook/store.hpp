@@ -9,8 +9,8 @@
 // identity is enforced by the unique index qso_identity; an import into an empty store drops it, finds
 // duplicates in memory, and builds it once at the end (a bulk load).
 
-#include "adif.hpp"
-#include "qso.hpp"
+#include <logbook/adif.hpp>
+#include <logbook/qso.hpp>
 
 #include <parex/pipeline.hpp>
 
@@ -28,7 +28,7 @@
 #include <utility>
 #include <vector>
 
-namespace parex::logbook {
+namespace logbook {
 
 /// A failed SQLite call: the database file, what was being done, SQLite's message.
 class store_error : public std::runtime_error {
@@ -205,7 +205,7 @@ public:
     template <class Sink>
     std::size_t export_adi(Sink&& sink) {
         std::string head;
-        append_header(head, "ADIF export by parex-adif\n", std::vector<field>{{"ADIF_VER", "3.1.6", '\0'}, {"PROGRAMID", "parex-adif", '\0'}});
+        append_header(head, "ADIF export by parex-logbook\n", std::vector<field>{{"ADIF_VER", "3.1.6", '\0'}, {"PROGRAMID", "parex-logbook", '\0'}});
         sink(std::string_view(head));
         statement select(db_.get(), "SELECT adi FROM qso ORDER BY id", *this);
         std::size_t n = 0;
@@ -324,4 +324,4 @@ private:
     std::unique_ptr<sqlite3, closer> db_;
 };
 
-}  // namespace parex::logbook
+}  // namespace logbook

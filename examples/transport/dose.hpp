@@ -2,7 +2,7 @@
 // Reading a depth-dose distribution the way a proton physicist does: the laterally integrated depth-dose
 // curve, the depth of its maximum (the Bragg peak), R80 on the distal side, and the lateral spread.
 
-#include "transport.hpp"
+#include <transport/transport.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -11,7 +11,7 @@
 #include <span>
 #include <vector>
 
-namespace parex::transport {
+namespace transport {
 
 /// Laterally integrated depth dose: energy deposited per cm of depth, MeV/cm per incident proton, one
 /// value per depth cell (at the cell centres (k + 1/2) dz). `deposited` is [nz][nx] in MeV.
@@ -60,4 +60,4 @@ inline double lateral_sigma_cm(const config& c, std::span<const double> deposite
     return std::sqrt(std::max(0.0, second / w - mean * mean));
 }
 
-}  // namespace parex::transport
+}  // namespace transport

@@ -1,11 +1,11 @@
 // parex-transport: a proton pencil beam in liquid water, transported to the end of its range; prints the
 // Bragg-peak depth, R80 against NIST's CSDA range, the lateral spread against Fermi-Eyges, the
 // conservation residuals and the speed. See README.md beside this file.
-#include "cli.hpp"
-#include "dose.hpp"
-#include "module_data.hpp"
-#include "output_file.hpp"
-#include "transport.hpp"
+#include <common/cli.hpp>
+#include <transport/dose.hpp>
+#include <common/module_data.hpp>
+#include <common/output_file.hpp>
+#include <transport/transport.hpp>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -27,9 +27,9 @@
 
 extern char** environ;
 
-namespace pt = parex::transport;
+namespace pt = transport;
 namespace fs = std::filesystem;
-namespace cli = parex::examples;
+namespace cli = examples;
 
 namespace {
 
@@ -41,7 +41,7 @@ struct options {
     std::string precision = "f32";
     bool json = false, force = false;
     std::string dose_out, plot;
-    std::string table = (parex::examples::module_data_dir("transport") / "pstar_water_liquid_csda_stopping.csv").string();
+    std::string table = (examples::module_data_dir("transport") / "pstar_water_liquid_csda_stopping.csv").string();
 };
 
 pt::config make_config(const options& o, const pt::stopping_power_table& table) {
@@ -90,7 +90,7 @@ void plot(const pt::config& c, const std::vector<double>& dose_gy, const nlohman
     if (fd < 0) throw std::runtime_error("cannot create a temporary dose file for --plot");
     ::close(fd);
     std::ofstream(name) << dose_csv(c, dose_gy);
-    const auto script = (parex::examples::module_data_dir("transport") / "plot_dose.py").string();
+    const auto script = (examples::module_data_dir("transport") / "plot_dose.py").string();
     std::vector<std::string> args = {PAREX_PLOT_PYTHON, script, name, png, summary.dump()};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());

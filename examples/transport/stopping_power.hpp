@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace parex::transport {
+namespace transport {
 
 /// Proton rest energy, MeV (CODATA 2018, m_p c^2 = 938.272 088 16 MeV).
 inline constexpr double proton_mass_mev = 938.27208816;
@@ -161,4 +161,4 @@ inline double highland_theta0(double kinetic_mev, double thickness_g_cm2,
     return theta > 0 ? theta : 0.0;
 }
 
-}  // namespace parex::transport
+}  // namespace transport

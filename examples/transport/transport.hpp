@@ -11,8 +11,8 @@
 // between the midpoints of two path segments is deposited at the node between them, so the dose is
 // registered on the cells where it is lost, not half a step up- or downstream.
 
-#include "stopping_power.hpp"
-#include "vector_isa.hpp"
+#include <transport/stopping_power.hpp>
+#include <common/vector_isa.hpp>
 
 #include <parex/chunked_executor.hpp>
 #include <parex/shm_arena.hpp>
@@ -32,7 +32,7 @@
 #include <utility>
 #include <vector>
 
-namespace parex::transport {
+namespace transport {
 
 /// A run's grid and beam. Lengths in cm, energies in MeV (kinetic), angles in radians. Fields left at 0
 /// are filled by resolve(); the simulation itself takes only complete configurations.
@@ -291,10 +291,10 @@ public:
     /// Throws std::invalid_argument naming a bad field of `c` (see resolve), std::system_error when the
     /// arena cannot be mapped.
     simulation(const config& c, const stopping_power_table& table, source s = source::pencil_beam,
-               executor_options executor = {})
+               parex::executor_options executor = {})
         : c_((detail::validate(c, table), c)), table_(&table), executor_(executor),
           q_(c.nz * c.nx), p_(c.angles * q_), bins_(c.energies * p_),
-          arena_(shm_arena::create({.bytes = (2 * bins_ + p_) * sizeof(T) + q_ * sizeof(double) + 5 * 4096,
+          arena_(parex::shm_arena::create({.bytes = (2 * bins_ + p_) * sizeof(T) + q_ * sizeof(double) + 5 * 4096,
                                     .huge_pages = true})) {
         psi_ = arena_.allocate<T>(bins_, 4096);
         next_ = arena_.allocate<T>(bins_, 4096);
@@ -372,8 +372,8 @@ public:
         const std::size_t lo = lo_, hi = hi_;
         clear_next_outside(lo2, hi2);
         const bool past_cache = store_past_cache();
-        const auto plan = chunks(p_, grain{loss_grain});
-        const auto partial = executor_.map_reduce(plan, [&](const chunk& ch) {
+        const auto plan = parex::chunks(p_, parex::grain{loss_grain});
+        const auto partial = executor_.map_reduce(plan, [&](const parex::chunk& ch) {
             // Each target row is written once, from its sources (a contiguous run of bins, since targets
             // do not decrease with the source), right after those sources' deposits were taken: psi is
             // read once and the new buffer written once, with the chunk's rows still in cache. Deposits
@@ -430,7 +430,7 @@ public:
             return t;
         }, std::plus<>{}, loss_tally{});
         // dose: the deposits of every angle summed in angle order, so the same bits for any schedule
-        executor_.for_each(chunks(q_, grain{dose_grain}), [&](const chunk& ch) {
+        executor_.for_each(parex::chunks(q_, parex::grain{dose_grain}), [&](const parex::chunk& ch) {
             for (std::size_t q = ch.begin; q < ch.end; ++q) {
                 double d = 0;
                 for (std::size_t k = 0; k < c_.angles; ++k) d += static_cast<double>(edep_[k * q_ + q]);
@@ -454,7 +454,7 @@ public:
         const std::size_t lo = lo_;
         clear_next_outside(lo_, hi_);
         const bool past_cache = store_past_cache();
-        executor_.for_each(chunks((hi_ - lo_) * blocks, grain{1}), [&](const chunk& ch) {
+        executor_.for_each(parex::chunks((hi_ - lo_) * blocks, parex::grain{1}), [&](const parex::chunk& ch) {
             examples::with_widest_vectors([&](auto vector_bytes) PAREX_ALWAYS_INLINE {
                 constexpr std::size_t bytes = decltype(vector_bytes)::value;
                 for (std::size_t u = ch.begin; u < ch.end; ++u) {
@@ -490,7 +490,7 @@ public:
         const std::size_t planes = (hi_ - lo_) * c_.angles;
         clear_next_outside(lo_, hi_);
         const std::size_t per_chunk = std::max<std::size_t>(1, stream_grain / q_);
-        const auto sums = executor_.map_reduce(chunks(planes, grain{per_chunk}), [&](const chunk& ch) {
+        const auto sums = executor_.map_reduce(parex::chunks(planes, parex::grain{per_chunk}), [&](const parex::chunk& ch) {
             stream_tally t;
             for (std::size_t p = ch.begin; p < ch.end; ++p) {
                 const std::size_t plane = lo * c_.angles + p;
@@ -694,7 +694,7 @@ private:
     /// that the output would leave the cache before the next operator reads it anyway, and its rows
     /// are 16-byte aligned. A small window (a pencil beam on the default grid) stays in the cache.
     [[nodiscard]] bool store_past_cache() const {
-        const std::size_t cache = this_process_topology().last_level_cache_bytes.value_or(std::size_t{32} << 20);
+        const std::size_t cache = parex::this_process_topology().last_level_cache_bytes.value_or(std::size_t{32} << 20);
         return (q_ * sizeof(T)) % 16 == 0 && 2 * (hi_ - lo_) * p_ * sizeof(T) > cache;
     }
 
@@ -850,9 +850,9 @@ private:
 
     config c_;
     const stopping_power_table* table_;
-    chunked_executor executor_;
+    parex::chunked_executor executor_;
     std::size_t q_, p_, bins_;  // cells per plane, positions per energy, bins in psi
-    shm_arena arena_;
+    parex::shm_arena arena_;
     std::span<T> psi_, next_;
     std::span<T> edep_;
     std::span<double> dose_;
@@ -867,4 +867,4 @@ private:
     balance books_;
 };
 
-}  // namespace parex::transport
+}  // namespace transport

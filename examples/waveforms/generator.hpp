@@ -19,11 +19,11 @@
 
 #include <unistd.h>
 
-#include "models.hpp"
-#include "vector_math.hpp"
-#include "waveform.hpp"
+#include <waveforms/models.hpp>
+#include <waveforms/vector_math.hpp>
+#include <waveforms/waveform.hpp>
 
-namespace parex::examples::waveforms {
+namespace waveforms {
 
 static_assert(std::is_trivially_copyable_v<std::complex<double>>);
 
@@ -105,7 +105,7 @@ private:
 /// A batch of waveforms in one contiguous block of a shared-memory arena: h_plus then h_cross, each
 /// [waveforms][bins] complex128, row-major. Another process can attach the arena and read it in place.
 struct batch {
-    shm_arena arena;
+    parex::shm_arena arena;
     std::span<std::complex<double>> h_plus, h_cross;
     std::size_t waveforms = 0, bins = 0;
 
@@ -125,17 +125,17 @@ inline batch make_batch(std::size_t waveforms, std::size_t bins, const std::stri
                                                 "this machine's {:.3g} GiB of memory", waveforms, bins, waveforms, bins,
                                                 double(memory) / double(1ull << 30)));
     const std::size_t bytes = 2 * std::max<std::size_t>(waveforms * row_bytes, 1) + 4096 * 4;
-    batch b{shm_arena::create({.bytes = bytes, .name = name}), {}, {}, waveforms, bins};
+    batch b{parex::shm_arena::create({.bytes = bytes, .name = name}), {}, {}, waveforms, bins};
     b.h_plus = b.arena.allocate<std::complex<double>>(waveforms * bins, 4096);
     b.h_cross = b.arena.allocate<std::complex<double>>(waveforms * bins, 4096);
     return b;
 }
 
 /// The pool of the batch runs: each worker's initializer builds its waveform_generator once.
-using generator_pool = worker_pool<waveform_generator>;
+using generator_pool = parex::worker_pool<waveform_generator>;
 
 inline generator_pool make_generator_pool(std::size_t workers, approximant model, const constants& c, const domain& d) {
-    return generator_pool(pool_options{.workers = workers}, [=](std::size_t) { return waveform_generator(model, c, d); });
+    return generator_pool(parex::pool_options{.workers = workers}, [=](std::size_t) { return waveform_generator(model, c, d); });
 }
 
 /// Generates every parameter set into `out` (row i = params[i]), `per_task` waveforms per pool task.
@@ -143,7 +143,7 @@ inline generator_pool make_generator_pool(std::size_t workers, approximant model
 /// prepended) stops the batch and is rethrown; `run.stop` cancels it (operation_cancelled),
 /// `run.on_progress` counts finished tasks. O(waveforms * bins) / workers.
 inline void generate_batch(generator_pool& pool, std::span<const parameters> params, batch& out,
-                           std::size_t per_task = 16, const run_options& run = {}) {
+                           std::size_t per_task = 16, const parex::run_options& run = {}) {
     if (out.waveforms != params.size())
         throw std::invalid_argument(fmt::format("batch has {} rows for {} parameter sets", out.waveforms, params.size()));
     std::vector<std::size_t> rows(params.size());
@@ -157,7 +157,7 @@ inline void generate_batch(generator_pool& pool, std::span<const parameters> par
                 throw std::invalid_argument(fmt::format("row {}: {}", i, e.what()));
             }
         },
-        batch_options{.batch = per_task}, run);
+        parex::batch_options{.batch = per_task}, run);
 }
 
-}  // namespace parex::examples::waveforms
+}  // namespace waveforms

@@ -16,7 +16,7 @@
 
 #include <fmt/format.h>
 
-namespace parex::examples::waveforms {
+namespace waveforms {
 
 /// An HDF5 call failed (the message names the file and the object).
 class hdf5_error : public std::runtime_error {
@@ -153,4 +153,4 @@ inline std::pair<std::vector<hsize_t>, std::vector<std::complex<double>>> read_h
     return {dims, values};
 }
 
-}  // namespace parex::examples::waveforms
+}  // namespace waveforms

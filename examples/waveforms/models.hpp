@@ -11,10 +11,10 @@
 #include <utility>
 #include <vector>
 
-#include "vector_math.hpp"
-#include "waveform.hpp"
+#include <waveforms/vector_math.hpp>
+#include <waveforms/waveform.hpp>
 
-namespace parex::examples::waveforms {
+namespace waveforms {
 
 /// f_k = k delta_f for k < length, Hz.
 inline std::vector<double> uniform_frequencies(double delta_f, std::size_t length) {
@@ -490,4 +490,4 @@ inline void phenom_d::fill(const frequency_grid& grid, std::size_t first, std::s
     }
 }
 
-}  // namespace parex::examples::waveforms
+}  // namespace waveforms

@@ -1,5 +1,5 @@
 // Parameter tables for batch runs: a CSV with one row per waveform and columns named like
-// parex-waveform's flags, and a simple prior to draw such tables from.
+// parex-waveforms's flags, and a simple prior to draw such tables from.
 #pragma once
 
 #include <array>
@@ -17,9 +17,9 @@
 
 #include <fmt/format.h>
 
-#include "waveform.hpp"
+#include <waveforms/waveform.hpp>
 
-namespace parex::examples::waveforms {
+namespace waveforms {
 
 /// The per-waveform columns a table may carry, in this order when written; spelled like the flags
 /// (phi-ref, f-ref; phi_ref and f_ref are accepted too). The grid (f-min, f-max, delta-f) is the batch's.
@@ -131,4 +131,4 @@ inline std::vector<parameters> sample_prior(std::size_t n, std::uint64_t seed, c
     return rows;
 }
 
-}  // namespace parex::examples::waveforms
+}  // namespace waveforms

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace parex::examples::waveforms {
+namespace waveforms {
 
 namespace detail {
 
@@ -229,4 +229,4 @@ private:
     detail::natural_spline ringdown_, damping_;
 };
 
-}  // namespace parex::examples::waveforms
+}  // namespace waveforms

@@ -6,7 +6,7 @@
 // are declared here.
 #pragma once
 
-#include "vector_isa.hpp"
+#include <common/vector_isa.hpp>
 
 #include <cmath>
 #include <cstddef>
@@ -16,7 +16,7 @@
 #define PAREX_WAVEFORMS_AVX2 1
 #endif
 
-namespace parex::examples::waveforms::detail {
+namespace waveforms::detail {
 
 /// The scalar libm loop (the fallback, and the benchmark's peer).
 inline void sin_cos_scalar(const double* x, double* s, double* c, std::size_t n) {
@@ -65,7 +65,7 @@ __attribute__((target("avx2,fma"))) inline void in_place_avx2(double* x, std::si
 /// the argument exactly (tests/examples/waveforms.cpp compares them).
 inline void sin_cos(const double* x, double* s, double* c, std::size_t n) {
 #ifdef PAREX_WAVEFORMS_AVX2
-    if (cpu_has_avx2_fma()) return sin_cos_avx2(x, s, c, n);
+    if (examples::cpu_has_avx2_fma()) return sin_cos_avx2(x, s, c, n);
 #endif
     sin_cos_scalar(x, s, c, n);
 }
@@ -73,7 +73,7 @@ inline void sin_cos(const double* x, double* s, double* c, std::size_t n) {
 /// x[k] = exp(x[k]) for k < n, in place.
 inline void exp_in_place(double* x, std::size_t n) {
 #ifdef PAREX_WAVEFORMS_AVX2
-    if (cpu_has_avx2_fma()) return in_place_avx2<_ZGVdN4v_exp, exp_scalar>(x, n);
+    if (examples::cpu_has_avx2_fma()) return in_place_avx2<_ZGVdN4v_exp, exp_scalar>(x, n);
 #endif
     exp_scalar(x, n);
 }
@@ -81,9 +81,9 @@ inline void exp_in_place(double* x, std::size_t n) {
 /// x[k] = atan(x[k]) for k < n, in place.
 inline void atan_in_place(double* x, std::size_t n) {
 #ifdef PAREX_WAVEFORMS_AVX2
-    if (cpu_has_avx2_fma()) return in_place_avx2<_ZGVdN4v_atan, atan_scalar>(x, n);
+    if (examples::cpu_has_avx2_fma()) return in_place_avx2<_ZGVdN4v_atan, atan_scalar>(x, n);
 #endif
     atan_scalar(x, n);
 }
 
-}  // namespace parex::examples::waveforms::detail
+}  // namespace waveforms::detail

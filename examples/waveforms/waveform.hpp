@@ -15,9 +15,9 @@
 
 #include <fmt/format.h>
 
-#include "qnm.hpp"
+#include <waveforms/qnm.hpp>
 
-namespace parex::examples::waveforms {
+namespace waveforms {
 
 /// The physical constants a waveform depends on. A parameter, because LALSuite changed them: the 2015
 /// reference waveforms need the set of their time, and a phase of 1e4 radians moves by 1e-4 radians
@@ -179,4 +179,4 @@ inline extent extent_of(const parameters& p, approximant model, const constants&
     return {length, bin_count(p.f_min / p.delta_f, p.delta_f, f_min), last};
 }
 
-}  // namespace parex::examples::waveforms
+}  // namespace waveforms

@@ -1,7 +1,7 @@
 // The compression module (examples/compress): round trips on the Canterbury corpus and edge sizes,
 // the standard zstd and lz4 tools decoding parex output, index-less standard files, range reads, every
 // kind of bad input, and the parex-compress command line's file handling.
-#include "engine.hpp"
+#include <compress/engine.hpp>
 
 #include <xxhash.h>
 
@@ -24,7 +24,7 @@
 #include <vector>
 
 namespace fs = std::filesystem;
-namespace pc = parex::compress;
+namespace pc = compress;
 
 namespace {
 

@@ -3,10 +3,10 @@
 // chunk sizes from 64 bytes to 1 MiB), every error kind with its offset, record and field, the lenient
 // mode, the writer's round trip, the typed view, the awards (rules, and map_reduce == sequential), the
 // SQLite store, the CLI, and adif-parser-ts as the peer, field by field.
-#include "adif.hpp"
-#include "awards.hpp"
-#include "qso.hpp"
-#include "store.hpp"
+#include <logbook/adif.hpp>
+#include <logbook/awards.hpp>
+#include <logbook/qso.hpp>
+#include <logbook/store.hpp>
 
 #include "files.hpp"
 #include "parex_catch.hpp"
@@ -25,7 +25,7 @@
 #include <vector>
 
 namespace fs = std::filesystem;
-namespace lb = parex::logbook;
+namespace lb = logbook;
 using parex::test::quote;
 using parex::test::read_file;
 using parex::test::run;
@@ -516,7 +516,7 @@ TEST_CASE("logbook: a process killed during a bulk import leaves a whole store: 
     // The bulk load runs with a rollback journal and no fsync per commit (store::bulk_load_pragmas): a
     // killed process leaves a hot journal, which the next open rolls back to the last committed batch.
     parex::test::temp_dir dir;
-    constexpr std::size_t qsos = 200'000, batch = 8192;  // parex-adif import's batch
+    constexpr std::size_t qsos = 200'000, batch = 8192;  // parex-logbook import's batch
     std::string log;
     for (std::size_t k = 0; k < qsos; ++k) {  // distinct QSOs: one a second from 2024-01-01 00:00:00
         const auto s = k % 86400;

@@ -1,8 +1,8 @@
 // The transport module (examples/transport): the stopping-power table against NIST's own CSDA ranges,
 // pencil beams against the NIST CSDA range (R80, Bragg peak), conservation at every step, each
 // operator's defining property, determinism across thread counts, bad configurations, and the CLI.
-#include "dose.hpp"
-#include "transport.hpp"
+#include <transport/dose.hpp>
+#include <transport/transport.hpp>
 
 #include "parex_catch.hpp"
 #include "files.hpp"
@@ -24,7 +24,7 @@
 #include <utility>
 
 namespace fs = std::filesystem;
-namespace pt = parex::transport;
+namespace pt = transport;
 
 namespace {
 
@@ -46,7 +46,7 @@ struct outcome {
 };
 
 template <class T>
-outcome transport(const pt::config& c) {
+outcome simulate(const pt::config& c) {
     pt::simulation<T> sim(c, pstar());
     const auto report = sim.run();
     REQUIRE(sim.stopped());
@@ -92,12 +92,12 @@ TEST_CASE("transport: a stopping-power table with extra fields, or values whose 
 TEST_CASE("transport: R80 within 1.5 percent of the NIST CSDA range and the dose maximum before it") {
     for (const double e : {70.0, 100.0, 150.0}) {
         INFO("E = " << e << " MeV, float64");
-        const auto r = transport<double>(beam(e));
+        const auto r = simulate<double>(beam(e));
         CHECK(std::abs(r.r80_cm / r.csda_cm - 1) <= 0.015);
         CHECK(r.peak_cm >= 0.94 * r.csda_cm);
         CHECK(r.peak_cm <= 1.0 * r.csda_cm);
     }
-    const auto r = transport<float>(beam(100));
+    const auto r = simulate<float>(beam(100));
     CHECK(std::abs(r.r80_cm / r.csda_cm - 1) <= 0.015);
     CHECK(r.peak_cm >= 0.94 * r.csda_cm);
 }

@@ -2,9 +2,9 @@
 // waveforms, the Kerr ringdown table against Leaver's and LALSuite's numbers, bad parameters, label
 // symmetry, batches on the worker pool (order, bits across worker counts, errors, cancellation), the HDF5
 // file, parameter tables and the prior, and the CLI.
-#include "generator.hpp"
-#include "hdf5_file.hpp"
-#include "parameter_table.hpp"
+#include <waveforms/generator.hpp>
+#include <waveforms/hdf5_file.hpp>
+#include <waveforms/parameter_table.hpp>
 
 #include "files.hpp"
 #include "parex_catch.hpp"
@@ -23,7 +23,7 @@
 #include <vector>
 
 namespace fs = std::filesystem;
-namespace wf = parex::examples::waveforms;
+namespace wf = waveforms;
 using cplx = std::complex<double>;
 using parex::test::quote;
 using parex::test::run;
@@ -384,7 +384,7 @@ TEST_CASE("parameter tables: columns like the flags, errors with line and column
     CHECK(distances[10000] == Approx(std::cbrt((1e6 + 1e9) / 2)).epsilon(0.01));
 }
 
-TEST_CASE("parex-waveform: generate, sample-prior and batch, errors exit non-zero without output") {
+TEST_CASE("parex-waveforms: generate, sample-prior and batch, errors exit non-zero without output") {
     parex::test::temp_dir dir;
     const auto csv = dir.path() / "phenomd.csv";
     REQUIRE(run(cli + " generate --approximant IMRPhenomD --constants lal-2015 --m1 4 --m2 12 --chi1z 0.9 --chi2z 0.5"
@@ -428,7 +428,7 @@ TEST_CASE("parex-waveform: generate, sample-prior and batch, errors exit non-zer
     CHECK_FALSE(fs::exists(dir.path() / "x.h5"));
 }
 
-TEST_CASE("parex-waveform: out-of-range numbers are usage errors naming the option and its range") {
+TEST_CASE("parex-waveforms: out-of-range numbers are usage errors naming the option and its range") {
     parex::test::temp_dir dir;
     const auto err = dir.path() / "err.txt";
     const auto refused = [&](const std::string& args, const std::string& message) {
@@ -449,7 +449,7 @@ TEST_CASE("parex-waveform: out-of-range numbers are usage errors naming the opti
     CHECK(run(cli + " generate --help | grep -q 'FLOAT in \\[1e-06, 1000\\]'") == 0);  // the range is in --help
 }
 
-TEST_CASE("parex-waveform: SIGTERM or SIGINT during a batch leaves neither the output nor its temporary file") {
+TEST_CASE("parex-waveforms: SIGTERM or SIGINT during a batch leaves neither the output nor its temporary file") {
     parex::test::temp_dir dir;
     const auto params = dir.path() / "params.csv";
     REQUIRE(run(cli + " sample-prior --n 2000 -o " + quote(params)) == 0);
@@ -464,7 +464,7 @@ TEST_CASE("parex-waveform: SIGTERM or SIGINT during a batch leaves neither the o
     }
 }
 
-TEST_CASE("parex-waveform: a batch killed at random points never leaves a partial HDF5 file") {
+TEST_CASE("parex-waveforms: a batch killed at random points never leaves a partial HDF5 file") {
     parex::test::temp_dir dir;
     const auto params = dir.path() / "params.csv", out = dir.path() / "b.h5";
     REQUIRE(run(cli + " sample-prior --n 600 -o " + quote(params)) == 0);

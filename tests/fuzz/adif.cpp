@@ -2,7 +2,7 @@
 // the parallel parse at tiny chunk sizes equals the sequential parse (the same header, records and
 // skipped problems, or the same error kind, offset and record); writing a parsed document and parsing
 // the output gives the same header and records.
-#include "adif.hpp"
+#include <logbook/adif.hpp>
 
 #include <cstdint>
 #include <cstdlib>
@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-namespace lb = parex::logbook;
+namespace lb = logbook;
 
 namespace {
 

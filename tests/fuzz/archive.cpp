@@ -2,7 +2,7 @@
 // succeeds or throws format_error; listing the frames never reads outside the input; decoding each
 // frame whole and decoding it as a stream give the same bytes or both throw format_error; range reads
 // equal the same slice of the whole decode. No declared size is allocated unchecked.
-#include "engine.hpp"
+#include <compress/engine.hpp>
 
 #include <cstdint>
 #include <cstdlib>
@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace pc = parex::compress;
+namespace pc = compress;
 
 namespace {
 

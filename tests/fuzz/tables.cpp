@@ -2,8 +2,8 @@
 // parameter table (waveforms). For any file content each either reads a table or throws its documented
 // error (std::runtime_error or std::invalid_argument naming the line; table_error), and a table it
 // reads is usable: lookups in range give finite values.
-#include "parameter_table.hpp"
-#include "stopping_power.hpp"
+#include <waveforms/parameter_table.hpp>
+#include <transport/stopping_power.hpp>
 
 #include <unistd.h>
 
@@ -14,8 +14,8 @@
 #include <stdexcept>
 #include <string>
 
-namespace wf = parex::examples::waveforms;
-namespace pt = parex::transport;
+namespace wf = waveforms;
+namespace pt = transport;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static const std::string path = "/tmp/parex-fuzz-tables-" + std::to_string(::getpid()) + ".csv";

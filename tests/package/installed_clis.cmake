@@ -13,7 +13,7 @@ function(run_cli expect)
 endfunction()
 
 # Logbook: the award tables come from share/parex/logbook.
-run_cli("DXCC" "${PREFIX}/bin/parex-adif" --threads 2 awards "${DATA}/adif/lotw_report.adi")
+run_cli("DXCC" "${PREFIX}/bin/parex-logbook" --threads 2 awards "${DATA}/adif/lotw_report.adi")
 # Transport: the PSTAR table from share/parex/transport.
 run_cli("protons in water" "${PREFIX}/bin/parex-transport" --energy 70 --steps 5 --threads 2)
 # Compression: a round trip of a corpus file, compared byte for byte.
@@ -25,10 +25,10 @@ if(NOT rc EQUAL 0)
   message(FATAL_ERROR "parex-compress: the round trip of alice29.txt differs")
 endif()
 # Waveforms: one TaylorF2 waveform as CSV.
-run_cli("" "${PREFIX}/bin/parex-waveform" generate --approximant TaylorF2 --m1 1.4 --m2 1.4 --distance 100
+run_cli("" "${PREFIX}/bin/parex-waveforms" generate --approximant TaylorF2 --m1 1.4 --m2 1.4 --distance 100
         --f-min 40 --delta-f 1 -o h.csv)
 file(STRINGS "${WORK}/h.csv" rows LIMIT_COUNT 3)
 list(LENGTH rows n)
 if(n LESS 2)
-  message(FATAL_ERROR "parex-waveform: h.csv has no rows")
+  message(FATAL_ERROR "parex-waveforms: h.csv has no rows")
 endif()

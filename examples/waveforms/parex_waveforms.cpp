@@ -1,4 +1,4 @@
-// parex-waveform: TaylorF2 and IMRPhenomD frequency-domain waveforms, one (generate) or a batch over a
+// parex-waveforms: TaylorF2 and IMRPhenomD frequency-domain waveforms, one (generate) or a batch over a
 // parameter table on a parex worker pool (batch, HDF5), and parameter tables drawn from a prior.
 
 #include <chrono>
@@ -11,15 +11,15 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "cli.hpp"
-#include "generator.hpp"
-#include "hdf5_file.hpp"
-#include "output_file.hpp"
-#include "terminal_progress.hpp"
-#include "parameter_table.hpp"
+#include <common/cli.hpp>
+#include <waveforms/generator.hpp>
+#include <waveforms/hdf5_file.hpp>
+#include <common/output_file.hpp>
+#include <common/terminal_progress.hpp>
+#include <waveforms/parameter_table.hpp>
 
-namespace wf = parex::examples::waveforms;
-namespace cli = parex::examples;
+namespace wf = waveforms;
+namespace cli = examples;
 
 namespace {
 
@@ -69,7 +69,7 @@ int cmd_batch(const options& o) {
     auto pool = wf::make_generator_pool(o.threads, model, c, d);
     auto b = wf::make_batch(rows.size(), d.bins());
     const auto start = std::chrono::steady_clock::now();
-    wf::generate_batch(pool, rows, b, o.per_task, parex::examples::terminal_progress("generating"));
+    wf::generate_batch(pool, rows, b, o.per_task, examples::terminal_progress("generating"));
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::vector<wf::parameter_column> columns;
     for (std::size_t col = 0; col < wf::table_columns.size(); ++col) {
@@ -82,7 +82,7 @@ int cmd_batch(const options& o) {
     wf::write_batch_hdf5(*out.temporary_path(), rows.size(), d.bins(), b.h_plus, b.h_cross, d.frequencies(), columns,
                          {std::string(wf::name_of(model)), std::string(c.name), d.delta_f, o.p.f_min, o.p.f_max});
     out.commit();
-    fmt::print(stderr, "parex-waveform: {} {} waveforms x {} bins in {:.3f} s ({:.3f} ms per waveform, {} workers)\n", rows.size(),
+    fmt::print(stderr, "parex-waveforms: {} {} waveforms x {} bins in {:.3f} s ({:.3f} ms per waveform, {} workers)\n", rows.size(),
                wf::name_of(model), d.bins(), seconds, rows.empty() ? 0.0 : 1e3 * seconds / double(rows.size()), pool.size());
     return 0;
 }
@@ -124,7 +124,7 @@ void add_binary(CLI::App* app, options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"parex-waveform: batched TaylorF2 and IMRPhenomD waveforms on parex", "parex-waveform"};
+    CLI::App app{"parex-waveforms: batched TaylorF2 and IMRPhenomD waveforms on parex", "parex-waveforms"};
     app.require_subcommand(1);
     options o;
     auto* generate = app.add_subcommand("generate", "one waveform as CSV: k,f_Hz,hp_re,hp_im,hc_re,hc_im");

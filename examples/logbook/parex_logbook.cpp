@@ -1,21 +1,21 @@
-// parex-adif: ADIF logbooks on parex. Parses ADI files in parallel (speculative split at "<EOR>",
+// parex-logbook: ADIF logbooks on parex. Parses ADI files in parallel (speculative split at "<EOR>",
 // validated and repaired), prints statistics, converts to JSON, tallies awards (DXCC, WAS, WAZ, VUCC,
 // WPX), and imports into / exports from a SQLite store. See README.md beside this file.
-//   parex-adif stats FILE... [--json]          parex-adif to-json FILE [--with-header]
-//   parex-adif awards FILE... [--json]         parex-adif import FILE... --db PATH
-//   parex-adif export --db PATH -o FILE
+//   parex-logbook stats FILE... [--json]          parex-logbook to-json FILE [--with-header]
+//   parex-logbook awards FILE... [--json]         parex-logbook import FILE... --db PATH
+//   parex-logbook export --db PATH -o FILE
 // Every command takes --threads N and --lenient (skip and report bad records instead of failing), before
 // or after the command's name. Exit status (cli.hpp): 0 ok, 1 bad data, 2 usage, 3 I/O; no partial
 // output file in any case.
 
-#include "adif.hpp"
-#include "awards.hpp"
-#include "cli.hpp"
-#include "module_data.hpp"
-#include "output_file.hpp"
-#include "terminal_progress.hpp"
-#include "qso.hpp"
-#include "store.hpp"
+#include <logbook/adif.hpp>
+#include <logbook/awards.hpp>
+#include <common/cli.hpp>
+#include <common/module_data.hpp>
+#include <common/output_file.hpp>
+#include <common/terminal_progress.hpp>
+#include <logbook/qso.hpp>
+#include <logbook/store.hpp>
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -34,8 +34,8 @@
 #include <vector>
 
 namespace fs = std::filesystem;
-namespace lb = parex::logbook;
-namespace cli = parex::examples;
+namespace lb = logbook;
+namespace cli = examples;
 using json = nlohmann::json;
 
 namespace {
@@ -49,7 +49,7 @@ struct options {
     std::string db;
     std::string output;
     bool force = false;
-    std::string spec_dir = parex::examples::module_data_dir("logbook").string();
+    std::string spec_dir = examples::module_data_dir("logbook").string();
 };
 
 std::string read_file(const std::string& path) {
@@ -73,9 +73,9 @@ struct loaded {
 std::unique_ptr<const loaded> load(const std::string& path, const options& o, parex::chunked_executor& ex) {
     auto l = std::make_unique<loaded>(loaded{path, read_file(path), {}, 0});
     const auto t0 = std::chrono::steady_clock::now();
-    l->doc = lb::parse(l->text, {.lenient = o.lenient, .run = parex::examples::terminal_progress("parsing " + path)}, ex);
+    l->doc = lb::parse(l->text, {.lenient = o.lenient, .run = examples::terminal_progress("parsing " + path)}, ex);
     l->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    for (const auto& issue : l->doc.skipped()) fmt::print(stderr, "parex-adif: {}: skipped: {}\n", path, issue.message());
+    for (const auto& issue : l->doc.skipped()) fmt::print(stderr, "parex-logbook: {}: skipped: {}\n", path, issue.message());
     return l;
 }
 
@@ -199,7 +199,7 @@ int cmd_import(const options& o, parex::chunked_executor& ex) {
         const auto file = load(path, o, ex);
         const auto& l = *file;
         const auto t0 = std::chrono::steady_clock::now();
-        const auto r = db.import(l.doc, tables.for_qsos(), o.threads, 8192, parex::examples::terminal_progress("importing " + path));
+        const auto r = db.import(l.doc, tables.for_qsos(), o.threads, 8192, examples::terminal_progress("importing " + path));
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         fmt::print("{}: {} records, {} new QSOs, {} already stored ({:.3f} s)\n", path, r.records, r.inserted, r.duplicates, s);
     }
@@ -220,7 +220,7 @@ int cmd_export(const options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"parex-adif: parallel ADIF (ADI) logbook tools on parex", "parex-adif"};
+    CLI::App app{"parex-logbook: parallel ADIF (ADI) logbook tools on parex", "parex-logbook"};
     app.require_subcommand(1);
     cli::accept_options_anywhere(app);
     options o;
