@@ -8,11 +8,12 @@
 // data; it refers to the caller's buffer and copies nothing.
 //
 // The parallel reader splits the records at "<EOR>" candidates and parses the chunks speculatively
-// (parex::chunked_executor::map_records): "<EOR>" inside a COMMENT makes a false candidate, which the
+// (parex::map_records): "<EOR>" inside a COMMENT makes a false candidate, which the
 // validation detects and repairs, so the result equals the sequential parse for every input.
 
 #include <parex/chunked_executor.hpp>
 #include <parex/chunking.hpp>
+#include <parex/records.hpp>
 #include <parex/pipeline.hpp>
 #include <parex/run_control.hpp>
 
@@ -44,19 +45,6 @@ struct field {
     char type = '\0';
     friend bool operator==(const field&, const field&) = default;
 };
-
-/// ASCII case-insensitive equality, as ADIF compares field names and enumerations.
-[[nodiscard]] constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        auto x = a[i];
-        auto y = b[i];
-        if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 32);
-        if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 32);
-        if (x != y) return false;
-    }
-    return true;
-}
 
 /// What is wrong with the input.
 enum class adif_error_kind {
@@ -192,8 +180,8 @@ inline scan_result scan_record(std::string_view text, std::size_t pos, std::vect
         const auto tag = text.substr(lt + 1, gt - lt - 1);
         const auto colon = tag.find(':');
         if (colon == std::string_view::npos) {
-            if (iequals(tag, "EOR") || iequals(tag, "EOH")) {
-                r.how = iequals(tag, "EOR") ? scan_end::eor : scan_end::eoh;
+            if (parex::ascii_iequals(tag, "EOR") || parex::ascii_iequals(tag, "EOH")) {
+                r.how = parex::ascii_iequals(tag, "EOR") ? scan_end::eor : scan_end::eoh;
                 r.next = gt + 1;
                 return r;
             }
@@ -237,7 +225,7 @@ inline scan_result scan_record(std::string_view text, std::size_t pos, std::vect
 inline std::size_t find_ci(std::string_view text, std::string_view needle, std::size_t from) {
     const parex::after_delimiter finder{std::string(needle), parex::ignore_case};
     const auto after = finder(text, std::min(from + needle.size(), text.size()));  // a match starts >= from
-    if (after < needle.size() || !iequals(text.substr(after - needle.size(), needle.size()), needle))
+    if (after < needle.size() || !parex::ascii_iequals(text.substr(after - needle.size(), needle.size()), needle))
         return std::string_view::npos;
     return after - needle.size();
 }
@@ -433,7 +421,7 @@ inline std::string_view record::text() const noexcept {
 }
 inline std::optional<std::string_view> record::find(std::string_view name) const noexcept {
     for (const auto f : *this)
-        if (iequals(f.name, name)) return f.data;
+        if (parex::ascii_iequals(f.name, name)) return f.data;
     return std::nullopt;
 }
 
@@ -486,7 +474,7 @@ inline document parse(std::string_view text, const parse_options& options, parex
         parts.push_back(parse_chunk(0, body.size()));
     } else {
         const auto plan = parex::split_bytes(body, target, parex::after_delimiter("<EOR>", parex::ignore_case));
-        auto parsed = executor.map_records(plan, parse_chunk, options.run);
+        auto parsed = parex::map_records(executor, plan, parse_chunk, options.run);
         parts = std::move(parsed.results);
         doc.repaired_ = parsed.repaired;
     }

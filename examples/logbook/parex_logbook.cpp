@@ -81,7 +81,7 @@ std::unique_ptr<const loaded> load(const std::string& path, const options& o, pa
 
 std::string lower(std::string_view name) {
     std::string k(name);
-    for (auto& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (auto& c : k) c = parex::ascii_lower(c);
     return k;
 }
 

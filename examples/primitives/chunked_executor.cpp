@@ -1,5 +1,6 @@
 // Counts the lines of a file in parallel: chunks end at line ends, so no line is cut.
 #include <parex/chunked_executor.hpp>
+#include <parex/records.hpp>
 
 #include <algorithm>
 #include <cstdio>

@@ -5,6 +5,7 @@
 // (pipeline.hpp), and single tasks (submit with a future; run and wait as a task group).
 // default_executor() is the process-wide one, and parex::for_each / map / map_reduce / submit use it.
 
+#include <parex/errors.hpp>
 #include <parex/chunking.hpp>
 #include <parex/detail/run_state.hpp>
 #include <parex/run_control.hpp>
@@ -129,11 +130,11 @@ private:
 };
 
 /// The arena slot of the calling thread in `core`'s arena: in [0, core.slots), held by no other thread
-/// while this one runs the executor's work. Throws std::logic_error outside that work.
+/// while this one runs the executor's work. Throws parex::logic_error outside that work.
 inline std::size_t current_slot(const executor_core& core) {
     const int slot = tbb::this_task_arena::current_thread_index();
     if (running_core != &core || slot < 0 || static_cast<std::size_t>(slot) >= core.slots)
-        throw std::logic_error("parex: per-worker state used outside a chunk, stage or task of its executor");
+        throw parex::logic_error("parex: per-worker state used outside a chunk, stage or task of its executor");
     return static_cast<std::size_t>(slot);
 }
 
@@ -216,7 +217,7 @@ executor_core& core_of(chunked_executor& ex) noexcept;
 /// every task given to run() or submit(); an exception of a run() task that no wait() collected is dropped.
 class chunked_executor {
 public:
-    /// Throws std::invalid_argument when PAREX_NUM_THREADS is needed (max_concurrency == 0) and invalid.
+    /// Throws parex::invalid_argument when PAREX_NUM_THREADS is needed (max_concurrency == 0) and invalid.
     explicit chunked_executor(executor_options options = {})
         : options_(options),
           core_(std::make_unique<detail::executor_core>(workers_for(workload::cpu_bound, options.max_concurrency))) {}
@@ -297,28 +298,6 @@ public:
         if (partials.size() > 1) core_->arena.execute(combine_levels);
         if (partials.empty()) return init;  // only a user plan can have no chunk at all
         return reduce(std::move(init), std::move(partials.front()));
-    }
-
-    /// Speculative record parsing (see repair_speculative in chunking.hpp): calls
-    /// parse(c.begin, c.end) for every chunk c of `plan` in parallel, then validates the results in
-    /// chunk order and parses again, on the calling thread, each chunk that began inside a record.
-    /// `plan`'s cuts are candidate record boundaries (split_bytes with a delimiter finder) and its first
-    /// chunk begins at a true one. Returns one result per chunk, equal to the sequential parse's, and
-    /// the number of chunks parsed again.
-    /// A parse that meets bad data should report it in its result rather than throw: a chunk that
-    /// began at a false boundary routinely sees garbage, and only a valid chunk's errors are real.
-    template <class Parse>
-        requires std::invocable<Parse&, std::size_t, std::size_t> &&
-                 speculative_result<std::invoke_result_t<Parse&, std::size_t, std::size_t>>
-    auto map_records(const byte_plan& plan, Parse&& parse, const run_options& options = {}) {
-        using result = std::invoke_result_t<Parse&, std::size_t, std::size_t>;
-        struct parsed_records {
-            std::vector<result> results;
-            std::size_t repaired;
-        };
-        auto results = map(plan, [&](const byte_chunk& c) { return parse(c.begin, c.end); }, options);
-        const auto repaired = repair_speculative(plan, results, plan[0].begin, parse);
-        return parsed_records{std::move(results), repaired};
     }
 
     // --- tasks -------------------------------------------------------------------------------------
@@ -471,7 +450,7 @@ inline detail::executor_core& detail::core_of(chunked_executor& ex) noexcept { r
 
 /// The process-wide executor: max_concurrency = workers_for(workload::cpu_bound), which honours
 /// PAREX_NUM_THREADS. Built on first use, thread-safe; destroyed at exit, after waiting for its tasks.
-/// Throws std::invalid_argument (on every call until it is fixed) when PAREX_NUM_THREADS is invalid.
+/// Throws parex::invalid_argument (on every call until it is fixed) when PAREX_NUM_THREADS is invalid.
 inline chunked_executor& default_executor() {
     static chunked_executor executor;
     return executor;

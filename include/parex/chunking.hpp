@@ -3,8 +3,9 @@
 // into chunks that cover it exactly once, in order. A chunk is never empty, except the single chunk
 // of an empty input, so "one result per chunk" code needs no special case for empty inputs.
 
+#include <parex/errors.hpp>
+
 #include <algorithm>
-#include <cctype>
 #include <concepts>
 #include <cstddef>
 #include <iterator>
@@ -38,22 +39,6 @@ struct grain {
 /// Number of chunks wanted; an input smaller than that gets one chunk per element.
 struct chunk_count {
     std::size_t count;
-};
-
-/// Thrown when a plan cannot be made: a zero grain or count, or a boundary finder that broke its
-/// contract. Says which chunk and which byte offset.
-class chunking_error : public std::invalid_argument {
-public:
-    chunking_error(const std::string& what, std::size_t chunk_index, std::size_t offset)
-        : std::invalid_argument("parex: " + what + " (chunk " + std::to_string(chunk_index) + ", offset " +
-                                std::to_string(offset) + ")"),
-          chunk_index_(chunk_index), offset_(offset) {}
-    [[nodiscard]] std::size_t chunk_index() const noexcept { return chunk_index_; }
-    [[nodiscard]] std::size_t offset() const noexcept { return offset_; }
-
-private:
-    std::size_t chunk_index_;
-    std::size_t offset_;
 };
 
 namespace detail {
@@ -172,39 +157,6 @@ private:
     std::vector<std::size_t> bounds_;
 };
 
-/// Whether a delimiter match cares about ASCII letter case.
-enum class match_case { exact, ignore };
-inline constexpr match_case ignore_case = match_case::ignore;
-
-/// Boundary finder: a record ends just after `delimiter`, so the next record starts there.
-/// Example: after_delimiter("<EOR>", ignore_case) for ADIF, after_delimiter("\n") for lines.
-/// A delimiter that straddles the search position is found. O(distance to the next delimiter).
-class after_delimiter {
-public:
-    /// Throws std::invalid_argument when `delimiter` is empty.
-    explicit after_delimiter(std::string delimiter, match_case mode = match_case::exact)
-        : delimiter_(std::move(delimiter)), mode_(mode) {
-        if (delimiter_.empty()) throw std::invalid_argument("parex: after_delimiter needs a non-empty delimiter");
-    }
-
-    /// The smallest boundary >= pos (an offset just past a delimiter), or data.size() if none.
-    [[nodiscard]] std::size_t operator()(std::string_view data, std::size_t pos) const {
-        const auto from = pos > delimiter_.size() ? pos - delimiter_.size() : 0;  // a match may end at pos
-        const auto haystack = data.substr(from);
-        const auto fold = [](char c) { return std::tolower(static_cast<unsigned char>(c)); };
-        const auto it = mode_ == match_case::exact
-                            ? std::search(haystack.begin(), haystack.end(), delimiter_.begin(), delimiter_.end())
-                            : std::search(haystack.begin(), haystack.end(), delimiter_.begin(), delimiter_.end(),
-                                          [&](char a, char b) { return fold(a) == fold(b); });
-        if (it == haystack.end()) return data.size();
-        return from + static_cast<std::size_t>(it - haystack.begin()) + delimiter_.size();  // >= pos
-    }
-
-private:
-    std::string delimiter_;
-    match_case mode_;
-};
-
 /// A boundary finder: `finder(data, pos)` returns the smallest record boundary b with pos <= b <=
 /// data.size() (data.size() when no boundary follows pos).
 template <class F>
@@ -239,61 +191,6 @@ byte_plan split_bytes(std::string_view data, std::size_t target_bytes, const Fin
 /// Throws chunking_error when target_bytes == 0.
 inline byte_plan split_bytes(std::string_view data, std::size_t target_bytes) {
     return split_bytes(data, target_bytes, [](std::string_view, std::size_t pos) { return pos; });
-}
-
-// --- speculative record parsing ------------------------------------------------------------------
-// A delimiter can also occur inside a record's data (ADIF's "<EOR>" inside a COMMENT), so a plan cut at
-// delimiter candidates may start a chunk inside a record. Speculative parsing parses every chunk as if
-// it began at a record boundary, in parallel, then walks the chunks in order: a chunk is valid when it
-// begins exactly where the true parse of the chunks before it stopped; one that does not is parsed
-// again from that true position. The result equals the sequential parse for every input and plan.
-
-/// What a chunk's parse reports: it parsed the records starting in [begin, end), where `end` is the
-/// first record start at or after the chunk's end (so it may lie past the chunk: a record is parsed
-/// whole), or the end of the input.
-template <class R>
-concept speculative_result = requires(const R& r) {
-    { r.begin } -> std::convertible_to<std::size_t>;
-    { r.end } -> std::convertible_to<std::size_t>;
-};
-
-/// Validates speculative parses and repairs the chunks that began at a false boundary.
-///
-/// - `results[i]` is `parse(plan[i].begin, plan[i].end)` for every chunk i (computed in any order);
-/// - `parse(begin, stop_after)` -> R parses the records that start at `begin` and after it, up to the
-///   first record start at or after `stop_after`, which it reports as `end`; `begin` is a true record
-///   boundary whenever the repair calls it;
-/// - `start` is the first true record boundary, normally plan[0].begin.
-///
-/// After the call `results` is what a sequential parse chunk by chunk from `start` gives: chunk i holds
-/// the records that start in [results[i].begin, results[i].end), the ranges are contiguous, and a chunk
-/// that lay wholly inside an earlier chunk's record is empty (begin == end). Returns the number of
-/// chunks parsed again. Sequential: O(chunks + bytes of the chunks parsed again).
-/// Throws chunking_error (naming the chunk) when a result breaks the contract: a parse that stopped
-/// before the next chunk's start, or a result whose `begin` is not the chunk's.
-template <speculative_result R, class Parse>
-    requires std::invocable<Parse&, std::size_t, std::size_t> &&
-             std::convertible_to<std::invoke_result_t<Parse&, std::size_t, std::size_t>, R>
-std::size_t repair_speculative(const byte_plan& plan, std::vector<R>& results, std::size_t start, Parse&& parse) {
-    if (results.size() != plan.size())
-        throw chunking_error("speculative results: " + std::to_string(results.size()) + " for " +
-                                 std::to_string(plan.size()) + " chunks",
-                             0, 0);
-    std::size_t pos = start;  // the true record boundary reached so far
-    std::size_t repaired = 0;
-    for (std::size_t i = 0; i < plan.size(); ++i) {
-        const auto c = plan[i];
-        if (static_cast<std::size_t>(results[i].begin) != c.begin)
-            throw chunking_error("speculative result begins at " + std::to_string(results[i].begin), i, c.begin);
-        if (pos < c.begin)
-            throw chunking_error("the parse before this chunk stopped at " + std::to_string(pos), i, c.begin);
-        if (pos != c.begin) {  // began inside a record the chunks before it parsed
-            results[i] = parse(pos, std::max(pos, c.end));
-            ++repaired;
-        }
-        pos = static_cast<std::size_t>(results[i].end);
-    }
-    return repaired;
 }
 
 }  // namespace parex

@@ -3,7 +3,9 @@
 
 #include <parex/chunked_executor.hpp>
 #include <parex/chunking.hpp>
+#include <parex/errors.hpp>
 #include <parex/pipeline.hpp>
+#include <parex/records.hpp>
 #include <parex/run_control.hpp>
 #include <parex/shm_arena.hpp>
 #include <parex/topology.hpp>

@@ -132,7 +132,7 @@ std::size_t run_pipeline(chunked_executor& executor, Source&& source, Transform&
     return state.done();
 }
 
-/// run_pipeline on default_executor(). Throws std::invalid_argument when PAREX_NUM_THREADS is invalid.
+/// run_pipeline on default_executor(). Throws parex::invalid_argument when PAREX_NUM_THREADS is invalid.
 template <class Source, class Transform, class Sink>
     requires std::invocable<Source&> && detail::is_optional<std::invoke_result_t<Source&>>::value
 std::size_t run_pipeline(Source&& source, Transform&& transform, Sink&& sink, const pipeline_options& options = {},

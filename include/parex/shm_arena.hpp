@@ -8,6 +8,8 @@
 // it is destroyed, an attacher only unmaps (CPython's bpo-39959 was attachers unlinking segments that
 // others still used). Linux only.
 
+#include <parex/errors.hpp>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -35,46 +37,6 @@
 #include <vector>
 
 namespace parex {
-
-/// Thrown by allocate() when the arena cannot hold the request; a std::bad_alloc, so pmr containers
-/// report it as they report any allocation failure.
-class arena_full : public std::bad_alloc {
-public:
-    arena_full(std::size_t requested, std::size_t available)
-        : message_("parex: shm_arena full: " + std::to_string(requested) + " bytes requested, " +
-                   std::to_string(available) + " available"),
-          requested_(requested), available_(available) {}
-    [[nodiscard]] const char* what() const noexcept override { return message_.c_str(); }
-    [[nodiscard]] std::size_t requested() const noexcept { return requested_; }
-    [[nodiscard]] std::size_t available() const noexcept { return available_; }
-
-private:
-    std::string message_;
-    std::size_t requested_;
-    std::size_t available_;
-};
-
-/// Thrown by shm_arena::attach() for a segment that is not a valid parex arena; says which and why.
-class segment_error : public std::runtime_error {
-public:
-    enum class reason { foreign, truncated, corrupt, version };
-    segment_error(reason why, const std::string& name, const std::string& detail)
-        : std::runtime_error("parex: shared-memory segment '" + name + "' is " + describe(why) + ": " + detail),
-          reason_(why) {}
-    [[nodiscard]] reason why() const noexcept { return reason_; }
-
-private:
-    static std::string describe(reason why) {
-        switch (why) {
-            case reason::foreign: return "not a parex arena";
-            case reason::truncated: return "truncated";
-            case reason::corrupt: return "corrupt";
-            case reason::version: return "of another layout version";
-        }
-        return "invalid";
-    }
-    reason reason_;
-};
 
 /// How a request for huge pages turned out (shm_arena::huge_pages()).
 enum class huge_page_status {
@@ -135,13 +97,13 @@ inline std::size_t page_size() { return static_cast<std::size_t>(::sysconf(_SC_P
 inline std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
 
 [[noreturn]] inline void throw_errno(const std::string& what) {
-    throw std::system_error(errno, std::generic_category(), "parex: " + what);
+    throw parex::system_error(errno, std::generic_category(), "parex: " + what);
 }
 
 /// A POSIX shm name: "/" then 1 to 254 characters, none of them '/'.
 inline void check_shm_name(const std::string& name) {
     if (name.size() < 2 || name.size() > 255 || name[0] != '/' || name.find('/', 1) != std::string::npos)
-        throw std::invalid_argument("parex: '" + name + "' is not a POSIX shared-memory name (\"/name\", no other '/')");
+        throw parex::invalid_argument("parex: '" + name + "' is not a POSIX shared-memory name (\"/name\", no other '/')");
 }
 
 /// Closes a file descriptor on scope exit.
@@ -155,10 +117,10 @@ struct fd_guard {
 }  // namespace detail
 
 /// "/<prefix>-<pid>-<16 random hex digits>": a fresh POSIX shm name for shm_arena::create.
-/// Throws std::invalid_argument when prefix is empty or contains '/'.
+/// Throws parex::invalid_argument when prefix is empty or contains '/'.
 inline std::string unique_shm_name(std::string_view prefix = "parex") {
     if (prefix.empty() || prefix.find('/') != std::string_view::npos)
-        throw std::invalid_argument("parex: shm name prefix must be non-empty and without '/'");
+        throw parex::invalid_argument("parex: shm name prefix must be non-empty and without '/'");
     static thread_local std::mt19937_64 rng{std::random_device{}() ^ (std::uint64_t(::getpid()) << 32)};
     char suffix[17];
     std::snprintf(suffix, sizeof suffix, "%016llx", static_cast<unsigned long long>(rng()));
@@ -195,12 +157,12 @@ public:
 
     /// Creates an arena: anonymous (options.name empty) or a new named segment, created with
     /// O_CREAT | O_EXCL and mode 0600 (never an existing one). The caller becomes the owner.
-    /// Throws std::invalid_argument (zero size or above max_bytes, bad name), std::system_error (the
+    /// Throws parex::invalid_argument (zero size or above max_bytes, bad name), parex::system_error (the
     /// name exists, no memory, shm_open/ftruncate/mmap failed).
     static shm_arena create(const arena_options& options) {
-        if (options.bytes == 0) throw std::invalid_argument("parex: shm_arena needs a positive size");
+        if (options.bytes == 0) throw parex::invalid_argument("parex: shm_arena needs a positive size");
         if (options.bytes > max_bytes)
-            throw std::invalid_argument("parex: shm_arena of " + std::to_string(options.bytes) +
+            throw parex::invalid_argument("parex: shm_arena of " + std::to_string(options.bytes) +
                                         " bytes is above shm_arena::max_bytes (2^47)");
         const auto page = detail::page_size();
         const auto header_bytes = detail::round_up(sizeof(detail::arena_header), 64);
@@ -259,7 +221,7 @@ public:
     }
 
     /// Maps an existing named arena. The attacher never unlinks the name.
-    /// Throws std::system_error (no such segment, no permission), segment_error (foreign: not a parex
+    /// Throws parex::system_error (no such segment, no permission), segment_error (foreign: not a parex
     /// arena; truncated: shorter than its header says; corrupt: checksum or counters wrong; version:
     /// another layout version).
     static shm_arena attach(const std::string& name) {
@@ -304,7 +266,7 @@ public:
     /// Room for n objects of T at `alignment` (default max(alignof(T), 64): a cache line), uninitialised
     /// for fresh arenas (zero pages) and after reset() (old contents). Lock-free; safe from any thread of
     /// any attached process. T must be trivially copyable: the bytes are shared, not objects.
-    /// Throws arena_full when the arena cannot hold it, std::invalid_argument for an alignment that is
+    /// Throws arena_full when the arena cannot hold it, parex::invalid_argument for an alignment that is
     /// not a power of two or exceeds the page size.
     template <class T>
     std::span<T> allocate(std::size_t n, std::size_t alignment = std::max<std::size_t>(alignof(T), 64)) {
@@ -316,7 +278,7 @@ public:
     /// Offset of `bytes` bytes aligned to `alignment` (see allocate).
     std::size_t allocate_bytes(std::size_t bytes, std::size_t alignment) {
         if (!std::has_single_bit(alignment) || alignment > detail::page_size())
-            throw std::invalid_argument("parex: alignment " + std::to_string(alignment) +
+            throw parex::invalid_argument("parex: alignment " + std::to_string(alignment) +
                                         " is not a power of two up to the page size");
         auto& used = header().used;
         auto current = used.load(std::memory_order_relaxed);
@@ -333,25 +295,25 @@ public:
     void reset() noexcept { header().used.store(header().header_bytes, std::memory_order_release); }
 
     /// Offset of `p` from the segment start, to hand to another process (which calls at()).
-    /// Throws std::out_of_range when p is not inside this arena's data area.
+    /// Throws parex::out_of_range when p is not inside this arena's data area.
     [[nodiscard]] std::size_t offset_of(const void* p) const {
         const auto* b = static_cast<const std::byte*>(p);
         if (b < base_ + header().header_bytes || b > base_ + size_)
-            throw std::out_of_range("parex: pointer is not inside this shm_arena");
+            throw parex::out_of_range("parex: pointer is not inside this shm_arena");
         return static_cast<std::size_t>(b - base_);
     }
 
     /// The n objects of T at `offset` (from offset_of in any attached process).
-    /// Throws std::out_of_range when they are not inside the allocated part, std::invalid_argument
+    /// Throws parex::out_of_range when they are not inside the allocated part, parex::invalid_argument
     /// when offset is misaligned for T.
     template <class T>
     [[nodiscard]] std::span<T> at(std::size_t offset, std::size_t n) const {
         static_assert(std::is_trivially_copyable_v<T>, "parex: shm_arena holds trivially copyable data only");
         const auto used = header().used.load(std::memory_order_acquire);
         if (offset < header().header_bytes || offset > used || n > (used - offset) / sizeof(T))
-            throw std::out_of_range("parex: [" + std::to_string(offset) + ", +" + std::to_string(n * sizeof(T)) +
+            throw parex::out_of_range("parex: [" + std::to_string(offset) + ", +" + std::to_string(n * sizeof(T)) +
                                     ") is outside the allocated part of shm_arena '" + name_ + "'");
-        if (offset % alignof(T) != 0) throw std::invalid_argument("parex: offset misaligned for the type");
+        if (offset % alignof(T) != 0) throw parex::invalid_argument("parex: offset misaligned for the type");
         return {reinterpret_cast<T*>(base_ + offset), n};
     }
 

@@ -5,6 +5,8 @@
 // quota (cpu.max) of the process's cgroup and its ancestors, so a container limited to half a CPU
 // gets one worker, not one per host core. Linux only (sysfs, procfs).
 
+#include <parex/errors.hpp>
+
 #include <sched.h>
 
 #include <algorithm>
@@ -84,7 +86,7 @@ inline std::optional<std::size_t> parse_count(std::string_view text) {
 }
 
 /// Parses the kernel's cpulist format ("0-3,8,10-11"); an empty list gives no CPUs.
-/// Throws std::invalid_argument on anything else.
+/// Throws parex::invalid_argument on anything else.
 inline std::vector<std::size_t> parse_cpu_list(std::string_view list) {
     std::vector<std::size_t> cpus;
     while (!list.empty() && (list.back() == '\n' || list.back() == ' ')) list.remove_suffix(1);
@@ -95,7 +97,7 @@ inline std::vector<std::size_t> parse_cpu_list(std::string_view list) {
         const auto first = parse_count(item.substr(0, dash));
         const auto last = dash == std::string_view::npos ? first : parse_count(item.substr(dash + 1));
         if (!first || !last || *last < *first)
-            throw std::invalid_argument("parex: bad cpu list item '" + std::string(item) + "'");
+            throw parex::invalid_argument("parex: bad cpu list item '" + std::string(item) + "'");
         for (auto cpu = *first; cpu <= *last; ++cpu) cpus.push_back(cpu);
         list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
     }
@@ -180,7 +182,7 @@ inline std::optional<std::size_t> last_level_cache(const std::filesystem::path& 
 /// Reads the topology from sysfs, procfs and the affinity mask (or the fakes in `src`).
 /// Missing files fall back conservatively: no core_id means one physical core per logical CPU,
 /// no node directory means one NUMA node, no cgroup v2 means no quota, no cache directory no cache size.
-/// Throws std::invalid_argument when a cpulist file is malformed.
+/// Throws parex::invalid_argument when a cpulist file is malformed.
 inline topology read_topology(const topology_sources& src = {}) {
     auto cpus = src.affinity ? *src.affinity : detail::affinity_of_this_process();
     std::sort(cpus.begin(), cpus.end());
@@ -231,13 +233,13 @@ inline const topology& this_process_topology() {
 }
 
 /// PAREX_NUM_THREADS as a worker count, or empty when the variable is unset.
-/// Throws std::invalid_argument when it is set to anything but a positive decimal integer.
+/// Throws parex::invalid_argument when it is set to anything but a positive decimal integer.
 inline std::optional<std::size_t> num_threads_from_environment() {
     const char* text = std::getenv("PAREX_NUM_THREADS");
     if (text == nullptr) return std::nullopt;
     const auto value = detail::parse_count(text);
     if (!value || *value == 0)
-        throw std::invalid_argument(std::string("parex: PAREX_NUM_THREADS='") + text +
+        throw parex::invalid_argument(std::string("parex: PAREX_NUM_THREADS='") + text +
                                     "' is not a positive integer");
     return value;
 }
@@ -252,12 +254,12 @@ inline std::size_t workers_for(workload kind, const topology& t) {
         case workload::io_bound: return 2 * logical;
         case workload::mixed: return std::max<std::size_t>(1, logical * 3 / 2);
     }
-    throw std::invalid_argument("parex: unknown workload");
+    throw parex::invalid_argument("parex: unknown workload");
 }
 
 /// Worker count for `kind` in this process. The first of these that is set decides:
 /// `requested` (> 0), then PAREX_NUM_THREADS, then the policy on this_process_topology().
-/// Throws std::invalid_argument when PAREX_NUM_THREADS is invalid (it is never silently ignored).
+/// Throws parex::invalid_argument when PAREX_NUM_THREADS is invalid (it is never silently ignored).
 inline std::size_t workers_for(workload kind, std::size_t requested = 0) {
     if (requested > 0) return requested;
     if (auto from_env = num_threads_from_environment()) return *from_env;

@@ -45,7 +45,7 @@ public:
     worker_local& operator=(const worker_local&) = delete;
 
     /// The State of the calling thread's slot, built now if this is the slot's first use.
-    /// Throws std::logic_error when called outside a chunk, stage or task of the executor, and
+    /// Throws parex::logic_error when called outside a chunk, stage or task of the executor, and
     /// whatever init throws. O(1): a thread-local read and an index.
     [[nodiscard]] State& get() {
         auto& s = slots_[detail::current_slot(*core_)];

@@ -14,6 +14,7 @@
 // thread that never joins never initialises, and a failure surfaces in some task instead of the
 // constructor. Dedicated threads give those guarantees directly.
 
+#include <parex/errors.hpp>
 #include <parex/detail/run_state.hpp>
 #include <parex/run_control.hpp>
 #include <parex/topology.hpp>
@@ -118,7 +119,7 @@ public:
     /// Starts the workers and waits until every initializer has returned.
     /// `init(std::size_t worker_index)` returns the State (it may be neither copyable nor movable).
     /// If an initializer throws, every worker is stopped (states already built are destroyed) and the
-    /// first initializer exception is rethrown here. Throws std::invalid_argument when
+    /// first initializer exception is rethrown here. Throws parex::invalid_argument when
     /// PAREX_NUM_THREADS is needed (workers == 0) and invalid, std::system_error when a thread cannot
     /// be started.
     template <class Init>
@@ -147,7 +148,7 @@ public:
 
     /// Queues f(state, args...) (f(args...) for worker_pool<>) and returns its future. If f takes a
     /// std::stop_token after the state it gets one (see task_options).
-    /// Throws std::logic_error once the destructor has started, unless called from a task of this pool.
+    /// Throws parex::logic_error once the destructor has started, unless called from a task of this pool.
     template <class F, class... Args>
         requires pool_task<F, State, Args...> || pool_task<F, State, std::stop_token, Args...>
     auto submit(F f, Args... args) {
@@ -175,7 +176,7 @@ public:
     /// queue entry, and returns the results in input order. Blocks until all ran. The first exception
     /// thrown stops the call (batches not yet started are skipped, inputs after the failing one in its
     /// batch too) and is rethrown; `run.stop` cancels with operation_cancelled; `run.on_progress` counts
-    /// finished batches. Throws std::invalid_argument when options.batch == 0, std::logic_error once
+    /// finished batches. Throws parex::invalid_argument when options.batch == 0, parex::logic_error once
     /// the destructor has started unless called from a task of this pool.
     template <std::ranges::random_access_range Inputs, class F>
         requires pool_task<F, State, std::ranges::range_reference_t<const Inputs>>
@@ -422,7 +423,7 @@ private:
 
     template <class Body>
     void run_batches(std::size_t n, batch_options options, const run_options& run, Body body) {
-        if (options.batch == 0) throw std::invalid_argument("parex: worker_pool batch size must be positive");
+        if (options.batch == 0) throw parex::invalid_argument("parex: worker_pool batch size must be positive");
         const auto batches = (n + options.batch - 1) / options.batch;
         batch_group group(run, batches);
         {
@@ -465,7 +466,7 @@ private:
 
     /// Under mutex_: once shutdown has begun only the pool's own tasks may add work (the workers drain it).
     void refuse_after_shutdown() const {
-        if (stopping_ && current_pool != this) throw std::logic_error("parex: worker_pool is shutting down");
+        if (stopping_ && current_pool != this) throw parex::logic_error("parex: worker_pool is shutting down");
     }
 
     void enqueue(std::shared_ptr<entry> e) {

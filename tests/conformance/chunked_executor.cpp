@@ -1,5 +1,6 @@
 // Conformance: parex/chunked_executor.hpp, one test per documented semantic.
 #include <parex/chunked_executor.hpp>
+#include <parex/records.hpp>
 
 #include "parex_catch.hpp"
 
@@ -372,51 +373,6 @@ TEST_CASE("a user plan is any random-access sequence of chunks and may be empty"
     CHECK(ex.map_reduce(odd_elements_plan{0}, [](parex::chunk c) { return c.begin; }, std::plus<>{},
                         std::size_t{7}) == 7);
     CHECK(ex.map(odd_elements_plan{0}, [](parex::chunk c) { return c.begin; }).empty());
-}
-
-TEST_CASE("map_records gives the sequential parse of quoted CSV whose fields hold newlines", "[executor][speculative]") {
-    // A CSV record ends at a newline outside quotes; a newline inside quotes is a false candidate.
-    struct parsed {
-        std::size_t begin = 0;
-        std::size_t end = 0;
-        std::vector<std::string> rows;
-    };
-    std::mt19937 rng(3);
-    std::string text;
-    for (int r = 0; r < 2000; ++r) {
-        text += std::to_string(r) + ",\"";
-        for (auto k = rng() % 20; k > 0; --k) {
-            const char c = "x\n,\""[rng() % 4];
-            text += c == '"' ? std::string("\"\"") : std::string(1, c);  // a quote inside quotes is doubled
-        }
-        text += "\"\n";
-    }
-    const auto parse = [&](std::size_t begin, std::size_t stop_after) {
-        parsed p{begin, begin, {}};
-        auto pos = begin;
-        while (pos < stop_after && pos < text.size()) {
-            bool quoted = false;
-            auto k = pos;
-            for (; k < text.size() && (quoted || text[k] != '\n'); ++k)
-                if (text[k] == '"') quoted = !quoted;
-            p.rows.emplace_back(text.substr(pos, k - pos));
-            pos = std::min(text.size(), k + 1);
-        }
-        p.end = pos;
-        return p;
-    };
-    const auto sequential = parse(0, text.size()).rows;
-    REQUIRE(sequential.size() == 2000);
-    for (const std::size_t threads : {1u, 4u}) {
-        parex::chunked_executor ex({.max_concurrency = threads});
-        for (const std::size_t target : {16u, 100u, 4096u}) {
-            const auto parsed = ex.map_records(parex::split_bytes(text, target, parex::after_delimiter("\n")), parse);
-            std::vector<std::string> rows;
-            for (const auto& r : parsed.results) rows.insert(rows.end(), r.rows.begin(), r.rows.end());
-            CHECK(rows == sequential);
-            if (target == 16) CHECK(parsed.repaired > 0);  // quoted newlines made false candidates
-        }
-    }
 }
 
 // --- the index form, the default executor and the one-line forms ------------------------------------

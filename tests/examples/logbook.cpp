@@ -637,7 +637,7 @@ TEST_CASE("logbook: adif-parser-ts reads the five real logs field for field as p
             nlohmann::json ours = nlohmann::json::object();
             for (const auto f : doc[i]) {
                 std::string k(f.name);
-                for (auto& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                for (auto& c : k) c = parex::ascii_lower(c);
                 ours[k] = std::string(f.data);
             }
             CHECK(ours == peer["records"][i]);

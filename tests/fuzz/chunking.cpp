@@ -3,6 +3,7 @@
 // exactly, in order, with each inner boundary right after a delimiter (after_delimiter) or where the
 // user's finder put it; a finder that breaks its contract gets chunking_error, never a bad plan.
 #include <parex/chunking.hpp>
+#include <parex/records.hpp>
 
 #include <algorithm>
 #include <cstdint>
