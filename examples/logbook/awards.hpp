@@ -115,30 +115,30 @@ struct award_tables {
     std::vector<std::string> was_states;  ///< the 50 WAS states' codes, in table order (AK and HI last)
 
     /// Reads bands_adif316.csv, cty_ad1c_2022-03.csv, dxcc_entities_adif316.csv and
-    /// us_states_dxcc291_adif316.csv from `folder`. Throws table_error naming the file and line.
+    /// us_states_dxcc291_adif316.csv from `folder`. Throws examples::table_error naming the file and line.
     static award_tables read(const std::filesystem::path& folder) {
         award_tables t;
         t.bands = band_table::read_csv(folder / "bands_adif316.csv");
         t.countries = country_file::read_csv(folder / "cty_ad1c_2022-03.csv");
-        detail::read_csv(folder / "dxcc_entities_adif316.csv", 3, [&](const std::vector<std::string>& f) {
-            const auto code = detail::to_number<std::size_t>(f[0], "entity code");
+        examples::read_csv(folder / "dxcc_entities_adif316.csv", {.min_fields = 3}, [&](const std::vector<std::string>& f) {
+            const auto code = examples::csv_number<std::size_t>(f[0], "entity code");
             if (code >= 1024) throw std::invalid_argument("entity code above 1023");
             if (t.dxcc_names.size() <= code) t.dxcc_names.resize(code + 1), t.dxcc_deleted.resize(code + 1);
             t.dxcc_names[code] = f[1];
             t.dxcc_deleted[code] = f[2] == "1";
         });
-        detail::read_csv(folder / "us_states_dxcc291_adif316.csv", 5, [&](const std::vector<std::string>& f) {
+        examples::read_csv(folder / "us_states_dxcc291_adif316.csv", {.min_fields = 5}, [&](const std::vector<std::string>& f) {
             if (f[0] != "DC" && f[4] != "1") t.was_states.push_back(f[0]);
         });
         t.was_states.push_back("AK");
         t.was_states.push_back("HI");
         if (t.was_states.size() != 50)
-            throw table_error("us_states_dxcc291_adif316.csv: " + std::to_string(t.was_states.size() - 2) +
+            throw examples::table_error("us_states_dxcc291_adif316.csv: " + std::to_string(t.was_states.size() - 2) +
                               " current states without DC, expected 48");
         t.was_by_code_.fill(-1);
         for (std::size_t i = 0; i < 48; ++i) {
             const auto code = two_letter_code(t.was_states[i]);
-            if (!code) throw table_error("us_states_dxcc291_adif316.csv: state code '" + t.was_states[i] + "' is not two letters");
+            if (!code) throw examples::table_error("us_states_dxcc291_adif316.csv: state code '" + t.was_states[i] + "' is not two letters");
             t.was_by_code_[*code] = static_cast<std::int8_t>(i);
         }
         return t;

@@ -3,6 +3,7 @@
 // band plan (bands_adif316.csv, from the specification's Band enumeration) and the AD1C country file
 // (cty.csv format, www.country-files.com) that gives DXCC entity and zones from a call sign.
 
+#include <common/csv.hpp>
 #include <logbook/adif.hpp>
 
 #include <parex/chunked_executor.hpp>
@@ -26,67 +27,7 @@
 
 namespace logbook {
 
-/// Thrown when a reference table cannot be read; says which file and which line.
-class table_error : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
-
 namespace detail {
-
-/// The fields of one CSV line (RFC 4180 quoting: "a, b" and "" inside quotes).
-inline std::vector<std::string> csv_fields(std::string_view line) {
-    std::vector<std::string> out(1);
-    bool quoted = false;
-    for (std::size_t i = 0; i < line.size(); ++i) {
-        const char c = line[i];
-        if (quoted) {
-            if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') out.back() += '"', ++i;
-            else if (c == '"') quoted = false;
-            else out.back() += c;
-        } else if (c == '"') {
-            quoted = true;
-        } else if (c == ',') {
-            out.emplace_back();
-        } else if (c != '\r') {
-            out.back() += c;
-        }
-    }
-    return out;
-}
-
-/// Calls row(fields, line_number) for every line after the header; throws table_error naming the file.
-template <class Row>
-void read_csv(const std::filesystem::path& path, std::size_t min_fields, Row&& row, bool header = true) {
-    std::ifstream in(path);
-    if (!in) throw table_error("cannot open " + path.string());
-    std::string line;
-    std::size_t number = 0;
-    while (std::getline(in, line)) {
-        ++number;
-        if ((header && number == 1) || line.empty()) continue;
-        auto fields = csv_fields(line);
-        if (fields.size() < min_fields)
-            throw table_error(path.string() + ":" + std::to_string(number) + ": " + std::to_string(fields.size()) +
-                              " fields, expected " + std::to_string(min_fields));
-        try {
-            row(fields);
-        } catch (const std::exception& e) {
-            throw table_error(path.string() + ":" + std::to_string(number) + ": " + e.what());
-        }
-    }
-}
-
-template <class T>
-T to_number(std::string_view s, const char* what) {
-    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-    T value{};
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-    if (s.empty() || ec != std::errc{} || end != s.data() + s.size())
-        throw std::invalid_argument(std::string("bad ") + what + " '" + std::string(s) + "'");
-    return value;
-}
 
 inline std::string upper(std::string_view s) {
     std::string out(s);
@@ -106,14 +47,14 @@ public:
         double upper_mhz;
     };
 
-    /// Reads `band,lower_mhz,upper_mhz`. Throws table_error.
+    /// Reads `band,lower_mhz,upper_mhz`. Throws examples::table_error.
     static band_table read_csv(const std::filesystem::path& path) {
         band_table t;
-        detail::read_csv(path, 3, [&](const std::vector<std::string>& f) {
-            t.bands_.push_back({f[0], detail::to_number<double>(f[1], "lower_mhz"), detail::to_number<double>(f[2], "upper_mhz")});
+        examples::read_csv(path, {.min_fields = 3}, [&](const std::vector<std::string>& f) {
+            t.bands_.push_back({f[0], examples::csv_number<double>(f[1], "lower_mhz"), examples::csv_number<double>(f[2], "upper_mhz")});
         });
         const int six = t.by_name("6m");
-        if (six < 0) throw table_error(path.string() + ": no 6m band");
+        if (six < 0) throw examples::table_error(path.string() + ": no 6m band");
         t.six_metres_mhz_ = t.bands_[static_cast<std::size_t>(six)].lower_mhz;
         return t;
     }
@@ -153,14 +94,14 @@ public:
         int itu_zone = 0;
     };
 
-    /// Reads `prefix,name,dxcc,continent,cq,itu,lat,lon,utc,prefixes;`. Throws table_error.
+    /// Reads `prefix,name,dxcc,continent,cq,itu,lat,lon,utc,prefixes;`. Throws examples::table_error.
     static country_file read_csv(const std::filesystem::path& path) {
         country_file t;
-        detail::read_csv(
-            path, 10,
+        examples::read_csv(
+            path, {.header = false, .min_fields = 10},
             [&](const std::vector<std::string>& f) {
-                const entity base{detail::to_number<int>(f[2], "DXCC code"), f[3], detail::to_number<int>(f[4], "CQ zone"),
-                                  detail::to_number<int>(f[5], "ITU zone")};
+                const entity base{examples::csv_number<int>(f[2], "DXCC code"), f[3], examples::csv_number<int>(f[4], "CQ zone"),
+                                  examples::csv_number<int>(f[5], "ITU zone")};
                 std::istringstream list(f[9]);
                 std::string item;
                 while (list >> item) {
@@ -178,8 +119,8 @@ public:
                         const auto end = item.find(close, i + 1);
                         if (end == std::string::npos) throw std::invalid_argument("unclosed override in '" + item + "'");
                         const auto inner = std::string_view(item).substr(i + 1, end - i - 1);
-                        if (c == '(') e.cq_zone = detail::to_number<int>(inner, "CQ zone override");
-                        if (c == '[') e.itu_zone = detail::to_number<int>(inner, "ITU zone override");
+                        if (c == '(') e.cq_zone = examples::csv_number<int>(inner, "CQ zone override");
+                        if (c == '[') e.itu_zone = examples::csv_number<int>(inner, "ITU zone override");
                         if (c == '{') e.continent = std::string(inner);
                         i = end;
                     }
@@ -189,9 +130,8 @@ public:
                         t.prefixes_[detail::upper(key)] = e;
                     }
                 }
-            },
-            false);
-        if (t.prefixes_.empty()) throw table_error(path.string() + ": no prefixes");
+            });
+        if (t.prefixes_.empty()) throw examples::table_error(path.string() + ": no prefixes");
         return t;
     }
 

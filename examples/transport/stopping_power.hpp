@@ -2,12 +2,11 @@
 // The physics tables of the transport module: total stopping power of liquid water from NIST PSTAR,
 // the CSDA range obtained by integrating it, and the Highland multiple-scattering angle.
 
+#include <common/csv.hpp>
+
 #include <cmath>
 #include <cstddef>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -59,29 +58,20 @@ public:
     }
 
     /// Reads PSTAR's CSV (examples/transport/data): '#' comment lines, one header line, then rows
-    /// energy_MeV,total_stopping_power_MeV_cm2_g,csda_range_g_cm2. Throws std::runtime_error naming the
-    /// file and line of a malformed row (anything but three numbers and trailing blanks), or when the
-    /// file cannot be read; std::invalid_argument as the constructor for values it refuses.
+    /// energy_MeV,total_stopping_power_MeV_cm2_g,csda_range_g_cm2. Throws examples::table_error naming
+    /// the file and line of a malformed row (anything but three numbers, blanks around them allowed),
+    /// or when the file cannot be read or has no rows; std::invalid_argument as the constructor for
+    /// values it refuses.
     static stopping_power_table read_csv(const std::filesystem::path& file) {
-        std::ifstream in(file);
-        if (!in) throw std::runtime_error("cannot read stopping-power table " + file.string());
         std::vector<double> e, s, r;
-        std::string line;
-        bool header = false;
-        for (std::size_t number = 1; std::getline(in, line); ++number) {
-            if (line.empty() || line[0] == '#') continue;
-            if (!header) { header = true; continue; }
-            std::istringstream fields(line);
-            double values[3];
-            char comma1 = 0, comma2 = 0;
-            if (!(fields >> values[0] >> comma1 >> values[1] >> comma2 >> values[2]) || comma1 != ',' || comma2 != ',' ||
-                !(fields >> std::ws).eof())
-                throw std::runtime_error(file.string() + ":" + std::to_string(number) + ": expected three numbers");
-            e.push_back(values[0]);
-            s.push_back(values[1]);
-            r.push_back(values[2]);
-        }
-        if (e.empty()) throw std::runtime_error(file.string() + ": no rows");
+        examples::read_csv(file, {.comment = '#'}, [&](const std::vector<std::string>& fields) {
+            if (fields.size() != 3)
+                throw std::invalid_argument(std::to_string(fields.size()) + " fields, expected 3");
+            e.push_back(examples::csv_number<double>(fields[0], "energy"));
+            s.push_back(examples::csv_number<double>(fields[1], "stopping power"));
+            r.push_back(examples::csv_number<double>(fields[2], "CSDA range"));
+        });
+        if (e.empty()) throw examples::table_error(file.string() + ": no rows");
         const double first = r.front();
         return {std::move(e), std::move(s), first, std::move(r)};
     }

@@ -3,13 +3,11 @@
 #pragma once
 
 #include <array>
-#include <charconv>
 #include <cmath>
 #include <cstdint>
-#include <fstream>
+#include <filesystem>
 #include <numbers>
 #include <random>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -17,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include <common/csv.hpp>
 #include <waveforms/waveform.hpp>
 
 namespace waveforms {
@@ -31,62 +30,40 @@ inline double& column_of(parameters& p, std::size_t column) {
     return *fields[column];
 }
 
-/// A bad parameter table: the message names the file, the line and the column.
-class table_error : public std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
 /// Reads a parameter table. Columns missing from the header take their value from `defaults` (as does
 /// the grid); an unknown column, a duplicate, a row with the wrong number of fields or a field that is
-/// not a number throws table_error naming line and column. Values are not validated here
+/// not a number throws examples::table_error naming line and column. Values are not validated here
 /// (waveform_generator::generate does that, naming the row). O(size of the file).
-inline std::vector<parameters> read_parameter_table(const std::string& path, const parameters& defaults) {
-    std::ifstream in(path);
-    if (!in) throw table_error(fmt::format("{}: cannot open", path));
-    std::string line;
-    if (!std::getline(in, line)) throw table_error(fmt::format("{}: empty (a header line is needed)", path));
-    auto split = [](const std::string& text) {
-        std::vector<std::string> out;
-        std::stringstream ss(text);
-        std::string field;
-        while (std::getline(ss, field, ',')) {
-            while (!field.empty() && (field.back() == '\r' || field.back() == ' ')) field.pop_back();
-            while (!field.empty() && field.front() == ' ') field.erase(field.begin());
-            out.push_back(field);
-        }
-        return out;
-    };
-    std::vector<std::size_t> columns;
-    for (auto name : split(line)) {
-        for (auto& ch : name)
-            if (ch == '_') ch = '-';
-        std::size_t found = table_columns.size();
-        for (std::size_t c = 0; c < table_columns.size(); ++c)
-            if (table_columns[c] == name) found = c;
-        if (found == table_columns.size())
-            throw table_error(fmt::format("{}:1: unknown column '{}' (known: {})", path, name, fmt::join(table_columns, ", ")));
-        for (auto c : columns)
-            if (c == found) throw table_error(fmt::format("{}:1: column '{}' appears twice", path, name));
-        columns.push_back(found);
-    }
+inline std::vector<parameters> read_parameter_table(const std::filesystem::path& path, const parameters& defaults) {
+    std::vector<std::size_t> columns;  // table_columns index of each field
     std::vector<parameters> rows;
-    for (std::size_t number = 2; std::getline(in, line); ++number) {
-        if (line.empty() || line == "\r") continue;
-        const auto fields = split(line);
-        if (fields.size() != columns.size())
-            throw table_error(fmt::format("{}:{}: {} fields, the header has {}", path, number, fields.size(), columns.size()));
-        parameters p = defaults;
-        for (std::size_t i = 0; i < fields.size(); ++i) {
-            double value = 0;
-            const auto* begin = fields[i].data();
-            const auto* end = begin + fields[i].size();
-            const auto [ptr, ec] = std::from_chars(begin, end, value);
-            if (ec != std::errc{} || ptr != end || fields[i].empty())
-                throw table_error(fmt::format("{}:{}: column '{}': '{}' is not a number", path, number, table_columns[columns[i]], fields[i]));
-            column_of(p, columns[i]) = value;
-        }
-        rows.push_back(p);
-    }
+    examples::read_csv(
+        path, {},
+        [&](const std::vector<std::string>& header) {
+            for (const auto& field : header) {
+                std::string name(examples::trim_blanks(field));
+                for (auto& ch : name)
+                    if (ch == '_') ch = '-';
+                std::size_t found = table_columns.size();
+                for (std::size_t c = 0; c < table_columns.size(); ++c)
+                    if (table_columns[c] == name) found = c;
+                if (found == table_columns.size())
+                    throw std::invalid_argument(
+                        fmt::format("unknown column '{}' (known: {})", name, fmt::join(table_columns, ", ")));
+                for (auto c : columns)
+                    if (c == found) throw std::invalid_argument(fmt::format("column '{}' appears twice", name));
+                columns.push_back(found);
+            }
+        },
+        [&](const std::vector<std::string>& fields) {
+            if (fields.size() != columns.size())
+                throw std::invalid_argument(fmt::format("{} fields, the header has {}", fields.size(), columns.size()));
+            parameters p = defaults;
+            for (std::size_t i = 0; i < fields.size(); ++i)
+                column_of(p, columns[i]) =
+                    examples::csv_number<double>(fields[i], fmt::format("column '{}'", table_columns[columns[i]]));
+            rows.push_back(p);
+        });
     return rows;
 }
 

@@ -82,8 +82,8 @@ TEST_CASE("transport: a stopping-power table with extra fields, or values whose 
         return pt::stopping_power_table::read_csv(table);
     };
     CHECK_NOTHROW(read("1,260,0.0025\n10,45.6,0.123 \r\n"));
-    CHECK_THROWS_WITH(read("1,260,0.0025,7\n10,45.6,0.123\n"), Catch::Contains("t.csv:3: expected three numbers"));
-    CHECK_THROWS_WITH(read("1,260,0.0025\n10,45.6,0.123x\n"), Catch::Contains("t.csv:4: expected three numbers"));
+    CHECK_THROWS_WITH(read("1,260,0.0025,7\n10,45.6,0.123\n"), Catch::Contains("t.csv:3: 4 fields, expected 3"));
+    CHECK_THROWS_WITH(read("1,260,0.0025\n10,45.6,0.123x\n"), Catch::Contains("t.csv:4: CSDA range: '0.123x' is not a number"));
     CHECK_THROWS_AS(read("1,260,-0.5\n10,45.6,0.123\n"), std::invalid_argument);              // a negative range
     CHECK_THROWS_AS(read("1e-300,1e-300,0\n1e300,1e-300,1\n"), std::invalid_argument);        // the range integral overflows
     CHECK_THROWS_AS(read("1,1e308,0\n2,1e308,1\n3,1e-308,2\n"), std::invalid_argument);      // not increasing, or not finite

@@ -357,7 +357,7 @@ TEST_CASE("parameter tables: columns like the flags, errors with line and column
         dir.write("bad.csv", text);
         try {
             (void)wf::read_parameter_table((dir.path() / "bad.csv").string(), defaults);
-        } catch (const wf::table_error& e) {
+        } catch (const examples::table_error& e) {
             return std::string(e.what());
         }
         return std::string("no error");
