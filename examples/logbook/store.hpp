@@ -10,6 +10,7 @@
 // duplicates in memory, and builds it once at the end (a bulk load).
 
 #include <logbook/adif.hpp>
+#include <logbook/executor.hpp>
 #include <logbook/qso.hpp>
 
 #include <parex/pipeline.hpp>
