@@ -1,5 +1,5 @@
-// The transport module's operators on the seed's grid (smatrix_2d: 200 energies x 72 angles x 40 x 40
-// cells, 23.0M bins) with every bin holding fluence (source::uniform, as the seed's arrays were full),
+// The transport module's operators on the range-fitted grid (range_fitted_grid: 200 energies x 72
+// angles x 40 x 40 cells, 23.0M bins) with every bin holding fluence (source::uniform, the worst case),
 // 150 MeV proton tables: seconds per operator and per full step, 1 thread (sequential) and threads()
 // (parex), float32 and float64, held against the STREAM triad run in the same binary.
 //
@@ -36,7 +36,7 @@ pt::simulation<T>& seed_simulation(std::size_t threads) {
     static std::map<std::size_t, std::unique_ptr<pt::simulation<T>>> cache;
     auto& sim = cache[threads];
     if (!sim)
-        sim = std::make_unique<pt::simulation<T>>(pt::seed_grid(150, pstar()), pstar(), pt::source::uniform,
+        sim = std::make_unique<pt::simulation<T>>(pt::range_fitted_grid(150, pstar()), pstar(), pt::source::uniform,
                                                   parex::executor_options{.max_concurrency = threads});
     return *sim;
 }
@@ -83,7 +83,7 @@ void register_all() {
     };
     for (const auto& [which, label] : ops) {
         for (const bool f64 : {false, true}) {
-            const auto row = std::string("transport/seed grid 23.0M bins ") + (f64 ? "f64" : "f32") + " - " + label + "/";
+            const auto row = std::string("transport/fitted grid 23.0M bins ") + (f64 ? "f64" : "f32") + " - " + label + "/";
             const auto w = which;
             if (f64) {
                 add(row + "sequential", [=](benchmark::State& s) { measure<double>(s, w, 1); });

@@ -1,7 +1,7 @@
 // The waveform module: time per waveform on one core (f from 20 to 1024 Hz, delta_f = 0.125 Hz, 8193
 // bins), the per-bin sine and cosine vectorised against scalar libm, and a batch of 10,000 IMRPhenomD
 // waveforms from the documented prior: the parex pool (generator built once per worker, 16 waveforms
-// per task, rows written in place into an arena) with 1 and 2 workers, against the seed's pattern (a
+// per task, rows written in place into an arena) with 1 and 2 workers, against rebuilding the state (a
 // generator and frequency grid built for every waveform, one waveform per task) and against one task
 // per waveform without batching. Peers run on a pool of the same number of workers in the same run;
 // the pool and the arena exist before timing starts (the pool lives as long as the user wants; the
@@ -45,7 +45,7 @@ void per_waveform(benchmark::State& state, wf::approximant model) {
     state.SetItemsProcessed(std::int64_t(state.iterations()));
 }
 
-/// What one call builds when the generator is not kept: the frequency grid's tables and scratch space.
+/// What one call builds when no generator outlives it: the frequency grid's tables and scratch space.
 void per_waveform_rebuild(benchmark::State& state) {
     std::vector<std::complex<double>> hp(grid.bins()), hc(grid.bins());
     const auto p = typical();

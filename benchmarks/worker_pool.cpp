@@ -1,5 +1,5 @@
-// worker_pool against the patterns it replaces: rebuilding the state for every task (the seed's process
-// pool), std::async per task, and oneTBB's enumerable_thread_specific with lazy initialisation.
+// worker_pool against the patterns it replaces: rebuilding the state for every task (what a
+// process pool without an initializer does), std::async per task, and oneTBB's enumerable_thread_specific with lazy initialisation.
 // Workload: an initializer of 1 ms (a table filled, then busy time up to 1 ms) and tasks of 20 us of
 // busy CPU, so the ideal throughput is `threads` / 20 us.
 #include "kernels.hpp"
@@ -32,7 +32,7 @@ void spin_until(std::chrono::steady_clock::time_point end) {
     }
 }
 
-/// The per-worker state: what a waveform generator and its frequency domain are in the seed.
+/// The per-worker state, of the size and cost of a waveform generator and its frequency domain.
 struct generator {
     std::vector<double> table;
     generator() : table(4096) {

@@ -1,6 +1,6 @@
 #pragma once
 // One worker's codec contexts: a zstd or lz4 compression and decompression context, built once and
-// reused for every chunk that worker handles (the seed built none and let each call allocate its own).
+// reused for every chunk that worker handles (a context per call would allocate its tables each time).
 // Each chunk becomes one standard frame with its content size and content checksum set, so the
 // standard `zstd` and `lz4` tools decode parex output.
 

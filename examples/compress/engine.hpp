@@ -28,7 +28,7 @@
 namespace compress {
 
 /// Inputs smaller than this are compressed on the calling thread, with no pipeline and no worker
-/// threads (the seed engine's single-shot route for small inputs). Chosen by measurement (the
+/// threads. Chosen by measurement (the
 /// "threshold" rows of benchmarks/compress.cpp, docs/compress.md): with 64 KiB chunks on 2 cores one
 /// chunk is faster single-shot, and from two chunks (128 KiB) on the pipeline is faster (1.1x to
 /// 1.45x at 128 KiB over runs). Inputs of one chunk or less never start threads anyway.

@@ -47,12 +47,12 @@ struct options {
 pt::config make_config(const options& o, const pt::stopping_power_table& table) {
     pt::config c;
     c.energy_mev = o.energy;
-    if (o.grid == "seed") {
-        c = pt::seed_grid(o.energy, table);
+    if (o.grid == "fitted") {
+        c = pt::range_fitted_grid(o.energy, table);
     } else if (o.grid != "auto") {
         // NZxNX, each a count in [1, max_cells_per_axis]: from_chars reads no sign, so "-5" is refused
         const auto bad = [&] {
-            return cli::usage_failure(fmt::format("--grid {}: expected auto, seed or NZxNX with cell counts in [1, {}]",
+            return cli::usage_failure(fmt::format("--grid {}: expected auto, fitted or NZxNX with cell counts in [1, {}]",
                                                   o.grid, pt::max_cells_per_axis));
         };
         const char* const end = o.grid.data() + o.grid.size();
@@ -63,8 +63,8 @@ pt::config make_config(const options& o, const pt::stopping_power_table& table) 
         for (const auto n : {c.nz, c.nx})
             if (n == 0 || n > pt::max_cells_per_axis) throw bad();
     }
-    // explicit flags win over either preset; the seed preset is resolved again around them
-    if (o.angles) c.angles = o.angles, c.theta_max_rad = o.grid == "seed" ? c.theta_max_rad : 0;
+    // explicit flags win over either preset; the fitted preset is resolved again around them
+    if (o.angles) c.angles = o.angles, c.theta_max_rad = o.grid == "fitted" ? c.theta_max_rad : 0;
     if (o.energies) c.energies = o.energies;
     if (o.dz > 0) c.dz_cm = o.dz, c.step_cm = 0;
     if (o.dx > 0) c.dx_cm = o.dx, c.step_cm = 0;
@@ -188,7 +188,7 @@ int main(int argc, char** argv) {
     options o;
     cli::add_real(&app, "--energy", o.energy, "beam kinetic energy, MeV (inside the stopping-power table)", 1e-3, 1e4)->required();
     app.add_option("--grid", o.grid,
-                   fmt::format("auto (1 mm cells, sized for the beam), seed (40x40 cells, 72 angles, 200 energies) or "
+                   fmt::format("auto (1 mm cells, sized for the beam), fitted (40x40 cells fitted to the range, 72 angles, 200 energies) or "
                                "NZxNX (each in [1, {}])", pt::max_cells_per_axis))
         ->capture_default_str();
     cli::add_integer(&app, "--angles", o.angles, "angle bins (0 = 41)", 0, pt::max_angles);

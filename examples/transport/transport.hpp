@@ -220,9 +220,10 @@ inline config resolve(config c, const stopping_power_table& t) {
     return c;
 }
 
-/// The seed's grid (smatrix_2d): 40 x 40 cells, 72 angles, 200 energies; cells sized so that the beam's
-/// CSDA range plus 10 % fits the 40 depth cells (dz = dx = step). Throws std::invalid_argument as resolve.
-inline config seed_grid(double energy_mev, const stopping_power_table& t) {
+/// A coarse grid fitted to the beam's range: 40 x 40 cells, 72 angles, 200 energies (23.0M phase-space
+/// bins); cells sized so that the CSDA range plus 10 % fits the 40 depth cells (dz = dx = step), so the
+/// beam stops after about 36 steps. Throws std::invalid_argument as resolve.
+inline config range_fitted_grid(double energy_mev, const stopping_power_table& t) {
     config c;
     c.energy_mev = energy_mev;
     detail::validate_given(c, t);
@@ -258,7 +259,7 @@ struct balance {
 
 /// Where the fluence starts. pencil_beam: one proton at E_max, theta = 0, on the axis, entering at
 /// z = 0 (split equally between the two central bins when Ntheta or nx is even). uniform: every bin of
-/// psi holds the same fluence (one proton in all): the seed benchmark's full state.
+/// psi holds the same fluence (one proton in all): every bin active, the operators' worst case.
 enum class source { pencil_beam, uniform };
 
 /// What run() measured.

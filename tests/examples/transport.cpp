@@ -213,7 +213,7 @@ TEST_CASE("transport: streaming shares each cell among the cells its moved copy 
 }
 
 TEST_CASE("transport: dose and tallies are the same bits for 1 and 2 threads") {
-    const auto c = pt::seed_grid(70, pstar());
+    const auto c = pt::range_fitted_grid(70, pstar());
     const auto steps = [&](std::size_t threads) {
         pt::simulation<float> sim(c, pstar(), pt::source::uniform, {.max_concurrency = threads});
         for (int s = 0; s < 3; ++s) sim.step();
@@ -307,7 +307,7 @@ TEST_CASE("transport CLI: --json carries the results, --dose-out and --plot writ
     const auto csv = read_file(dir.path() / "dose.csv");
     CHECK(csv.rfind("z_cm,x_cm,dose_gy\n", 0) == 0);
 
-    REQUIRE(run(cli + " --energy 70 --grid seed --steps 3 --precision f64 > /dev/null") == 0);
+    REQUIRE(run(cli + " --energy 70 --grid fitted --steps 3 --precision f64 > /dev/null") == 0);
     CHECK(run(cli + " --energy 70 --grid 40 > /dev/null 2>&1") != 0);
     CHECK(run(cli + " --energy 900 > /dev/null 2>&1") != 0);
     CHECK(run(cli + " --energy 70 --dz 0.05 --dx 0.02 --grid 20x20 > /dev/null 2>&1") == 0);
@@ -326,7 +326,7 @@ TEST_CASE("transport CLI: sizes that overflow or never finish, bad numbers and e
         CHECK_THAT(read_file(err), Catch::Contains(message));
         CHECK(read_file(out).empty());  // refused before the simulation: no results
     };
-    refused("--energy 70 --grid 4294967296x4294967296 --steps 1", 2, "--grid 4294967296x4294967296: expected auto, seed or NZxNX");
+    refused("--energy 70 --grid 4294967296x4294967296 --steps 1", 2, "--grid 4294967296x4294967296: expected auto, fitted or NZxNX");
     refused("--energy 70 --grid -5x10", 2, "--grid -5x10: expected");
     refused("--energy 70 --grid 1048576x1048576", 2, "bins is above the limit");
     refused("--energy 70 --dz 1e-300", 2, "dz_cm = 1e-300: the beam's range of 4.08");
