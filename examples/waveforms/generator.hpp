@@ -19,7 +19,9 @@
 
 #include <unistd.h>
 
-#include <waveforms/models.hpp>
+#include <waveforms/frequency_grid.hpp>
+#include <waveforms/phenom_d.hpp>
+#include <waveforms/taylor_f2.hpp>
 #include <waveforms/vector_math.hpp>
 #include <waveforms/waveform.hpp>
 
