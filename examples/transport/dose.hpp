@@ -2,7 +2,7 @@
 // Reading a depth-dose distribution the way a proton physicist does: the laterally integrated depth-dose
 // curve, the depth of its maximum (the Bragg peak), R80 on the distal side, and the lateral spread.
 
-#include <transport/transport.hpp>
+#include <transport/config.hpp>
 
 #include <algorithm>
 #include <cmath>

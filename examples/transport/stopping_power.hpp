@@ -134,21 +134,4 @@ private:
     std::vector<double> e_, s_, r_, table_range_;
 };
 
-/// Highland's projected RMS multiple-scattering angle, radians, for a proton (charge 1) of kinetic
-/// energy `kinetic_mev` crossing `thickness_g_cm2` of a medium of radiation length `x0_g_cm2`:
-///     theta0 = 13.6 MeV / (beta c p) * sqrt(x/X0) * (1 + 0.038 ln(x / (X0 beta^2)))
-/// (PDG Review of Particle Physics, "Passage of particles through matter", multiple scattering through
-/// small angles; Lynch and Dahl, NIM B58 (1991) 6). Clamped at 0 where the logarithmic term would make
-/// it negative (x / (X0 beta^2) below 4e-12).
-inline double highland_theta0(double kinetic_mev, double thickness_g_cm2,
-                              double x0_g_cm2 = water_radiation_length_g_cm2) {
-    const double total = kinetic_mev + proton_mass_mev;
-    const double pc2 = kinetic_mev * (kinetic_mev + 2 * proton_mass_mev);  // (pc)^2
-    const double beta2 = pc2 / (total * total);
-    const double beta_c_p = pc2 / total;
-    const double t = thickness_g_cm2 / x0_g_cm2;
-    const double theta = 13.6 / beta_c_p * std::sqrt(t) * (1 + 0.038 * std::log(t / beta2));
-    return theta > 0 ? theta : 0.0;
-}
-
 }  // namespace transport

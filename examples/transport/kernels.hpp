@@ -1,0 +1,101 @@
+#pragma once
+// transport/kernels.hpp: the inner loops of the operators, written for the compiler to vectorise (or
+// with explicit vector types): a sum in a fixed order, the weighted sum of two rows, and the angular
+// convolution of a lane of cells. Each gives the same bits for any thread count.
+
+#include <common/vector_isa.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+
+namespace transport {
+
+namespace detail {
+
+/// The sum of s[0, n) in double, as eight interleaved partial sums (element x in partial x % 8) added
+/// pairwise at the end: a fixed order, so the same bits for any schedule, that the compiler vectorises
+/// (one running sum is a chain of dependent additions it may not reorder).
+template <class T>
+double sum_of(const T* s, std::size_t n) {
+    double partial[8] = {};
+    std::size_t x = 0;
+    for (; x + 8 <= n; x += 8)
+        for (std::size_t l = 0; l < 8; ++l) partial[l] += static_cast<double>(s[x + l]);
+    for (; x < n; ++x) partial[x % 8] += static_cast<double>(s[x]);
+    return ((partial[0] + partial[4]) + (partial[1] + partial[5])) + ((partial[2] + partial[6]) + (partial[3] + partial[7]));
+}
+
+/// a[q] = w0 s0[q] + w1 s1[q] for q < n, stored past the cache if asked (a 16-byte aligned).
+template <class T>
+void weighted_sum(T* __restrict a, const T* __restrict s0, T w0, const T* __restrict s1, T w1, std::size_t n,
+                         bool past_cache) {
+    using vec = typename examples::vector_of<T, 16>::type;
+    constexpr std::size_t per_vec = 16 / sizeof(T);
+    std::size_t q = 0;
+    if (past_cache) {
+        for (; q + per_vec <= n; q += per_vec) {
+            vec x0, x1;
+            std::memcpy(&x0, s0 + q, sizeof x0);
+            std::memcpy(&x1, s1 + q, sizeof x1);
+            const vec sum = w0 * x0 + w1 * x1;
+            examples::streaming_store(a + q, sum);
+        }
+    }
+    for (; q < n; ++q) a[q] = w0 * s0[q] + w1 * s1[q];
+}
+
+/// Scattering of m <= Lane cells: out[k stride + x] = sum over source angles j of w(j -> k) in[j stride + x],
+/// with w(j -> k) = coefficient[j (2 hw + 1) + k + hw - j] (hw the kernel's half-width, na the angle bins),
+/// target by target, the sum held in registers (128 bytes of T, in vectors of Bytes) and the sources
+/// read from L1 (Ntheta x 128 bytes), each target written once. Sources are added in ascending j.
+template <std::size_t Bytes, std::size_t Lane, class T>
+PAREX_ALWAYS_INLINE inline void convolve_lane(const T* coefficient, std::size_t hw, std::size_t na, std::size_t stride,
+                                       const T* __restrict in, T* __restrict out, std::size_t m, bool prefetch,
+                                       bool past_cache) {
+    using vec = typename examples::vector_of<T, Bytes>::type;
+    constexpr std::size_t per_vec = Bytes / sizeof(T), vecs = Lane / per_vec;
+    const std::size_t width = 2 * hw + 1;
+    for (std::size_t k = 0; k < na; ++k) {
+        const std::size_t j0 = k > hw ? k - hw : 0, j1 = std::min(na - 1, k + hw);
+        T* target = out + k * stride;
+        if (prefetch) {  // the next lane's row k (Ntheta rows at once are more than the prefetchers follow)
+            __builtin_prefetch(in + k * stride + Lane);
+            __builtin_prefetch(in + k * stride + Lane + 64 / sizeof(T));
+            if (!past_cache) {
+                __builtin_prefetch(target + Lane, 1);
+                __builtin_prefetch(target + Lane + 64 / sizeof(T), 1);
+            }
+        }
+        if (m == Lane) {  // the common case: the accumulators stay in registers
+            vec acc[vecs] = {};
+            for (std::size_t j = j0; j <= j1; ++j) {
+                const T w = coefficient[j * width + (k + hw - j)];
+                const T* s = in + j * stride;
+#pragma GCC unroll 8
+                for (std::size_t v = 0; v < vecs; ++v) {
+                    vec x;
+                    std::memcpy(&x, s + v * per_vec, sizeof x);  // unaligned load
+                    acc[v] += w * x;
+                }
+            }
+#pragma GCC unroll 8
+            for (std::size_t v = 0; v < vecs; ++v) {
+                if (past_cache) examples::streaming_store(target + v * per_vec, acc[v]);
+                else std::memcpy(target + v * per_vec, &acc[v], sizeof(vec));
+            }
+            continue;
+        }
+        T acc[Lane] = {};
+        for (std::size_t j = j0; j <= j1; ++j) {
+            const T w = coefficient[j * width + (k + hw - j)];
+            const T* __restrict s = in + j * stride;
+            for (std::size_t x = 0; x < m; ++x) acc[x] += w * s[x];
+        }
+        std::copy_n(acc, m, target);
+    }
+}
+
+}  // namespace detail
+
+}  // namespace transport
