@@ -50,8 +50,9 @@ fs::path scratch() {
     static const struct dir {
         fs::path path;
         dir() {
-            const fs::path base = fs::is_directory("/dev/shm") ? fs::path("/dev/shm")
-                                                               : fs::path(std::getenv("PAREX_COMPRESS_CORPUS")).parent_path();
+            const fs::path base = fs::is_directory("/dev/shm")
+                                      ? fs::path("/dev/shm")
+                                      : fs::path(std::getenv("PAREX_COMPRESS_CORPUS")).parent_path();
             path = base / ("parex-bench-compress-" + std::to_string(::getpid()));
             fs::create_directories(path);
         }
@@ -181,9 +182,11 @@ void file_to_file(benchmark::State& state, const std::string& command, const std
     const auto in = fs::path(std::getenv("PAREX_COMPRESS_CORPUS"));
     const auto out = scratch() / output_name;
     std::string line = command;
-    for (const auto& [key, value] : {std::pair{std::string("{in}"), in.string()}, std::pair{std::string("{out}"), out.string()},
-                                     std::pair{std::string("{parex}"), std::string(PAREX_COMPRESS_CLI)}})
-        for (std::size_t at; (at = line.find(key)) != std::string::npos;) line.replace(at, key.size(), "'" + value + "'");
+    for (const auto& [key, value] :
+         {std::pair{std::string("{in}"), in.string()}, std::pair{std::string("{out}"), out.string()},
+          std::pair{std::string("{parex}"), std::string(PAREX_COMPRESS_CLI)}})
+        for (std::size_t at; (at = line.find(key)) != std::string::npos;)
+            line.replace(at, key.size(), "'" + value + "'");
     line += " 2>/dev/null";
     for (auto _ : state) {
         // Every tool writes a new file: replacing an existing one costs a filesystem-dependent extra
@@ -225,7 +228,10 @@ void register_all() {
     const auto t = pb::threads();
     const auto T = std::to_string(t);
     const auto add = [](const std::string& name, auto fn) {
-        return benchmark::RegisterBenchmark(name.c_str(), fn)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(1);
+        return benchmark::RegisterBenchmark(name.c_str(), fn)
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond)
+            ->Iterations(1);
     };
     for (const int level : levels()) {
         const auto L = std::to_string(level);
@@ -233,21 +239,31 @@ void register_all() {
         add(mem + "sequential", [=](benchmark::State& s) { memory_parex(s, pc::codec::zstd, level, 1); });
         add(mem + "parex", [=](benchmark::State& s) { memory_parex(s, pc::codec::zstd, level, t); });
         add(mem + "peer:libzstd 1 thread (zstd -T1)", [=](benchmark::State& s) { memory_zstd(s, level, 0); });
-        add(mem + "peer:libzstd " + T + " workers (zstd -T" + T + ")", [=](benchmark::State& s) { memory_zstd(s, level, static_cast<int>(t)); });
+        add(mem + "peer:libzstd " + T + " workers (zstd -T" + T + ")",
+            [=](benchmark::State& s) { memory_zstd(s, level, static_cast<int>(t)); });
         if (t > 1)
-            add(mem + "peer:libzstd 1 thread, " + T + " at once (" + T + " x zstd -T1)", [=](benchmark::State& s) { memory_zstd(s, level, 0, t); });
+            add(mem + "peer:libzstd 1 thread, " + T + " at once (" + T + " x zstd -T1)",
+                [=](benchmark::State& s) { memory_zstd(s, level, 0, t); });
         const auto dmem = "compress/zstd-" + L + " decompress in memory - 108 MiB corpus/";
         add(dmem + "sequential", [=](benchmark::State& s) { memory_parex_decompress(s, level, 1); });
         add(dmem + "parex", [=](benchmark::State& s) { memory_parex_decompress(s, level, t); });
         add(dmem + "peer:libzstd ZSTD_decompress", [=](benchmark::State& s) { memory_zstd_decompress(s, level); });
         if (t > 1)
-            add(dmem + "peer:libzstd ZSTD_decompress, " + T + " at once", [=](benchmark::State& s) { memory_zstd_decompress(s, level, t); });
+            add(dmem + "peer:libzstd ZSTD_decompress, " + T + " at once",
+                [=](benchmark::State& s) { memory_zstd_decompress(s, level, t); });
         const auto file = "compress/zstd-" + L + " compress file to file - 108 MiB corpus/";
-        add(file + "sequential", [=](benchmark::State& s) { file_to_file(s, "{parex} -f -" + L + " -T1 {in} -o {out}", "seq.zst"); });
-        add(file + "parex", [=](benchmark::State& s) { file_to_file(s, "{parex} -f -" + L + " -T" + T + " {in} -o {out}", "par.zst"); });
-        add(file + "peer:zstd -T1", [=](benchmark::State& s) { file_to_file(s, "zstd -q -f -" + L + " -T1 {in} -o {out}", "z1.zst"); });
-        add(file + "peer:zstd -T" + T, [=](benchmark::State& s) { file_to_file(s, "zstd -q -f -" + L + " -T" + T + " {in} -o {out}", "zn.zst"); });
-        add(file + "peer:pzstd -p " + T, [=](benchmark::State& s) { file_to_file(s, "pzstd -q -f -" + L + " -p " + T + " {in} -o {out}", "pz.zst"); });
+        add(file + "sequential",
+            [=](benchmark::State& s) { file_to_file(s, "{parex} -f -" + L + " -T1 {in} -o {out}", "seq.zst"); });
+        add(file + "parex", [=](benchmark::State& s) {
+            file_to_file(s, "{parex} -f -" + L + " -T" + T + " {in} -o {out}", "par.zst");
+        });
+        add(file + "peer:zstd -T1",
+            [=](benchmark::State& s) { file_to_file(s, "zstd -q -f -" + L + " -T1 {in} -o {out}", "z1.zst"); });
+        add(file + "peer:zstd -T" + T,
+            [=](benchmark::State& s) { file_to_file(s, "zstd -q -f -" + L + " -T" + T + " {in} -o {out}", "zn.zst"); });
+        add(file + "peer:pzstd -p " + T, [=](benchmark::State& s) {
+            file_to_file(s, "pzstd -q -f -" + L + " -p " + T + " {in} -o {out}", "pz.zst");
+        });
     }
     // decompression file to file, of parex's own output at level 3, written once here
     if (!corpus().empty()) {
@@ -256,26 +272,39 @@ void register_all() {
     }
     const auto dfile = std::string("compress/zstd-3 decompress file to file - 108 MiB corpus/");
     const auto src = (scratch() / "corpus-parex.zst").string();
-    add(dfile + "sequential", [=](benchmark::State& s) { file_to_file(s, "{parex} -f -d -T1 '" + src + "' -o {out}", "d1"); });
-    add(dfile + "parex", [=](benchmark::State& s) { file_to_file(s, "{parex} -f -d -T" + T + " '" + src + "' -o {out}", "dn"); });
-    add(dfile + "peer:zstd -d", [=](benchmark::State& s) { file_to_file(s, "zstd -q -f -d '" + src + "' -o {out}", "dz"); });
-    add(dfile + "peer:pzstd -d -p " + T, [=](benchmark::State& s) { file_to_file(s, "pzstd -q -f -d -p " + T + " '" + src + "' -o {out}", "dp"); });
+    add(dfile + "sequential",
+        [=](benchmark::State& s) { file_to_file(s, "{parex} -f -d -T1 '" + src + "' -o {out}", "d1"); });
+    add(dfile + "parex",
+        [=](benchmark::State& s) { file_to_file(s, "{parex} -f -d -T" + T + " '" + src + "' -o {out}", "dn"); });
+    add(dfile + "peer:zstd -d",
+        [=](benchmark::State& s) { file_to_file(s, "zstd -q -f -d '" + src + "' -o {out}", "dz"); });
+    add(dfile + "peer:pzstd -d -p " + T,
+        [=](benchmark::State& s) { file_to_file(s, "pzstd -q -f -d -p " + T + " '" + src + "' -o {out}", "dp"); });
 
     const auto lz = std::string("compress/lz4 compress in memory - 108 MiB corpus/");
     add(lz + "sequential", [](benchmark::State& s) { memory_parex(s, pc::codec::lz4, 1, 1); });
     add(lz + "parex", [=](benchmark::State& s) { memory_parex(s, pc::codec::lz4, 1, t); });
     add(lz + "peer:liblz4 one frame", [](benchmark::State& s) { memory_lz4(s); });
     const auto lzf = std::string("compress/lz4 compress file to file - 108 MiB corpus/");
-    add(lzf + "sequential", [](benchmark::State& s) { file_to_file(s, "{parex} -f --codec lz4 -1 -T1 {in} -o {out}", "l1.lz4"); });
-    add(lzf + "parex", [=](benchmark::State& s) { file_to_file(s, "{parex} -f --codec lz4 -1 -T" + T + " {in} -o {out}", "ln.lz4"); });
+    add(lzf + "sequential",
+        [](benchmark::State& s) { file_to_file(s, "{parex} -f --codec lz4 -1 -T1 {in} -o {out}", "l1.lz4"); });
+    add(lzf + "parex",
+        [=](benchmark::State& s) { file_to_file(s, "{parex} -f --codec lz4 -1 -T" + T + " {in} -o {out}", "ln.lz4"); });
     add(lzf + "peer:lz4 -1", [](benchmark::State& s) { file_to_file(s, "lz4 -q -f -1 {in} {out}", "lz.lz4"); });
 
     for (const std::size_t kib : {64, 128, 256, 1024}) {
-        const auto row = "compress/threshold - " + std::to_string(kib) + " KiB in 64 KiB chunks - single-shot vs pipeline/";
-        benchmark::RegisterBenchmark((row + "sequential").c_str(), [=](benchmark::State& s) { threshold(s, kib << 10, true); })
-            ->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(0.1);
-        benchmark::RegisterBenchmark((row + "parex").c_str(), [=](benchmark::State& s) { threshold(s, kib << 10, false); })
-            ->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(0.1);
+        const auto row =
+            "compress/threshold - " + std::to_string(kib) + " KiB in 64 KiB chunks - single-shot vs pipeline/";
+        benchmark::RegisterBenchmark((row + "sequential").c_str(),
+                                     [=](benchmark::State& s) { threshold(s, kib << 10, true); })
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond)
+            ->MinTime(0.1);
+        benchmark::RegisterBenchmark((row + "parex").c_str(),
+                                     [=](benchmark::State& s) { threshold(s, kib << 10, false); })
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond)
+            ->MinTime(0.1);
     }
 }
 

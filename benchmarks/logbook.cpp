@@ -6,16 +6,16 @@
 // The 1M-QSO log is written once to the build folder (not committed): the five real logs' records,
 // repeated; copy k has its QSO_DATE moved k days later, so every QSO of the log is a distinct QSO
 // (call, date, time, band, mode) as an import needs, and nothing else is changed.
+#include <common/output_file.hpp>
 #include <logbook/adif.hpp>
 #include <logbook/awards.hpp>
-#include "kernels.hpp"
-#include <common/output_file.hpp>
 #include <logbook/qso.hpp>
 #include <logbook/store.hpp>
+#include "kernels.hpp"
 
 #include <benchmark/benchmark.h>
-#include <nlohmann/json.hpp>
 #include <sqlite3.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -141,7 +141,9 @@ void parse_peer(benchmark::State& state, const input& in) {
                 for (const auto& s : j["seconds"]) seconds.push_back(s.get<double>());
                 records = j["records"].get<std::size_t>();
             } catch (const std::exception& e) {
-                state.SkipWithError(("adif-parser-ts did not run (cmake/install-deps.sh installs it): " + std::string(e.what())).c_str());
+                state.SkipWithError(
+                    ("adif-parser-ts did not run (cmake/install-deps.sh installs it): " + std::string(e.what()))
+                        .c_str());
                 return;
             }
         }
@@ -222,7 +224,9 @@ void import(benchmark::State& state, std::size_t threads) {
 int bind(sqlite3_stmt* st, int i, sqlite3_value* v) {
     switch (sqlite3_value_type(v)) {
         case SQLITE_INTEGER: return sqlite3_bind_int64(st, i, sqlite3_value_int64(v));
-        case SQLITE_TEXT: return sqlite3_bind_text(st, i, reinterpret_cast<const char*>(sqlite3_value_text(v)), sqlite3_value_bytes(v), SQLITE_STATIC);
+        case SQLITE_TEXT:
+            return sqlite3_bind_text(st, i, reinterpret_cast<const char*>(sqlite3_value_text(v)),
+                                     sqlite3_value_bytes(v), SQLITE_STATIC);
         case SQLITE_BLOB: return sqlite3_bind_blob(st, i, sqlite3_value_blob(v), sqlite3_value_bytes(v), SQLITE_STATIC);
         case SQLITE_NULL: return sqlite3_bind_null(st, i);
         default: return sqlite3_bind_value(st, i, v);
@@ -261,10 +265,12 @@ const stored_import& stored_hundred_k() {
             const auto c = open_db(source);
             const auto select = prepare(c.get(), "SELECT * FROM qso ORDER BY id");
             const int n = sqlite3_column_count(select.get());
-            for (int i = 1; i < n; ++i) out->columns += std::string(i > 1 ? ", " : "") + sqlite3_column_name(select.get(), i);
+            for (int i = 1; i < n; ++i)
+                out->columns += std::string(i > 1 ? ", " : "") + sqlite3_column_name(select.get(), i);
             while (sqlite3_step(select.get()) == SQLITE_ROW) {
                 auto& row = out->rows.emplace_back();
-                for (int i = 1; i < n; ++i) row.emplace_back(sqlite3_value_dup(sqlite3_column_value(select.get(), i)), sqlite3_value_free);
+                for (int i = 1; i < n; ++i)
+                    row.emplace_back(sqlite3_value_dup(sqlite3_column_value(select.get(), i)), sqlite3_value_free);
             }
         }
         remove_db(source);
@@ -289,8 +295,8 @@ void import_sqlite_alone(benchmark::State& state) {
         { lb::store created(db); }  // the schema, page size and journal mode a store file has
         state.ResumeTiming();
         const auto c = open_db(db);
-        for (const char* settings : {lb::store::connection_pragmas, lb::store::connection_journal, lb::store::bulk_load_pragmas,
-                                     lb::store::bulk_load_journal})
+        for (const char* settings : {lb::store::connection_pragmas, lb::store::connection_journal,
+                                     lb::store::bulk_load_pragmas, lb::store::bulk_load_journal})
             check(sqlite3_exec(c.get(), settings, nullptr, nullptr, nullptr), c.get());
         check(sqlite3_exec(c.get(), "DROP INDEX qso_identity", nullptr, nullptr, nullptr), c.get());
         const auto insert = prepare(c.get(), "INSERT INTO qso (" + stored.columns + ") VALUES (" + placeholders + ")");
@@ -299,7 +305,8 @@ void import_sqlite_alone(benchmark::State& state) {
         for (std::size_t first = 0; first < rows.size(); first += batch) {
             check(sqlite3_exec(c.get(), "BEGIN", nullptr, nullptr, nullptr), c.get());
             for (std::size_t r = first; r < std::min(rows.size(), first + batch); ++r) {
-                for (std::size_t i = 0; i < rows[r].size(); ++i) check(bind(insert.get(), static_cast<int>(i + 1), rows[r][i].get()), c.get());
+                for (std::size_t i = 0; i < rows[r].size(); ++i)
+                    check(bind(insert.get(), static_cast<int>(i + 1), rows[r][i].get()), c.get());
                 check(sqlite3_step(insert.get()), c.get());
                 sqlite3_reset(insert.get());
             }

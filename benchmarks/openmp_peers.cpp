@@ -17,7 +17,8 @@ void overhead_openmp(benchmark::State& state) {
     const int t = static_cast<int>(pb::threads());
     for (auto _ : state) {
 #pragma omp parallel for schedule(static) num_threads(t)
-        for (std::int64_t i = 0; i < n; ++i) x[static_cast<std::size_t>(i)] = x[static_cast<std::size_t>(i)] * 0.5f + 1.0f;
+        for (std::int64_t i = 0; i < n; ++i)
+            x[static_cast<std::size_t>(i)] = x[static_cast<std::size_t>(i)] * 0.5f + 1.0f;
         benchmark::ClobberMemory();
     }
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * pb::overhead_n));
@@ -43,9 +44,13 @@ void sum_openmp(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(overhead_openmp)->Name("executor/for_each over 1e7 floats/peer:OpenMP static")->UseRealTime()
+BENCHMARK(overhead_openmp)
+    ->Name("executor/for_each over 1e7 floats/peer:OpenMP static")
+    ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(sum_openmp)->Name("executor/map_reduce sum of 256 MiB doubles/peer:OpenMP static reduction")->UseRealTime()
+BENCHMARK(sum_openmp)
+    ->Name("executor/map_reduce sum of 256 MiB doubles/peer:OpenMP static reduction")
+    ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
 int main(int argc, char** argv) { return pb::run_benchmarks(argc, argv); }

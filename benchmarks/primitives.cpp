@@ -54,7 +54,9 @@ void overhead_parex(benchmark::State& state, std::size_t n, std::size_t grain) {
 void overhead_tbb(benchmark::State& state, std::size_t n) {
     tbb::task_arena arena(static_cast<int>(pb::threads()));
     std::vector<float> x(n);
-    const auto body = [&](const tbb::blocked_range<std::size_t>& r) { pb::halve_plus_one(x.data(), r.begin(), r.end()); };
+    const auto body = [&](const tbb::blocked_range<std::size_t>& r) {
+        pb::halve_plus_one(x.data(), r.begin(), r.end());
+    };
     arena.execute([&] {
         tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n),
                           [&](const auto& r) { std::fill(x.data() + r.begin(), x.data() + r.end(), 1.0f); });
@@ -81,7 +83,9 @@ void overhead_parex_1e7(benchmark::State& state) { overhead_parex(state, pb::ove
 void overhead_tbb_1e7(benchmark::State& state) { overhead_tbb(state, pb::overhead_n); }
 void overhead_threads_1e7(benchmark::State& state) { overhead_threads(state, pb::overhead_n); }
 void overhead_sequential_1e5(benchmark::State& state) { overhead_sequential(state, pb::small_overhead_n); }
-void overhead_parex_1e5(benchmark::State& state) { overhead_parex(state, pb::small_overhead_n, pb::small_overhead_grain); }
+void overhead_parex_1e5(benchmark::State& state) {
+    overhead_parex(state, pb::small_overhead_n, pb::small_overhead_grain);
+}
 void overhead_tbb_1e5(benchmark::State& state) { overhead_tbb(state, pb::small_overhead_n); }
 
 // ---------------------------------------------------------------------------------------------
@@ -110,8 +114,8 @@ void sum_parex(benchmark::State& state) {
     parex::chunked_executor ex({.max_concurrency = pb::threads()});
     const auto plan = parex::chunks(x.size(), parex::grain{pb::sum_grain});
     for (auto _ : state)
-        benchmark::DoNotOptimize(ex.map_reduce(
-            plan, [&](parex::chunk c) { return pb::sum(x.data(), c.begin, c.end); }, std::plus<>{}, 0.0));
+        benchmark::DoNotOptimize(
+            ex.map_reduce(plan, [&](parex::chunk c) { return pb::sum(x.data(), c.begin, c.end); }, std::plus<>{}, 0.0));
     set_sum_counters(state);
 }
 
@@ -172,8 +176,8 @@ void skew_tbb(benchmark::State& state, std::size_t grain) {
             Partitioner partitioner;
             return tbb::parallel_reduce(
                 tbb::blocked_range<std::size_t>(0, pb::skew_n, grain), std::uint64_t{0},
-                [](const auto& r, std::uint64_t s) { return s + pb::skewed_range(r.begin(), r.end()); },
-                std::plus<>{}, partitioner);
+                [](const auto& r, std::uint64_t s) { return s + pb::skewed_range(r.begin(), r.end()); }, std::plus<>{},
+                partitioner);
         }));
     set_skew_counters(state);
 }
@@ -248,10 +252,11 @@ void pipeline_tbb(benchmark::State& state) {
         const auto checksum = [&](std::size_t b) { return fnv1a(&data[b * block_bytes], block_bytes); };
         const auto fold = [&](std::uint64_t h) { folded = folded * 31 + h; };
         arena.execute([&] {
-            tbb::parallel_pipeline(2 * pb::threads(),
-                                   tbb::make_filter<void, std::size_t>(tbb::filter_mode::serial_in_order, source) &
-                                       tbb::make_filter<std::size_t, std::uint64_t>(tbb::filter_mode::parallel, checksum) &
-                                       tbb::make_filter<std::uint64_t, void>(tbb::filter_mode::serial_in_order, fold));
+            tbb::parallel_pipeline(
+                2 * pb::threads(),
+                tbb::make_filter<void, std::size_t>(tbb::filter_mode::serial_in_order, source) &
+                    tbb::make_filter<std::size_t, std::uint64_t>(tbb::filter_mode::parallel, checksum) &
+                    tbb::make_filter<std::uint64_t, void>(tbb::filter_mode::serial_in_order, fold));
         });
         benchmark::DoNotOptimize(folded);
     }
@@ -292,8 +297,7 @@ void adif_parex(benchmark::State& state) {
     for (auto _ : state) {
         const auto plan = parex::split_bytes(text, 64 << 10, eor);
         const auto records = ex.map_reduce(
-            plan, [](const parex::byte_chunk& c) { return count_eor(c.bytes); }, std::plus<>{},
-            std::size_t{0});
+            plan, [](const parex::byte_chunk& c) { return count_eor(c.bytes); }, std::plus<>{}, std::size_t{0});
         if (records != expected) return state.SkipWithError("chunked record count differs from sequential");
     }
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * text.size()));
@@ -307,14 +311,17 @@ PAREX_BENCH(overhead_sequential_1e7, "executor/for_each over 1e7 floats/sequenti
 PAREX_BENCH(overhead_parex_1e7, "executor/for_each over 1e7 floats/parex");
 PAREX_BENCH(overhead_tbb_1e7, "executor/for_each over 1e7 floats/peer:tbb::parallel_for");
 PAREX_BENCH(overhead_threads_1e7, "executor/for_each over 1e7 floats/peer:std::thread split");
-PAREX_BENCH(overhead_sequential_1e5, "executor/for_each over 1e5 floats - grain 8Ki/sequential")->Unit(benchmark::kMicrosecond);
+PAREX_BENCH(overhead_sequential_1e5, "executor/for_each over 1e5 floats - grain 8Ki/sequential")
+    ->Unit(benchmark::kMicrosecond);
 PAREX_BENCH(overhead_parex_1e5, "executor/for_each over 1e5 floats - grain 8Ki/parex")->Unit(benchmark::kMicrosecond);
-PAREX_BENCH(overhead_tbb_1e5, "executor/for_each over 1e5 floats - grain 8Ki/peer:tbb::parallel_for")->Unit(benchmark::kMicrosecond);
+PAREX_BENCH(overhead_tbb_1e5, "executor/for_each over 1e5 floats - grain 8Ki/peer:tbb::parallel_for")
+    ->Unit(benchmark::kMicrosecond);
 
 PAREX_BENCH(sum_sequential, "executor/map_reduce sum of 256 MiB doubles/sequential");
 PAREX_BENCH(sum_parex, "executor/map_reduce sum of 256 MiB doubles/parex");
 PAREX_BENCH(sum_tbb_reduce, "executor/map_reduce sum of 256 MiB doubles/peer:tbb::parallel_reduce");
-PAREX_BENCH(sum_tbb_deterministic, "executor/map_reduce sum of 256 MiB doubles/peer:tbb::parallel_deterministic_reduce");
+PAREX_BENCH(sum_tbb_deterministic,
+            "executor/map_reduce sum of 256 MiB doubles/peer:tbb::parallel_deterministic_reduce");
 PAREX_BENCH(stream_triad, "executor/map_reduce sum of 256 MiB doubles/peer:STREAM triad (bandwidth)");
 
 PAREX_BENCH(skew_sequential, "executor/skewed work - grain 256/sequential");

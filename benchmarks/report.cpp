@@ -6,9 +6,9 @@
 //
 // Usage: parex-bench-report [--table TABLE.txt] [--json SUMMARY.json] RAW.json...
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -52,27 +52,34 @@ double to_ms(double value, const std::string& unit) {
 measurement measurement_of(const json& b) {
     measurement m{to_ms(b.at("real_time").get<double>(), b.at("time_unit").get<std::string>()), {}, {}, {}, {}};
     if (b.contains("bytes_per_second")) m.throughput = b["bytes_per_second"].get<double>(), m.unit = "B/s";
-    if (b.contains("bytes_per_second") && b.contains("items_per_second")) m.items = b["items_per_second"].get<double>();
-    else if (b.contains("items_per_second")) m.throughput = b["items_per_second"].get<double>(), m.unit = "items/s";
+    if (b.contains("bytes_per_second") && b.contains("items_per_second"))
+        m.items = b["items_per_second"].get<double>();
+    else if (b.contains("items_per_second"))
+        m.throughput = b["items_per_second"].get<double>(), m.unit = "items/s";
     if (b.contains("ratio")) m.ratio = b["ratio"].get<double>();
     return m;
 }
 
 std::string format_time(double ms) {
-    return ms >= 100 ? fmt::format("{:.0f} ms", ms) : ms >= 1 ? fmt::format("{:.2f} ms", ms)
-                                                              : fmt::format("{:.1f} us", ms * 1e3);
+    return ms >= 100 ? fmt::format("{:.0f} ms", ms)
+           : ms >= 1 ? fmt::format("{:.2f} ms", ms)
+                     : fmt::format("{:.1f} us", ms * 1e3);
 }
 
 std::string format_items(double per_second) {
-    return per_second >= 1e6 ? fmt::format("{:.0f} M items/s", per_second / 1e6)
+    return per_second >= 1e6   ? fmt::format("{:.0f} M items/s", per_second / 1e6)
            : per_second >= 1e3 ? fmt::format("{:.0f} k items/s", per_second / 1e3)
                                : fmt::format("{:.0f} items/s", per_second);
 }
 
 std::string format_throughput(const measurement& m) {
     if (!m.throughput) return "-";
-    if (m.ratio) return format_throughput(measurement{m.ms, m.throughput, m.unit, std::nullopt, m.items}) + fmt::format(", ratio {:.3f}", *m.ratio);
-    if (m.items) return format_throughput(measurement{m.ms, m.throughput, m.unit, m.ratio, std::nullopt}) + ", " + format_items(*m.items);
+    if (m.ratio)
+        return format_throughput(measurement{m.ms, m.throughput, m.unit, std::nullopt, m.items}) +
+               fmt::format(", ratio {:.3f}", *m.ratio);
+    if (m.items)
+        return format_throughput(measurement{m.ms, m.throughput, m.unit, m.ratio, std::nullopt}) + ", " +
+               format_items(*m.items);
     if (m.unit == "B/s" && *m.throughput < 1e6) return fmt::format("{:.0f} kB/s", *m.throughput / 1e3);
     if (m.unit == "B/s" && *m.throughput < 1e9) return fmt::format("{:.0f} MB/s", *m.throughput / 1e6);
     if (m.unit == "B/s") return fmt::format("{:.2f} GB/s", *m.throughput / 1e9);
@@ -89,13 +96,14 @@ double ratio(const measurement& parex, const measurement& peer) {
 /// Drops what Google Benchmark appends to a registered name ("/8", "/iterations:2", "/real_time").
 void strip_benchmark_suffixes(std::string& name) {
     const auto is_suffix = [](std::string_view part) {
-        const bool numeric = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+        const bool numeric =
+            !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
         return numeric || part == "real_time" || part == "manual_time" || part == "process_time" ||
                part.starts_with("iterations:") || part.starts_with("repeats:") || part.starts_with("min_time:") ||
                part.starts_with("threads:");
     };
-    for (auto slash = name.rfind('/'); slash != std::string::npos && is_suffix(std::string_view(name).substr(slash + 1));
-         slash = name.rfind('/'))
+    for (auto slash = name.rfind('/');
+         slash != std::string::npos && is_suffix(std::string_view(name).substr(slash + 1)); slash = name.rfind('/'))
         name.resize(slash);
 }
 
@@ -147,7 +155,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> errors;
     json context;
     const auto row_for = [&](const std::string& module, const std::string& input) -> row& {
-        auto it = std::find_if(rows.begin(), rows.end(), [&](const row& r) { return r.module == module && r.input == input; });
+        auto it = std::find_if(rows.begin(), rows.end(),
+                               [&](const row& r) { return r.module == module && r.input == input; });
         if (it != rows.end()) return *it;
         return rows.emplace_back(row{module, input, {}, {}, {}});
     };
@@ -191,21 +200,26 @@ int main(int argc, char** argv) {
             }
             auto& r = row_for(name.substr(0, first), name.substr(first + 1, last - first - 1));
             const auto role = name.substr(last + 1);
-            if (role == "sequential") r.sequential = m;
-            else if (role == "parex") r.parallel = m;
-            else if (role.starts_with("peer:")) r.peers.emplace_back(role.substr(5), m);
-            else errors.push_back(name + ": unknown role '" + role + "'");
+            if (role == "sequential")
+                r.sequential = m;
+            else if (role == "parex")
+                r.parallel = m;
+            else if (role.starts_with("peer:"))
+                r.peers.emplace_back(role.substr(5), m);
+            else
+                errors.push_back(name + ": unknown role '" + role + "'");
         }
     }
 
     // Stable order whatever order the runs came in (random interleaving shuffles them).
     std::sort(rows.begin(), rows.end(),
               [](const row& a, const row& b) { return std::tie(a.module, a.input) < std::tie(b.module, b.input); });
-    for (auto& r : rows) std::sort(r.peers.begin(), r.peers.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& r : rows)
+        std::sort(r.peers.begin(), r.peers.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
 
     // The table: a row per (module, input), a continuation line per further peer.
-    const std::vector<std::string> header{"module", "input", "sequential", "parallel", "speed-up",
-                                          "throughput", "peer", "peer time", "parex vs peer"};
+    const std::vector<std::string> header{"module",     "input", "sequential", "parallel",     "speed-up",
+                                          "throughput", "peer",  "peer time",  "parex vs peer"};
     std::vector<std::vector<std::string>> cells;
     const std::vector<std::string> compact_header{"module", "input", "speed-up", "fastest peer", "parex vs it"};
     std::vector<std::vector<std::string>> compact;
@@ -218,7 +232,8 @@ int main(int argc, char** argv) {
             line[3] = format_time(r.parallel->ms);
             line[5] = format_throughput(*r.parallel);
             jr["parallel_ms"] = r.parallel->ms;
-            if (r.parallel->throughput) jr["throughput"] = {{"value", *r.parallel->throughput}, {"unit", r.parallel->unit}};
+            if (r.parallel->throughput)
+                jr["throughput"] = {{"value", *r.parallel->throughput}, {"unit", r.parallel->unit}};
             if (r.parallel->ratio) jr["ratio"] = *r.parallel->ratio;
             if (r.parallel->items) jr["items_per_second"] = *r.parallel->items;
         }

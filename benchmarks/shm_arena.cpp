@@ -125,7 +125,7 @@ void handoff_arena(benchmark::State& state) {
     const std::uint64_t expected = checksum(result.data(), result.size());
     child_process child([&](int in, int out) {
         auto mine = parex::shm_arena::attach(name);  // once: a long-lived worker keeps its mapping
-        std::uint64_t request[2];                     // offset, words
+        std::uint64_t request[2];                    // offset, words
         while (read_all(in, request, sizeof request)) {
             const auto data = mine.at<std::uint64_t>(request[0], request[1]);
             const auto h = checksum(data.data(), data.size());

@@ -7,11 +7,11 @@
 #include <parex/worker_pool.hpp>
 
 #include <benchmark/benchmark.h>
-#include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <future>
 #include <vector>
@@ -111,7 +111,8 @@ PAREX_TASK_BENCH(tasks_pool_submit, "tasks/100000 empty tasks with futures/peer:
 PAREX_TASK_BENCH(tasks_asio_futures, "tasks/100000 empty tasks with futures/peer:boost::asio::thread_pool");
 PAREX_TASK_BENCH(tasks_std_async, "tasks/100000 empty tasks with futures/peer:std::async (1000 tasks)");
 PAREX_TASK_BENCH(tasks_parex_submit_equal_workers, "tasks/100000 empty tasks with futures, threads() workers/parex");
-PAREX_TASK_BENCH(tasks_asio_futures, "tasks/100000 empty tasks with futures, threads() workers/peer:boost::asio::thread_pool");
+PAREX_TASK_BENCH(tasks_asio_futures,
+                 "tasks/100000 empty tasks with futures, threads() workers/peer:boost::asio::thread_pool");
 PAREX_TASK_BENCH(tasks_parex_run, "tasks/100000 empty tasks without futures/parex");
 PAREX_TASK_BENCH(tasks_tbb_task_group, "tasks/100000 empty tasks without futures/peer:tbb::task_group");
 

@@ -26,7 +26,7 @@ namespace {
 
 const pt::stopping_power_table& pstar() {
     static const auto table = pt::stopping_power_table::read_csv(std::string(PAREX_MODULE_DATA) +
-                                                                  "/transport/pstar_water_liquid_csda_stopping.csv");
+                                                                 "/transport/pstar_water_liquid_csda_stopping.csv");
     return table;
 }
 
@@ -60,10 +60,10 @@ void measure(benchmark::State& state, op which, std::size_t threads) {
         }
         std::size_t updated = 0;
         switch (which) {
-        case op::energy_loss: updated = sim.lose_energy(); break;
-        case op::scattering: updated = sim.scatter(); break;
-        case op::streaming: updated = sim.stream(); break;
-        case op::step: updated = sim.step(); break;
+            case op::energy_loss: updated = sim.lose_energy(); break;
+            case op::scattering: updated = sim.scatter(); break;
+            case op::streaming: updated = sim.stream(); break;
+            case op::step: updated = sim.step(); break;
         }
         bins += static_cast<double>(updated);
     }
@@ -83,7 +83,8 @@ void register_all() {
     };
     for (const auto& [which, label] : ops) {
         for (const bool f64 : {false, true}) {
-            const auto row = std::string("transport/fitted grid 23.0M bins ") + (f64 ? "f64" : "f32") + " - " + label + "/";
+            const auto row =
+                std::string("transport/fitted grid 23.0M bins ") + (f64 ? "f64" : "f32") + " - " + label + "/";
             const auto w = which;
             if (f64) {
                 add(row + "sequential", [=](benchmark::State& s) { measure<double>(s, w, 1); });

@@ -27,8 +27,16 @@ const wf::domain grid{0.125, 1024};
 constexpr std::size_t batch_size = 10'000;
 
 wf::parameters typical() {  // a GW150914-like binary
-    return {.m1 = 36, .m2 = 29, .chi1z = 0.3, .chi2z = -0.2, .distance = 410, .inclination = 2.6, .phi_ref = 0.4,
-            .f_min = 20, .f_max = 1024, .delta_f = 0.125};
+    return {.m1 = 36,
+            .m2 = 29,
+            .chi1z = 0.3,
+            .chi2z = -0.2,
+            .distance = 410,
+            .inclination = 2.6,
+            .phi_ref = 0.4,
+            .f_min = 20,
+            .f_max = 1024,
+            .delta_f = 0.125};
 }
 
 void per_waveform(benchmark::State& state, wf::approximant model) {
@@ -111,7 +119,8 @@ void batch_rebuild(benchmark::State& state) {
     for (auto _ : state) {
         pool.for_each(index, [&](int&, std::size_t i) {
             wf::waveform_generator g(wf::approximant::imr_phenom_d, wf::constants::today(), grid);
-            g.generate(rows[i], out.h_plus.subspan(i * out.bins, out.bins), out.h_cross.subspan(i * out.bins, out.bins));
+            g.generate(rows[i], out.h_plus.subspan(i * out.bins, out.bins),
+                       out.h_cross.subspan(i * out.bins, out.bins));
         });
     }
     state.SetItemsProcessed(std::int64_t(state.iterations() * rebuild_count));
@@ -120,16 +129,33 @@ void batch_rebuild(benchmark::State& state) {
 void register_all() {
     // <module>/<input>/<role> for parex-bench-report; a trailing number (the workers) is stripped.
     const auto workers = std::int64_t(parex::bench::threads());
-    benchmark::RegisterBenchmark("waveform/one-TaylorF2-8193-bins/parex", per_waveform, wf::approximant::taylor_f2)->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark("waveform/one-IMRPhenomD-8193-bins/parex", per_waveform, wf::approximant::imr_phenom_d)->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark("waveform/one-IMRPhenomD-8193-bins/peer:rebuild-grid", per_waveform_rebuild)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark("waveform/one-TaylorF2-8193-bins/parex", per_waveform, wf::approximant::taylor_f2)
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark("waveform/one-IMRPhenomD-8193-bins/parex", per_waveform, wf::approximant::imr_phenom_d)
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark("waveform/one-IMRPhenomD-8193-bins/peer:rebuild-grid", per_waveform_rebuild)
+        ->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark("waveform/sincos-8192-phases/parex", sin_cos, true)->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark("waveform/sincos-8192-phases/peer:scalar-libm", sin_cos, false)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark("waveform/sincos-8192-phases/peer:scalar-libm", sin_cos, false)
+        ->Unit(benchmark::kMicrosecond);
     const char* batch = "waveform/batch-10000-IMRPhenomD/";
-    benchmark::RegisterBenchmark((std::string(batch) + "sequential").c_str(), batch_pool)->Args({1, 16})->Unit(benchmark::kMillisecond)->UseRealTime();
-    benchmark::RegisterBenchmark((std::string(batch) + "parex").c_str(), batch_pool)->Args({workers, 16})->Unit(benchmark::kMillisecond)->UseRealTime();
-    benchmark::RegisterBenchmark((std::string(batch) + "peer:one-task-per-waveform").c_str(), batch_pool)->Args({workers, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
-    benchmark::RegisterBenchmark((std::string(batch) + "peer:rebuild-per-waveform (1000 waveforms)").c_str(), batch_rebuild)->Arg(workers)->Unit(benchmark::kMillisecond)->UseRealTime();
+    benchmark::RegisterBenchmark((std::string(batch) + "sequential").c_str(), batch_pool)
+        ->Args({1, 16})
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark((std::string(batch) + "parex").c_str(), batch_pool)
+        ->Args({workers, 16})
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark((std::string(batch) + "peer:one-task-per-waveform").c_str(), batch_pool)
+        ->Args({workers, 1})
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark((std::string(batch) + "peer:rebuild-per-waveform (1000 waveforms)").c_str(),
+                                 batch_rebuild)
+        ->Arg(workers)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
 }
 
 }  // namespace

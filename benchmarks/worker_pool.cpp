@@ -28,8 +28,7 @@ constexpr auto init_time = 1ms;
 constexpr auto task_time = 20us;
 
 void spin_until(std::chrono::steady_clock::time_point end) {
-    while (std::chrono::steady_clock::now() < end) {
-    }
+    while (std::chrono::steady_clock::now() < end) {}
 }
 
 /// The per-worker state, of the size and cost of a waveform generator and its frequency domain.
@@ -77,9 +76,8 @@ void pool_rebuild_per_task(benchmark::State& state) {
     std::vector<double> out(in.size());
     tbb::task_arena arena(static_cast<int>(pb::threads()));
     for (auto _ : state)
-        arena.execute([&] {
-            tbb::parallel_for(std::size_t{0}, in.size(), [&](std::size_t k) { out[k] = generator{}(in[k]); });
-        });
+        arena.execute(
+            [&] { tbb::parallel_for(std::size_t{0}, in.size(), [&](std::size_t k) { out[k] = generator{}(in[k]); }); });
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * rebuild_task_count));
 }
 
@@ -121,9 +119,11 @@ void pool_tbb_ets(benchmark::State& state) {
 
 PAREX_POOL_BENCH(pool_sequential, "worker_pool/20000 tasks of 20 us - 1 ms initializer - batch 1/sequential");
 PAREX_POOL_BENCH(pool_parex, "worker_pool/20000 tasks of 20 us - 1 ms initializer - batch 1/parex")->Arg(1);
-PAREX_POOL_BENCH(pool_rebuild_per_task,
-                 "worker_pool/20000 tasks of 20 us - 1 ms initializer - batch 1/peer:rebuild state per task (1000 tasks)");
-PAREX_POOL_BENCH(pool_async_per_task, "worker_pool/20000 tasks of 20 us - 1 ms initializer - batch 1/peer:std::async per task (1000 tasks)");
+PAREX_POOL_BENCH(
+    pool_rebuild_per_task,
+    "worker_pool/20000 tasks of 20 us - 1 ms initializer - batch 1/peer:rebuild state per task (1000 tasks)");
+PAREX_POOL_BENCH(pool_async_per_task,
+                 "worker_pool/20000 tasks of 20 us - 1 ms initializer - batch 1/peer:std::async per task (1000 tasks)");
 PAREX_POOL_BENCH(pool_tbb_ets,
                  "worker_pool/20000 tasks of 20 us - 1 ms initializer - batch 1/peer:tbb enumerable_thread_specific");
 PAREX_POOL_BENCH(pool_sequential, "worker_pool/20000 tasks of 20 us - 1 ms initializer - batch 16/sequential");

@@ -17,7 +17,8 @@ packages=(
   python3-matplotlib             # parex-transport --plot, the main job's charts
 )
 if [[ ${1:-} == --tests ]]; then
-  packages+=(clang-19 libc++-19-dev libc++abi-19-dev libclang-rt-19-dev)  # the clang, libcxx and fuzz presets
+  packages+=(clang-19 libc++-19-dev libc++abi-19-dev libclang-rt-19-dev  # the clang, libcxx and fuzz presets
+             clang-format-19 clang-tidy-19)                           # the format and clang-tidy checks
 fi
 
 missing=()

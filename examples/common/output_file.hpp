@@ -80,9 +80,9 @@ extern "C" inline void remove_temporaries_and_die(int signal_number) {
 /// program was started with ignored (nohup) stays ignored. Call once, early in main.
 inline void remove_temporaries_on_signals() {
     for (const int signal_number : {SIGINT, SIGTERM}) {
-        struct sigaction old {};
+        struct sigaction old{};
         if (::sigaction(signal_number, nullptr, &old) != 0 || old.sa_handler == SIG_IGN) continue;
-        struct sigaction action {};
+        struct sigaction action{};
         action.sa_handler = detail::remove_temporaries_and_die;
         ::sigemptyset(&action.sa_mask);
         ::sigaction(signal_number, &action, nullptr);
@@ -105,13 +105,13 @@ public:
 class output_file {
 public:
     output_file(std::optional<std::filesystem::path> target, bool overwrite)
-        : target_(std::move(target)), overwrite_(overwrite) {
+        : target_(std::move(target)),
+          overwrite_(overwrite) {
         if (!target_) {
             fd_ = STDOUT_FILENO;
             return;
         }
-        if (!overwrite_ && std::filesystem::exists(*target_))
-            throw output_exists(*target_);
+        if (!overwrite_ && std::filesystem::exists(*target_)) throw output_exists(*target_);
         auto pattern = (target_->parent_path() / ("." + target_->filename().string() + ".parex-XXXXXX")).string();
         fd_ = ::mkstemp(pattern.data());
         if (fd_ < 0) fail_errno("creating a temporary file beside " + target_->string());
@@ -166,7 +166,6 @@ private:
     std::optional<std::filesystem::path> temporary_;
     std::size_t slot_ = detail::temporary_files::slots;
 };
-
 
 /// Writes `text` to `target` through an output_file: a temporary file, then an atomic rename (over an
 /// existing target only when `overwrite`).

@@ -17,10 +17,11 @@ namespace examples {
 /// the line at the end; empty options when stderr is not a terminal.
 inline parex::run_options terminal_progress(std::string what) {
     if (!::isatty(STDERR_FILENO)) return {};
-    return {.on_progress = [what](parex::progress p) {
-                fmt::print(stderr, "\r\033[K{} {}/{}", what, p.done, p.total);
-                if (p.done == p.total) fmt::print(stderr, "\r\033[K");
-            },
+    return {.on_progress =
+                [what](parex::progress p) {
+                    fmt::print(stderr, "\r\033[K{} {}/{}", what, p.done, p.total);
+                    if (p.done == p.total) fmt::print(stderr, "\r\033[K");
+                },
             .progress_interval = std::chrono::milliseconds(100)};
 }
 

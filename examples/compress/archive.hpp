@@ -52,7 +52,8 @@ inline std::optional<std::size_t> lz4_content_size(std::string_view frame, std::
     if (frame.size() < 6 + 8) throw format_error("lz4 frame: truncated", chunk, at);
     std::uint64_t v = 0;
     for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(frame[6 + static_cast<std::size_t>(i)]);
-    if (v > SIZE_MAX) throw format_error("lz4 frame: content size " + std::to_string(v) + " does not fit in memory", chunk, at + 6);
+    if (v > SIZE_MAX)
+        throw format_error("lz4 frame: content size " + std::to_string(v) + " does not fit in memory", chunk, at + 6);
     return static_cast<std::size_t>(v);
 }
 
@@ -61,7 +62,8 @@ inline std::optional<std::size_t> zstd_content_size(std::string_view frame, std:
     const auto c = ZSTD_getFrameContentSize(frame.data(), frame.size());
     if (c == ZSTD_CONTENTSIZE_ERROR) throw format_error("zstd frame: damaged frame header", chunk, at);
     if (c == ZSTD_CONTENTSIZE_UNKNOWN) return std::nullopt;
-    if (c > SIZE_MAX) throw format_error("zstd frame: content size " + std::to_string(c) + " does not fit in memory", chunk, at);
+    if (c > SIZE_MAX)
+        throw format_error("zstd frame: content size " + std::to_string(c) + " does not fit in memory", chunk, at);
     return static_cast<std::size_t>(c);
 }
 
@@ -98,17 +100,22 @@ public:
     /// size, or a frame that declares more decoded bytes than its compressed size can hold
     /// (max_decoded_size), naming the chunk and byte offset. No declared size is allocated here.
     explicit archive(std::string_view bytes) : bytes_(bytes) {
-        if (bytes.size() < 4) throw format_error("not a zstd or lz4 file: " + std::to_string(bytes.size()) + " bytes", format_error::no_chunk, 0);
+        if (bytes.size() < 4)
+            throw format_error("not a zstd or lz4 file: " + std::to_string(bytes.size()) + " bytes",
+                               format_error::no_chunk, 0);
         if (auto table = read_seek_table(bytes)) {
             indexed_ = true;
             std::size_t offset = 0;
             for (const auto& e : table->entries) {
-                if (e.compressed < 4) throw format_error("seek table: frame of " + std::to_string(e.compressed) + " bytes", frames_.size(), offset);
+                if (e.compressed < 4)
+                    throw format_error("seek table: frame of " + std::to_string(e.compressed) + " bytes",
+                                       frames_.size(), offset);
                 add_frame(offset, e.compressed, std::size_t{e.decompressed},
                           table->has_checksums ? std::optional<std::uint32_t>(e.checksum) : std::nullopt);
                 offset += e.compressed;
             }
-            if (frames_.empty()) throw format_error("seek table lists no frame", format_error::no_chunk, table->table_offset);
+            if (frames_.empty())
+                throw format_error("seek table lists no frame", format_error::no_chunk, table->table_offset);
             return;
         }
         for (std::size_t offset = 0; offset < bytes.size();) {
@@ -117,7 +124,8 @@ public:
             if (is_skippable(magic)) {
                 if (bytes.size() - offset < 8) throw format_error("truncated skippable frame", frames_.size(), offset);
                 const auto size = 8 + std::size_t{detail::get32(bytes, offset + 4)};
-                if (size > bytes.size() - offset) throw format_error("truncated skippable frame", frames_.size(), offset);
+                if (size > bytes.size() - offset)
+                    throw format_error("truncated skippable frame", frames_.size(), offset);
                 offset += size;
                 continue;
             }
@@ -174,10 +182,11 @@ private:
                    std::optional<std::uint32_t> checksum) {
         const auto chunk = frames_.size();
         const auto magic = detail::get32(bytes_, offset);
-        const codec detected = magic == zstd_magic  ? codec::zstd
-                               : magic == lz4_magic ? codec::lz4
-                               : throw format_error("not a zstd or lz4 frame (magic number " + hex(magic) + ")",
-                                                    frames_.size(), offset);
+        const codec detected = magic == zstd_magic ? codec::zstd
+                               : magic == lz4_magic
+                                   ? codec::lz4
+                                   : throw format_error("not a zstd or lz4 frame (magic number " + hex(magic) + ")",
+                                                        frames_.size(), offset);
         if (!frames_.empty() && detected != kind_)
             throw format_error("zstd and lz4 frames mixed in one file", frames_.size(), offset);
         kind_ = detected;
@@ -186,7 +195,8 @@ private:
                                                     : detail::lz4_content_size(frame, chunk, offset);
         if (content && header && *content != *header)
             throw format_error("seek table says " + std::to_string(*content) + " decoded bytes, the frame header " +
-                                   std::to_string(*header), chunk, offset);
+                                   std::to_string(*header),
+                               chunk, offset);
         if (!content) content = header;
         if (content && *content > max_decoded_size(detected, size))
             throw format_error(std::string(name_of(detected)) + " frame declares " + std::to_string(*content) +

@@ -170,7 +170,8 @@ public:
 
 private:
     /// Decodes an lz4 frame into dst[0, room); returns the decoded size.
-    std::size_t lz4_decode(std::string_view frame, char* dst_begin, std::size_t room, std::size_t chunk, std::size_t offset) {
+    std::size_t lz4_decode(std::string_view frame, char* dst_begin, std::size_t room, std::size_t chunk,
+                           std::size_t offset) {
         const auto fail = [&](const std::string& why) {
             throw format_error(std::string("lz4 frame: ") + why, chunk, offset);
         };
@@ -197,7 +198,9 @@ private:
     /// next frame without a content size then fails with ERROR_frameSize_wrong.
     class lz4_frame_in_progress {
     public:
-        explicit lz4_frame_in_progress(chunk_codec& codec) : codec_(codec) { LZ4F_resetDecompressionContext(codec_.ld_); }
+        explicit lz4_frame_in_progress(chunk_codec& codec) : codec_(codec) {
+            LZ4F_resetDecompressionContext(codec_.ld_);
+        }
         lz4_frame_in_progress(const lz4_frame_in_progress&) = delete;
         lz4_frame_in_progress& operator=(const lz4_frame_in_progress&) = delete;
         ~lz4_frame_in_progress() {

@@ -110,7 +110,7 @@ private:
 };
 
 struct chunk_job {
-    byte_buffer input;     // the chunk's bytes when they had to be read
+    byte_buffer input;      // the chunk's bytes when they had to be read
     std::string_view data;  // the chunk: into `input`, or into the caller's memory
     byte_buffer output;
     seek_entry entry;
@@ -125,11 +125,14 @@ public:
     /// Throws std::invalid_argument for a chunk size above max_chunk_size, and when PAREX_NUM_THREADS is
     /// needed (threads == 0) and invalid.
     explicit compressor(options o)
-        : options_(std::move(o)), executor_({.max_concurrency = options_.threads}),
-          codecs_(executor_, [kind = options_.kind, level = options_.level](std::size_t) { return chunk_codec(kind, level); }) {
+        : options_(std::move(o)),
+          executor_({.max_concurrency = options_.threads}),
+          codecs_(executor_,
+                  [kind = options_.kind, level = options_.level](std::size_t) { return chunk_codec(kind, level); }) {
         if (options_.chunk_size == 0) options_.chunk_size = default_chunk_size(options_.kind, options_.level);
         if (options_.chunk_size > max_chunk_size)
-            throw std::invalid_argument("chunk size " + std::to_string(options_.chunk_size) + " is above max_chunk_size (1 GiB)");
+            throw std::invalid_argument("chunk size " + std::to_string(options_.chunk_size) +
+                                        " is above max_chunk_size (1 GiB)");
     }
 
     [[nodiscard]] std::size_t chunk_size() const noexcept { return options_.chunk_size; }
@@ -303,12 +306,15 @@ public:
         if (!begins || begins->back() != out.size())
             throw std::invalid_argument("decompress_into needs known frame sizes and a buffer of exactly their sum");
         auto& codecs = codecs_for(file.kind());
-        executor_.for_each(parex::chunks(file.frames().size(), parex::grain{1}), [&](parex::chunk c) {
-            const auto& f = file.frames()[c.begin];
-            const auto dst = out.subspan((*begins)[c.begin], *f.decompressed);
-            codecs.get().decompress_into(file.frame_bytes(c.begin), dst.data(), dst.size(), c.begin, f.offset);
-            check_seek_checksum(file, c.begin, [&] { return seek_checksum({dst.data(), dst.size()}); });
-        }, options_.run);
+        executor_.for_each(
+            parex::chunks(file.frames().size(), parex::grain{1}),
+            [&](parex::chunk c) {
+                const auto& f = file.frames()[c.begin];
+                const auto dst = out.subspan((*begins)[c.begin], *f.decompressed);
+                codecs.get().decompress_into(file.frame_bytes(c.begin), dst.data(), dst.size(), c.begin, f.offset);
+                check_seek_checksum(file, c.begin, [&] { return seek_checksum({dst.data(), dst.size()}); });
+            },
+            options_.run);
     }
 
     /// In-memory convenience: the whole decoded data (which must fit in memory: at most
@@ -335,8 +341,11 @@ public:
             throw std::out_of_range("range " + std::to_string(start) + "+" + std::to_string(length) +
                                     " is past the end (" + std::to_string(begins.back()) + " bytes)");
         if (length == 0) return {};
-        const auto first = static_cast<std::size_t>(std::upper_bound(begins.begin(), begins.end(), start) - begins.begin()) - 1;
-        const auto last = static_cast<std::size_t>(std::upper_bound(begins.begin(), begins.end(), start + length - 1) - begins.begin()) - 1;
+        const auto first =
+            static_cast<std::size_t>(std::upper_bound(begins.begin(), begins.end(), start) - begins.begin()) - 1;
+        const auto last = static_cast<std::size_t>(std::upper_bound(begins.begin(), begins.end(), start + length - 1) -
+                                                   begins.begin()) -
+                          1;
         auto& codecs = codecs_for(file.kind());
         const auto pieces = executor_.map(parex::chunks(last - first + 1, parex::grain{1}), [&](parex::chunk c) {
             const auto i = first + c.begin;
@@ -395,13 +404,17 @@ private:
         if (hash == nullptr) throw std::bad_alloc();
         const std::unique_ptr<XXH64_state_t, decltype(&XXH64_freeState)> owned(hash, &XXH64_freeState);
         XXH64_reset(hash, 0);
-        const auto n = c.decompress_stream(file.frame_bytes(i), piece, [&](std::string_view bytes) {
-            XXH64_update(hash, bytes.data(), bytes.size());
-            sink(bytes);
-        }, i, f.offset);
+        const auto n = c.decompress_stream(
+            file.frame_bytes(i), piece,
+            [&](std::string_view bytes) {
+                XXH64_update(hash, bytes.data(), bytes.size());
+                sink(bytes);
+            },
+            i, f.offset);
         if (f.decompressed && n != *f.decompressed)
-            throw format_error("decoded " + std::to_string(n) + " bytes, the frame declares " + std::to_string(*f.decompressed), i,
-                               f.offset);
+            throw format_error(
+                "decoded " + std::to_string(n) + " bytes, the frame declares " + std::to_string(*f.decompressed), i,
+                f.offset);
         check_seek_checksum(file, i, [&] { return static_cast<std::uint32_t>(XXH64_digest(hash)); });
         return n;
     }

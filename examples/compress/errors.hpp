@@ -14,7 +14,8 @@ public:
     format_error(const std::string& what, std::size_t chunk, std::size_t offset)
         : std::runtime_error(what + (chunk == no_chunk ? std::string() : " (chunk " + std::to_string(chunk) + ")") +
                              " at byte offset " + std::to_string(offset)),
-          chunk_(chunk), offset_(offset) {}
+          chunk_(chunk),
+          offset_(offset) {}
     /// Index of the chunk (frame) concerned, or no_chunk for the file as a whole.
     [[nodiscard]] std::size_t chunk() const noexcept { return chunk_; }
     /// Offset in the compressed data where the problem was found.

@@ -6,13 +6,13 @@
 // success (never over an existing file without -f); the input is never modified. Exit status
 // (cli.hpp): 0 ok, 1 bad data, 2 usage, 3 I/O; no output left behind on an error.
 
-#include <compress/archive.hpp>
 #include <common/cli.hpp>
-#include <compress/engine.hpp>
 #include <common/output_file.hpp>
+#include <compress/archive.hpp>
+#include <compress/engine.hpp>
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
+#include <CLI/CLI.hpp>
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -29,8 +29,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -75,7 +75,7 @@ public:
         }
         const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0) fail_errno(path);
-        struct stat st {};
+        struct stat st{};
         if (::fstat(fd, &st) != 0) {
             ::close(fd);
             fail_errno(path);
@@ -112,7 +112,8 @@ bool show_progress = true;  // -q turns it off
 /// Progress on stderr, only when it is a terminal.
 parex::run_options progress_options(const char* verb) {
     if (!show_progress || !::isatty(STDERR_FILENO)) return {};
-    return {.on_progress = [verb](parex::progress p) { fmt::print(stderr, "\rparex-compress: {} chunk {}   ", verb, p.done); },
+    return {.on_progress =
+                [verb](parex::progress p) { fmt::print(stderr, "\rparex-compress: {} chunk {}   ", verb, p.done); },
             .progress_interval = std::chrono::milliseconds(200)};
 }
 void end_progress() {
@@ -123,8 +124,8 @@ std::string suffix_of(pc::codec c) { return c == pc::codec::zstd ? ".zst" : ".lz
 
 /// The work on `input` once the options are checked. Returns the exit status.
 int run(pc::options opts, const std::string& input, const std::string& output,
-        const std::optional<std::pair<std::size_t, std::size_t>>& range, bool decompress,
-        bool test, bool list, bool to_stdout, bool force, bool quiet) {
+        const std::optional<std::pair<std::size_t, std::size_t>>& range, bool decompress, bool test, bool list,
+        bool to_stdout, bool force, bool quiet) {
     struct progress_line {  // the progress line is cleared on every way out
         ~progress_line() { end_progress(); }
     } progress_line_guard;
@@ -139,7 +140,8 @@ int run(pc::options opts, const std::string& input, const std::string& output,
         const pc::archive file(bytes.view());
         fmt::print("{}: {} file, {} frames, {}\n", input, pc::name_of(file.kind()), file.frames().size(),
                    file.indexed() ? "seek table" : "no seek table");
-        fmt::print("{:>6}  {:>12}  {:>12}  {:>12}  {:>10}\n", "frame", "offset", "compressed", "decompressed", "checksum");
+        fmt::print("{:>6}  {:>12}  {:>12}  {:>12}  {:>10}\n", "frame", "offset", "compressed", "decompressed",
+                   "checksum");
         for (std::size_t i = 0; i < file.frames().size(); ++i) {
             const auto& f = file.frames()[i];
             fmt::print("{:>6}  {:>12}  {:>12}  {:>12}  {:>10}\n", i, f.offset, f.compressed,
@@ -224,7 +226,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> args(argv, argv + argc);
     for (std::size_t i = 1; i < args.size(); ++i) {
         auto& a = args[i];
-        if (a.size() >= 2 && a[0] == '-' && std::all_of(a.begin() + 1, a.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+        if (a.size() >= 2 && a[0] == '-' &&
+            std::all_of(a.begin() + 1, a.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
             !takes_value(args[i - 1]))
             a = "--level=" + a.substr(1);
     }
@@ -241,8 +244,9 @@ int main(int argc, char** argv) {
     cli::add_integer(&app, "--level", level, "compression level, also as -#: zstd 1..19 (default 3), lz4 0..12", 0, 19);
     cli::add_threads(&app, threads, true);
     app.add_option("--codec", codec_name, "zstd or lz4")->check(CLI::IsMember({"zstd", "lz4"}));
-    app.add_option("--chunk-size", chunk_text,
-                   "bytes per frame, 1 to 1G, e.g. 256K, 4M (default auto: zstd twice the level's window, at least 1M; lz4 1M)");
+    app.add_option(
+        "--chunk-size", chunk_text,
+        "bytes per frame, 1 to 1G, e.g. 256K, 4M (default auto: zstd twice the level's window, at least 1M; lz4 1M)");
     app.add_flag("-d,--decompress", decompress, "decompress");
     app.add_flag("-t,--test", test, "decompress and check, write nothing");
     app.add_flag("-l,--list", list, "list frames and chunks");
@@ -255,7 +259,8 @@ int main(int argc, char** argv) {
         pc::options opts;
         opts.kind = codec_name == "lz4" ? pc::codec::lz4 : pc::codec::zstd;
         if (opts.kind == pc::codec::zstd ? level < 1 || level > 19 : level > 12)
-            throw cli::usage_failure(fmt::format("--level {}: {} accepts {}", level, codec_name, opts.kind == pc::codec::zstd ? "1 to 19" : "0 to 12"));
+            throw cli::usage_failure(fmt::format("--level {}: {} accepts {}", level, codec_name,
+                                                 opts.kind == pc::codec::zstd ? "1 to 19" : "0 to 12"));
         opts.level = level;
         opts.chunk_size = chunk_text == "auto" ? 0 : parse_size(chunk_text, "--chunk-size");
         if (chunk_text != "auto" && (opts.chunk_size == 0 || opts.chunk_size > pc::max_chunk_size))
@@ -266,8 +271,10 @@ int main(int argc, char** argv) {
             if (!decompress) throw cli::usage_failure("--range goes with -d");
             const auto colon = range_text.find(':');
             if (colon == std::string::npos) throw cli::usage_failure("--range " + range_text + ": expected START:LEN");
-            range.emplace(parse_size(range_text.substr(0, colon), "--range"), parse_size(range_text.substr(colon + 1), "--range"));
+            range.emplace(parse_size(range_text.substr(0, colon), "--range"),
+                          parse_size(range_text.substr(colon + 1), "--range"));
         }
-        return cli::about(input, [&] { return run(opts, input, output, range, decompress, test, list, to_stdout, force, quiet); });
+        return cli::about(
+            input, [&] { return run(opts, input, output, range, decompress, test, list, to_stdout, force, quiet); });
     });
 }

@@ -95,8 +95,8 @@ inline std::optional<seek_table> read_seek_table(std::string_view file) {
         table.entries.push_back(e);
     }
     if (compressed_total != table.table_offset)
-        throw format_error("seek table: frames add up to " + std::to_string(compressed_total) + " bytes, the file has " +
-                               std::to_string(table.table_offset) + " before the table",
+        throw format_error("seek table: frames add up to " + std::to_string(compressed_total) +
+                               " bytes, the file has " + std::to_string(table.table_offset) + " before the table",
                            format_error::no_chunk, table.table_offset);
     return table;
 }

@@ -68,7 +68,10 @@ inline std::optional<std::uint64_t> prefix_code(wpx_parts p) {
     if (p.stem.size() + (p.suffix != '\0') > 12 || (p.stem.empty() && p.suffix == '\0')) return std::nullopt;
     std::uint64_t code = 0;
     const auto add = [&](char c) {
-        const int d = c >= '0' && c <= '9' ? c - '0' + 1 : c >= 'A' && c <= 'Z' ? c - 'A' + 11 : c >= 'a' && c <= 'z' ? c - 'a' + 11 : -1;
+        const int d = c >= '0' && c <= '9'   ? c - '0' + 1
+                      : c >= 'A' && c <= 'Z' ? c - 'A' + 11
+                      : c >= 'a' && c <= 'z' ? c - 'a' + 11
+                                             : -1;
         code = code * 37 + static_cast<std::uint64_t>(d);
         return d >= 0;
     };
@@ -120,25 +123,30 @@ struct award_tables {
         award_tables t;
         t.bands = band_table::read_csv(folder / "bands_adif316.csv");
         t.countries = country_file::read_csv(folder / "cty_ad1c_2022-03.csv");
-        examples::read_csv(folder / "dxcc_entities_adif316.csv", {.min_fields = 3}, [&](const std::vector<std::string>& f) {
-            const auto code = examples::csv_number<std::size_t>(f[0], "entity code");
-            if (code >= 1024) throw std::invalid_argument("entity code above 1023");
-            if (t.dxcc_names.size() <= code) t.dxcc_names.resize(code + 1), t.dxcc_deleted.resize(code + 1);
-            t.dxcc_names[code] = f[1];
-            t.dxcc_deleted[code] = f[2] == "1";
-        });
-        examples::read_csv(folder / "us_states_dxcc291_adif316.csv", {.min_fields = 5}, [&](const std::vector<std::string>& f) {
-            if (f[0] != "DC" && f[4] != "1") t.was_states.push_back(f[0]);
-        });
+        examples::read_csv(folder / "dxcc_entities_adif316.csv", {.min_fields = 3},
+                           [&](const std::vector<std::string>& f) {
+                               const auto code = examples::csv_number<std::size_t>(f[0], "entity code");
+                               if (code >= 1024) throw std::invalid_argument("entity code above 1023");
+                               if (t.dxcc_names.size() <= code)
+                                   t.dxcc_names.resize(code + 1), t.dxcc_deleted.resize(code + 1);
+                               t.dxcc_names[code] = f[1];
+                               t.dxcc_deleted[code] = f[2] == "1";
+                           });
+        examples::read_csv(folder / "us_states_dxcc291_adif316.csv", {.min_fields = 5},
+                           [&](const std::vector<std::string>& f) {
+                               if (f[0] != "DC" && f[4] != "1") t.was_states.push_back(f[0]);
+                           });
         t.was_states.push_back("AK");
         t.was_states.push_back("HI");
         if (t.was_states.size() != 50)
             throw examples::table_error("us_states_dxcc291_adif316.csv: " + std::to_string(t.was_states.size() - 2) +
-                              " current states without DC, expected 48");
+                                        " current states without DC, expected 48");
         t.was_by_code_.fill(-1);
         for (std::size_t i = 0; i < 48; ++i) {
             const auto code = two_letter_code(t.was_states[i]);
-            if (!code) throw examples::table_error("us_states_dxcc291_adif316.csv: state code '" + t.was_states[i] + "' is not two letters");
+            if (!code)
+                throw examples::table_error("us_states_dxcc291_adif316.csv: state code '" + t.was_states[i] +
+                                            "' is not two letters");
             t.was_by_code_[*code] = static_cast<std::int8_t>(i);
         }
         return t;
@@ -316,12 +324,14 @@ struct award_summary {
         std::vector<std::size_t> slot(o.modes.size()), prefix(o.prefixes.size());
         for (std::size_t i = 0; i < o.modes.size(); ++i) slot[i] = modes.number(o.modes[i]);
         bool same_prefixes = true;  // o's prefixes have our numbers: no renumbering
-        for (std::size_t i = 0; i < o.prefixes.size(); ++i) same_prefixes &= (prefix[i] = prefixes.number(o.prefixes[i])) == i;
+        for (std::size_t i = 0; i < o.prefixes.size(); ++i)
+            same_prefixes &= (prefix[i] = prefixes.number(o.prefixes[i])) == i;
         for (std::size_t a = 0; a < tallies.size(); ++a) {
             auto& mine = tallies[a];
             const auto& theirs = o.tallies[a];
-            const auto renumber = a == static_cast<std::size_t>(award::wpx) && !same_prefixes ? std::span<const std::size_t>(prefix)
-                                                                                               : std::span<const std::size_t>();
+            const auto renumber = a == static_cast<std::size_t>(award::wpx) && !same_prefixes
+                                      ? std::span<const std::size_t>(prefix)
+                                      : std::span<const std::size_t>();
             mine.overall.merge(theirs.overall, renumber);
             if (mine.by_band.size() < theirs.by_band.size()) mine.by_band.resize(theirs.by_band.size());
             for (std::size_t b = 0; b < theirs.by_band.size(); ++b) mine.by_band[b].merge(theirs.by_band[b], renumber);
@@ -344,7 +354,8 @@ namespace detail {
 inline std::optional<std::size_t> grid4(std::string_view g) {
     if (g.size() < 4) return std::nullopt;
     const auto f1 = static_cast<char>(g[0] & ~0x20), f2 = static_cast<char>(g[1] & ~0x20);
-    if (f1 < 'A' || f1 > 'R' || f2 < 'A' || f2 > 'R' || g[2] < '0' || g[2] > '9' || g[3] < '0' || g[3] > '9') return std::nullopt;
+    if (f1 < 'A' || f1 > 'R' || f2 < 'A' || f2 > 'R' || g[2] < '0' || g[2] > '9' || g[3] < '0' || g[3] > '9')
+        return std::nullopt;
     return static_cast<std::size_t>(((f1 - 'A') * 18 + (f2 - 'A')) * 100 + (g[2] - '0') * 10 + (g[3] - '0'));
 }
 
@@ -363,7 +374,8 @@ inline void add_qsos(award_summary& s, const award_tables& t, std::span<const qs
         const bool confirmed = q.confirmed();
         const bool has_mode = !q.mode.empty();
         if (has_mode) {
-            const auto hash = q.mode.size() * 31 + static_cast<unsigned char>(q.mode.front()) * 7U + static_cast<unsigned char>(q.mode.back());
+            const auto hash = q.mode.size() * 31 + static_cast<unsigned char>(q.mode.front()) * 7U +
+                              static_cast<unsigned char>(q.mode.back());
             auto& [text, slot] = mode_cache[hash % mode_cache.size()];
             if (text != q.mode) {
                 text = q.mode;
@@ -384,7 +396,8 @@ inline void add_qsos(award_summary& s, const award_tables& t, std::span<const qs
                 tally.by_mode[mode_slot].add(key, confirmed);
             }
         };
-        if (q.dxcc > 0 && static_cast<std::size_t>(q.dxcc) < t.dxcc_names.size() && !t.dxcc_names[static_cast<std::size_t>(q.dxcc)].empty())
+        if (q.dxcc > 0 && static_cast<std::size_t>(q.dxcc) < t.dxcc_names.size() &&
+            !t.dxcc_names[static_cast<std::size_t>(q.dxcc)].empty())
             add(award::dxcc, static_cast<std::size_t>(q.dxcc));
         if (q.dxcc == 6 || q.dxcc == 110) {
             add(award::was, q.dxcc == 6 ? 48 : 49);  // AK, HI: the table's last two
@@ -404,7 +417,8 @@ inline void add_qsos(award_summary& s, const award_tables& t, std::span<const qs
             }
         }
         if (!q.call.empty())
-            if (const auto code = detail::prefix_code(detail::wpx_split(q.call))) add(award::wpx, s.prefixes.number(*code));
+            if (const auto code = detail::prefix_code(detail::wpx_split(q.call)))
+                add(award::wpx, s.prefixes.number(*code));
     }
 }
 

@@ -8,19 +8,18 @@
 // or after the command's name. Exit status (cli.hpp): 0 ok, 1 bad data, 2 usage, 3 I/O; no partial
 // output file in any case.
 
-#include <logbook/adif.hpp>
-#include <logbook/awards.hpp>
 #include <common/cli.hpp>
 #include <common/module_data.hpp>
 #include <common/output_file.hpp>
 #include <common/terminal_progress.hpp>
+#include <logbook/adif.hpp>
+#include <logbook/awards.hpp>
 #include <logbook/qso.hpp>
 #include <logbook/store.hpp>
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-
 
 #include <cctype>
 #include <chrono>
@@ -75,7 +74,8 @@ std::unique_ptr<const loaded> load(const std::string& path, const options& o, pa
     const auto t0 = std::chrono::steady_clock::now();
     l->doc = lb::parse(l->text, {.lenient = o.lenient, .run = examples::terminal_progress("parsing " + path)}, ex);
     l->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    for (const auto& issue : l->doc.skipped()) fmt::print(stderr, "parex-logbook: {}: skipped: {}\n", path, issue.message());
+    for (const auto& issue : l->doc.skipped())
+        fmt::print(stderr, "parex-logbook: {}: skipped: {}\n", path, issue.message());
     return l;
 }
 
@@ -100,14 +100,21 @@ int cmd_stats(const options& o, parex::chunked_executor& ex) {
         const auto& l = *file;
         const double mb_s = l.seconds > 0 ? static_cast<double>(l.text.size()) / 1e6 / l.seconds : 0;
         if (o.json_out) {
-            all.push_back({{"file", path}, {"records", l.doc.size()}, {"fields", l.doc.field_count()},
-                           {"bytes", l.text.size()}, {"parse_seconds", l.seconds}, {"mb_per_s", mb_s},
-                           {"header_fields", l.doc.header().size()}, {"skipped", l.doc.skipped().size()},
-                           {"repaired_chunks", l.doc.repaired_chunks()}, {"threads", ex.max_concurrency()}});
+            all.push_back({{"file", path},
+                           {"records", l.doc.size()},
+                           {"fields", l.doc.field_count()},
+                           {"bytes", l.text.size()},
+                           {"parse_seconds", l.seconds},
+                           {"mb_per_s", mb_s},
+                           {"header_fields", l.doc.header().size()},
+                           {"skipped", l.doc.skipped().size()},
+                           {"repaired_chunks", l.doc.repaired_chunks()},
+                           {"threads", ex.max_concurrency()}});
         } else {
             fmt::print("{}: {} records, {} fields, {} bytes, parsed in {:.6f} s ({:.1f} MB/s, {} threads){}\n", path,
                        l.doc.size(), l.doc.field_count(), l.text.size(), l.seconds, mb_s, ex.max_concurrency(),
-                       l.doc.skipped().empty() ? std::string() : fmt::format(", {} bad records skipped", l.doc.skipped().size()));
+                       l.doc.skipped().empty() ? std::string()
+                                               : fmt::format(", {} bad records skipped", l.doc.skipped().size()));
         }
     }
     if (o.json_out) std::cout << all.dump(2, ' ', false, json::error_handler_t::replace) << '\n';
@@ -153,7 +160,8 @@ int cmd_awards(const options& o, parex::chunked_executor& ex) {
             json award = credit_json(a, tally.overall, tables);
             json by_band = json::object(), by_mode = json::object();
             for (std::size_t b = 0; b < tally.by_band.size(); ++b)
-                if (tally.by_band[b].worked.size() > 0) by_band[tables.bands.bands()[b].name] = credit_json(a, tally.by_band[b], tables);
+                if (tally.by_band[b].worked.size() > 0)
+                    by_band[tables.bands.bands()[b].name] = credit_json(a, tally.by_band[b], tables);
             for (std::size_t m = 0; m < tally.by_mode.size(); ++m)
                 if (tally.by_mode[m].worked.size() > 0) by_mode[s.modes[m]] = credit_json(a, tally.by_mode[m], tables);
             award["by_band"] = by_band;
@@ -199,9 +207,11 @@ int cmd_import(const options& o, parex::chunked_executor& ex) {
         const auto file = load(path, o, ex);
         const auto& l = *file;
         const auto t0 = std::chrono::steady_clock::now();
-        const auto r = db.import(l.doc, tables.for_qsos(), o.threads, 8192, examples::terminal_progress("importing " + path));
+        const auto r =
+            db.import(l.doc, tables.for_qsos(), o.threads, 8192, examples::terminal_progress("importing " + path));
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        fmt::print("{}: {} records, {} new QSOs, {} already stored ({:.3f} s)\n", path, r.records, r.inserted, r.duplicates, s);
+        fmt::print("{}: {} records, {} new QSOs, {} already stored ({:.3f} s)\n", path, r.records, r.inserted,
+                   r.duplicates, s);
     }
     fmt::print("{}: {} QSOs\n", o.db, db.size());
     return 0;
@@ -226,7 +236,10 @@ int main(int argc, char** argv) {
     options o;
     cli::add_threads(&app, o.threads);
     app.add_flag("--lenient", o.lenient, "skip bad records (reported on stderr) instead of failing");
-    app.add_option("--spec-dir", o.spec_dir, "folder of the reference tables (bands, DXCC entities, states, cty.csv); default: share/parex/logbook beside this program's bin folder")->capture_default_str();
+    app.add_option("--spec-dir", o.spec_dir,
+                   "folder of the reference tables (bands, DXCC entities, states, cty.csv); default: "
+                   "share/parex/logbook beside this program's bin folder")
+        ->capture_default_str();
 
     auto* stats = app.add_subcommand("stats", "records, fields, bytes, parse time and MB/s of each file");
     stats->add_option("files", o.files, "ADI files")->required()->check(CLI::ExistingFile);

@@ -51,7 +51,8 @@ public:
     static band_table read_csv(const std::filesystem::path& path) {
         band_table t;
         examples::read_csv(path, {.min_fields = 3}, [&](const std::vector<std::string>& f) {
-            t.bands_.push_back({f[0], examples::csv_number<double>(f[1], "lower_mhz"), examples::csv_number<double>(f[2], "upper_mhz")});
+            t.bands_.push_back({f[0], examples::csv_number<double>(f[1], "lower_mhz"),
+                                examples::csv_number<double>(f[2], "upper_mhz")});
         });
         const int six = t.by_name("6m");
         if (six < 0) throw examples::table_error(path.string() + ": no 6m band");
@@ -97,40 +98,44 @@ public:
     /// Reads `prefix,name,dxcc,continent,cq,itu,lat,lon,utc,prefixes;`. Throws examples::table_error.
     static country_file read_csv(const std::filesystem::path& path) {
         country_file t;
-        examples::read_csv(
-            path, {.header = false, .min_fields = 10},
-            [&](const std::vector<std::string>& f) {
-                const entity base{examples::csv_number<int>(f[2], "DXCC code"), f[3], examples::csv_number<int>(f[4], "CQ zone"),
-                                  examples::csv_number<int>(f[5], "ITU zone")};
-                std::istringstream list(f[9]);
-                std::string item;
-                while (list >> item) {
-                    if (!item.empty() && item.back() == ';') item.pop_back();
-                    if (item.empty()) continue;
-                    entity e = base;
-                    std::string key;
-                    for (std::size_t i = 0; i < item.size(); ++i) {
-                        const char c = item[i];
-                        const char* close = c == '(' ? ")" : c == '[' ? "]" : c == '<' ? ">" : c == '{' ? "}" : c == '~' ? "~" : nullptr;
-                        if (close == nullptr) {
-                            key += c;
-                            continue;
-                        }
-                        const auto end = item.find(close, i + 1);
-                        if (end == std::string::npos) throw std::invalid_argument("unclosed override in '" + item + "'");
-                        const auto inner = std::string_view(item).substr(i + 1, end - i - 1);
-                        if (c == '(') e.cq_zone = examples::csv_number<int>(inner, "CQ zone override");
-                        if (c == '[') e.itu_zone = examples::csv_number<int>(inner, "ITU zone override");
-                        if (c == '{') e.continent = std::string(inner);
-                        i = end;
+        examples::read_csv(path, {.header = false, .min_fields = 10}, [&](const std::vector<std::string>& f) {
+            const entity base{examples::csv_number<int>(f[2], "DXCC code"), f[3],
+                              examples::csv_number<int>(f[4], "CQ zone"), examples::csv_number<int>(f[5], "ITU zone")};
+            std::istringstream list(f[9]);
+            std::string item;
+            while (list >> item) {
+                if (!item.empty() && item.back() == ';') item.pop_back();
+                if (item.empty()) continue;
+                entity e = base;
+                std::string key;
+                for (std::size_t i = 0; i < item.size(); ++i) {
+                    const char c = item[i];
+                    const char* close = c == '('   ? ")"
+                                        : c == '[' ? "]"
+                                        : c == '<' ? ">"
+                                        : c == '{' ? "}"
+                                        : c == '~' ? "~"
+                                                   : nullptr;
+                    if (close == nullptr) {
+                        key += c;
+                        continue;
                     }
-                    if (key.starts_with('=')) t.exact_[detail::upper(key.substr(1))] = e;
-                    else {
-                        t.max_prefix_ = std::max(t.max_prefix_, key.size());
-                        t.prefixes_[detail::upper(key)] = e;
-                    }
+                    const auto end = item.find(close, i + 1);
+                    if (end == std::string::npos) throw std::invalid_argument("unclosed override in '" + item + "'");
+                    const auto inner = std::string_view(item).substr(i + 1, end - i - 1);
+                    if (c == '(') e.cq_zone = examples::csv_number<int>(inner, "CQ zone override");
+                    if (c == '[') e.itu_zone = examples::csv_number<int>(inner, "ITU zone override");
+                    if (c == '{') e.continent = std::string(inner);
+                    i = end;
                 }
-            });
+                if (key.starts_with('='))
+                    t.exact_[detail::upper(key.substr(1))] = e;
+                else {
+                    t.max_prefix_ = std::max(t.max_prefix_, key.size());
+                    t.prefixes_[detail::upper(key)] = e;
+                }
+            }
+        });
         if (t.prefixes_.empty()) throw examples::table_error(path.string() + ": no prefixes");
         return t;
     }
@@ -180,8 +185,10 @@ public:
     /// QRP, and license-class markers (CQ WPX rules name /A, /E, /J, /P, /M, /MM).
     [[nodiscard]] static bool is_operating_suffix(std::string_view part) {
         using namespace std::string_view_literals;
-        constexpr std::array suffixes{"P"sv, "M"sv, "MM"sv, "AM"sv, "QRP"sv, "A"sv, "E"sv, "J"sv, "R"sv, "B"sv, "LH"sv, "AG"sv, "AE"sv};
-        return part.size() <= 3 && std::any_of(suffixes.begin(), suffixes.end(), [&](std::string_view s) { return parex::ascii_iequals(part, s); });
+        constexpr std::array suffixes{"P"sv, "M"sv, "MM"sv, "AM"sv, "QRP"sv, "A"sv, "E"sv,
+                                      "J"sv, "R"sv, "B"sv,  "LH"sv, "AG"sv,  "AE"sv};
+        return part.size() <= 3 && std::any_of(suffixes.begin(), suffixes.end(),
+                                               [&](std::string_view s) { return parex::ascii_iequals(part, s); });
     }
 
 private:
@@ -205,10 +212,10 @@ struct qso {
     int band_index = -1;                                  ///< index in the band table, -1 when unknown
     std::string_view mode;
     std::string_view submode;
-    int dxcc = -1;  ///< DXCC entity code (0 = none, -1 unknown)
-    std::string_view state;       ///< STATE's code (the text before any " // comment", as LoTW writes)
-    int cqz = 0;                  ///< CQ zone 1..40, 0 unknown
-    int ituz = 0;                 ///< ITU zone 1..90, 0 unknown
+    int dxcc = -1;           ///< DXCC entity code (0 = none, -1 unknown)
+    std::string_view state;  ///< STATE's code (the text before any " // comment", as LoTW writes)
+    int cqz = 0;             ///< CQ zone 1..40, 0 unknown
+    int ituz = 0;            ///< ITU zone 1..90, 0 unknown
     std::string_view gridsquare;
     std::string_view vucc_grids;  ///< VUCC_GRIDS: the two or four grids of a grid-line or corner QSO
     std::string_view cont;
@@ -238,8 +245,10 @@ struct qso_tables {
 namespace detail {
 
 inline std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+        s.remove_suffix(1);
     return s;
 }
 
@@ -289,26 +298,43 @@ inline qso to_qso(const document& doc, std::size_t index, const qso_tables& tabl
     for (const auto f : doc[index]) {
         const auto& n = f.name;
         if (n.size() < 3 || n.size() > 13) continue;  // every name below is 3 to 13 bytes
-        if (parex::ascii_iequals(n, "CALL")) q.call = detail::trim(f.data);
-        else if (parex::ascii_iequals(n, "QSO_DATE")) q.qso_date = detail::adif_date(f.data);
-        else if (parex::ascii_iequals(n, "TIME_ON")) q.time_on = detail::adif_time(f.data);
-        else if (parex::ascii_iequals(n, "BAND")) band_text = f.data;
-        else if (parex::ascii_iequals(n, "FREQ")) freq_text = f.data;
-        else if (parex::ascii_iequals(n, "MODE")) q.mode = detail::trim(f.data);
-        else if (parex::ascii_iequals(n, "SUBMODE")) q.submode = detail::trim(f.data);
-        else if (parex::ascii_iequals(n, "DXCC")) dxcc_text = f.data;
+        if (parex::ascii_iequals(n, "CALL"))
+            q.call = detail::trim(f.data);
+        else if (parex::ascii_iequals(n, "QSO_DATE"))
+            q.qso_date = detail::adif_date(f.data);
+        else if (parex::ascii_iequals(n, "TIME_ON"))
+            q.time_on = detail::adif_time(f.data);
+        else if (parex::ascii_iequals(n, "BAND"))
+            band_text = f.data;
+        else if (parex::ascii_iequals(n, "FREQ"))
+            freq_text = f.data;
+        else if (parex::ascii_iequals(n, "MODE"))
+            q.mode = detail::trim(f.data);
+        else if (parex::ascii_iequals(n, "SUBMODE"))
+            q.submode = detail::trim(f.data);
+        else if (parex::ascii_iequals(n, "DXCC"))
+            dxcc_text = f.data;
         else if (parex::ascii_iequals(n, "STATE")) {
             const auto s = detail::trim(f.data);
             q.state = s.substr(0, s.find_first_of(" \t"));
-        } else if (parex::ascii_iequals(n, "CQZ")) cqz_text = f.data;
-        else if (parex::ascii_iequals(n, "ITUZ")) ituz_text = f.data;
-        else if (parex::ascii_iequals(n, "GRIDSQUARE")) q.gridsquare = detail::trim(f.data);
-        else if (parex::ascii_iequals(n, "VUCC_GRIDS")) q.vucc_grids = detail::trim(f.data);
-        else if (parex::ascii_iequals(n, "CONT")) q.cont = detail::trim(f.data);
-        else if (parex::ascii_iequals(n, "COUNTRY")) q.country = detail::trim(f.data);
-        else if (parex::ascii_iequals(n, "QSL_RCVD")) q.qsl_rcvd = detail::enum_char(f.data);
-        else if (parex::ascii_iequals(n, "LOTW_QSL_RCVD")) q.lotw_qsl_rcvd = detail::enum_char(f.data);
-        else if (parex::ascii_iequals(n, "EQSL_QSL_RCVD")) q.eqsl_qsl_rcvd = detail::enum_char(f.data);
+        } else if (parex::ascii_iequals(n, "CQZ"))
+            cqz_text = f.data;
+        else if (parex::ascii_iequals(n, "ITUZ"))
+            ituz_text = f.data;
+        else if (parex::ascii_iequals(n, "GRIDSQUARE"))
+            q.gridsquare = detail::trim(f.data);
+        else if (parex::ascii_iequals(n, "VUCC_GRIDS"))
+            q.vucc_grids = detail::trim(f.data);
+        else if (parex::ascii_iequals(n, "CONT"))
+            q.cont = detail::trim(f.data);
+        else if (parex::ascii_iequals(n, "COUNTRY"))
+            q.country = detail::trim(f.data);
+        else if (parex::ascii_iequals(n, "QSL_RCVD"))
+            q.qsl_rcvd = detail::enum_char(f.data);
+        else if (parex::ascii_iequals(n, "LOTW_QSL_RCVD"))
+            q.lotw_qsl_rcvd = detail::enum_char(f.data);
+        else if (parex::ascii_iequals(n, "EQSL_QSL_RCVD"))
+            q.eqsl_qsl_rcvd = detail::enum_char(f.data);
     }
     if (tables.bands != nullptr) {
         q.band_index = tables.bands->by_name(detail::trim(band_text));

@@ -39,8 +39,8 @@ public:
 
 /// What an import did.
 struct import_report {
-    std::size_t records = 0;   ///< records read
-    std::size_t inserted = 0;  ///< new QSOs
+    std::size_t records = 0;     ///< records read
+    std::size_t inserted = 0;    ///< new QSOs
     std::size_t duplicates = 0;  ///< QSOs already in the store (same call, date, time, band, mode)
 };
 
@@ -84,19 +84,22 @@ public:
     explicit store(const std::filesystem::path& path) : path_(path.string()) {
         sqlite3* db = nullptr;
         // NOMUTEX: one connection used by one thread at a time (the pipeline's writer stage is serial)
-        const int rc = sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+        const int rc = sqlite3_open_v2(path_.c_str(), &db,
+                                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
         db_.reset(db);
         if (rc != SQLITE_OK) fail("opening");
         sqlite3_busy_timeout(db, busy_timeout_ms);
         exec(connection_pragmas, "setting the connection's pragmas");
         switch_journal(connection_journal);
-        exec("CREATE TABLE IF NOT EXISTS qso ("
-             " id INTEGER PRIMARY KEY,"
-             " call TEXT NOT NULL, qso_date TEXT NOT NULL, time_on TEXT NOT NULL, band TEXT NOT NULL, mode TEXT NOT NULL,"
-             " submode TEXT, dxcc INTEGER, state TEXT, cqz INTEGER, ituz INTEGER, gridsquare TEXT, cont TEXT,"
-             " country TEXT, qsl_rcvd TEXT, lotw_qsl_rcvd TEXT, eqsl_qsl_rcvd TEXT,"
-             " adi BLOB NOT NULL);",
-             "creating the schema");
+        exec(
+            "CREATE TABLE IF NOT EXISTS qso ("
+            " id INTEGER PRIMARY KEY,"
+            " call TEXT NOT NULL, qso_date TEXT NOT NULL, time_on TEXT NOT NULL, band TEXT NOT NULL, mode TEXT NOT "
+            "NULL,"
+            " submode TEXT, dxcc INTEGER, state TEXT, cqz INTEGER, ituz INTEGER, gridsquare TEXT, cont TEXT,"
+            " country TEXT, qsl_rcvd TEXT, lotw_qsl_rcvd TEXT, eqsl_qsl_rcvd TEXT,"
+            " adi BLOB NOT NULL);",
+            "creating the schema");
         create_identity_index();  // also restores it after a bulk import that did not finish
     }
 
@@ -107,8 +110,8 @@ public:
     /// built once at the end, which SQLite does by sorting instead of one B-tree insertion per row.
     /// `run`: progress in batches, cancellation. Throws store_error (the transaction in progress is rolled
     /// back; earlier batches stay, and the index is rebuilt).
-    import_report import(const document& doc, const qso_tables& tables, std::size_t threads = 0, std::size_t batch = 8192,
-                         const parex::run_options& run = {}) {
+    import_report import(const document& doc, const qso_tables& tables, std::size_t threads = 0,
+                         std::size_t batch = 8192, const parex::run_options& run = {}) {
         struct row {
             identity id;
             qso typed;
@@ -121,9 +124,10 @@ public:
             switch_journal(bulk_load_journal);
             exec("DROP INDEX IF EXISTS qso_identity", "dropping the identity index for a bulk import");
         }
-        statement insert(db_.get(), "INSERT OR IGNORE INTO qso (call, qso_date, time_on, band, mode, submode, dxcc, state, cqz,"
-                                    " ituz, gridsquare, cont, country, qsl_rcvd, lotw_qsl_rcvd, eqsl_qsl_rcvd, adi)"
-                                    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
+        statement insert(db_.get(),
+                         "INSERT OR IGNORE INTO qso (call, qso_date, time_on, band, mode, submode, dxcc, state, cqz,"
+                         " ituz, gridsquare, cont, country, qsl_rcvd, lotw_qsl_rcvd, eqsl_qsl_rcvd, adi)"
+                         " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
                          *this);
         import_report report;
         std::size_t next = 0;
@@ -160,9 +164,15 @@ public:
                             }
                             const auto& q = r.typed;  // bound without a copy: rows and doc outlive the step
                             const auto& id = r.id;
-                            insert.text(1, id.call).text(2, id.qso_date).text(3, id.time_on).text(4, id.band).text(5, id.mode);
+                            insert.text(1, id.call)
+                                .text(2, id.qso_date)
+                                .text(3, id.time_on)
+                                .text(4, id.band)
+                                .text(5, id.mode);
                             insert.text_or_null(6, q.submode).int_or_null(7, q.dxcc >= 0 ? q.dxcc : -1, q.dxcc >= 0);
-                            insert.text_or_null(8, q.state).int_or_null(9, q.cqz, q.cqz > 0).int_or_null(10, q.ituz, q.ituz > 0);
+                            insert.text_or_null(8, q.state)
+                                .int_or_null(9, q.cqz, q.cqz > 0)
+                                .int_or_null(10, q.ituz, q.ituz > 0);
                             insert.text_or_null(11, q.gridsquare).text_or_null(12, q.cont).text_or_null(13, q.country);
                             insert.text_or_null(14, std::string_view(&q.qsl_rcvd, q.qsl_rcvd ? 1 : 0));
                             insert.text_or_null(15, std::string_view(&q.lotw_qsl_rcvd, q.lotw_qsl_rcvd ? 1 : 0));
@@ -206,7 +216,8 @@ public:
     template <class Sink>
     std::size_t export_adi(Sink&& sink) {
         std::string head;
-        append_header(head, "ADIF export by parex-logbook\n", std::vector<field>{{"ADIF_VER", "3.1.6", '\0'}, {"PROGRAMID", "parex-logbook", '\0'}});
+        append_header(head, "ADIF export by parex-logbook\n",
+                      std::vector<field>{{"ADIF_VER", "3.1.6", '\0'}, {"PROGRAMID", "parex-logbook", '\0'}});
         sink(std::string_view(head));
         statement select(db_.get(), "SELECT adi FROM qso ORDER BY id", *this);
         std::size_t n = 0;
@@ -231,12 +242,17 @@ private:
 
         identity() = default;
         identity(std::string c, std::string d, std::string t, std::string b, std::string m)
-            : call(std::move(c)), qso_date(std::move(d)), time_on(std::move(t)), band(std::move(b)), mode(std::move(m)) {
+            : call(std::move(c)),
+              qso_date(std::move(d)),
+              time_on(std::move(t)),
+              band(std::move(b)),
+              mode(std::move(m)) {
             for (const std::string* v : {&call, &qso_date, &time_on, &band, &mode})  // boost::hash_combine's mix
                 hash ^= std::hash<std::string>{}(*v) + 0x9e3779b97f4a7c15ULL + (hash << 6) + (hash >> 2);
         }
         bool operator==(const identity& o) const {
-            return hash == o.hash && call == o.call && qso_date == o.qso_date && time_on == o.time_on && band == o.band && mode == o.mode;
+            return hash == o.hash && call == o.call && qso_date == o.qso_date && time_on == o.time_on &&
+                   band == o.band && mode == o.mode;
         }
         struct hasher {
             std::size_t operator()(const identity& i) const noexcept { return i.hash; }
@@ -244,7 +260,9 @@ private:
     };
 
     /// QSO_DATE as stored (trimmed), so a record without a valid date still has an identity.
-    static std::string identity_date(const record& r) { return std::string(detail::trim(r.find("QSO_DATE").value_or(""))); }
+    static std::string identity_date(const record& r) {
+        return std::string(detail::trim(r.find("QSO_DATE").value_or("")));
+    }
     /// TIME_ON as HHMMSS (an HHMM time gets seconds 00), or "" when absent or invalid.
     static std::string identity_time(const qso& q) {
         if (!q.time_on) return {};
@@ -290,7 +308,8 @@ private:
             return *this;
         }
         statement& text_or_null(int i, std::string_view v) {
-            check(v.empty() ? sqlite3_bind_null(stmt_, i) : sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC));
+            check(v.empty() ? sqlite3_bind_null(stmt_, i)
+                            : sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC));
             return *this;
         }
         statement& int_or_null(int i, int v, bool present) {

@@ -16,9 +16,9 @@ int main(int argc, char** argv) {
     parex::chunked_executor ex({.sequential_below = 1 << 16});  // below 64 KiB: no threads
     const auto plan = parex::split_bytes(text, 1 << 16, parex::after_delimiter("\n"));
     const auto lines = ex.map_reduce(
-        plan, [](const parex::byte_chunk& c) { return std::ranges::count(c.bytes, '\n'); },
-        std::plus<>{}, std::ptrdiff_t{0});
+        plan, [](const parex::byte_chunk& c) { return std::ranges::count(c.bytes, '\n'); }, std::plus<>{},
+        std::ptrdiff_t{0});
     const auto sizes = ex.map(plan, [](const parex::byte_chunk& c) { return c.size(); });
-    std::printf("%zu bytes, %td lines, %zu chunks, largest %zu bytes\n", text.size(), lines,
-                plan.size(), std::ranges::max(sizes));
+    std::printf("%zu bytes, %td lines, %zu chunks, largest %zu bytes\n", text.size(), lines, plan.size(),
+                std::ranges::max(sizes));
 }

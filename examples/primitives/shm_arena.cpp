@@ -9,7 +9,7 @@
 int main() {
     const auto name = parex::unique_shm_name("parex-example");
     auto arena = parex::shm_arena::create({.bytes = 1 << 20, .name = name});  // we own (and unlink) it
-    auto mailbox = arena.allocate<std::size_t>(1);  // where the child leaves its offset
+    auto mailbox = arena.allocate<std::size_t>(1);                            // where the child leaves its offset
 
     if (fork() == 0) {  // the child attaches by name, as an unrelated process would
         auto mine = parex::shm_arena::attach(name);

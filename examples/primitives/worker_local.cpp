@@ -9,7 +9,7 @@
 #include <vector>
 
 struct word_lengths {
-    std::string scratch;               // reused from chunk to chunk
+    std::string scratch;                   // reused from chunk to chunk
     std::array<std::size_t, 16> counts{};  // words of length 1..15, then longer
 };
 

@@ -18,18 +18,18 @@ namespace transport {
 /// A run's grid and beam. Lengths in cm, energies in MeV (kinetic), angles in radians. Fields left at 0
 /// are filled by resolve(); the simulation itself takes only complete configurations.
 struct config {
-    double energy_mev = 100;       ///< beam energy E_max, inside the stopping-power table
-    double cutoff_mev = 1;         ///< fluence that would fall below the grid's lowest energy is absorbed
-    std::size_t energies = 0;      ///< Ne, energy bins uniform in CSDA range from E_max down to the cut-off
-    std::size_t angles = 41;       ///< Ntheta, bins uniform over [-theta_max, theta_max]
-    std::size_t nz = 0;            ///< depth cells of dz, from the entrance surface z = 0
-    std::size_t nx = 0;            ///< lateral cells of dx, centred on the beam axis x = 0
+    double energy_mev = 100;   ///< beam energy E_max, inside the stopping-power table
+    double cutoff_mev = 1;     ///< fluence that would fall below the grid's lowest energy is absorbed
+    std::size_t energies = 0;  ///< Ne, energy bins uniform in CSDA range from E_max down to the cut-off
+    std::size_t angles = 41;   ///< Ntheta, bins uniform over [-theta_max, theta_max]
+    std::size_t nz = 0;        ///< depth cells of dz, from the entrance surface z = 0
+    std::size_t nx = 0;        ///< lateral cells of dx, centred on the beam axis x = 0
     double dz_cm = 0.1;
     double dx_cm = 0.1;
-    double step_cm = 0;            ///< path length per step, at most min(dz, dx)
-    double theta_max_rad = 0;      ///< half-width of the angular grid, in (0, pi/2)
-    double dy_cm = 1;              ///< thickness of the 2-D slab, for dose per incident proton
-    std::size_t max_steps = 0;     ///< run() stops after this many steps at the latest
+    double step_cm = 0;         ///< path length per step, at most min(dz, dx)
+    double theta_max_rad = 0;   ///< half-width of the angular grid, in (0, pi/2)
+    double dy_cm = 1;           ///< thickness of the 2-D slab, for dose per incident proton
+    std::size_t max_steps = 0;  ///< run() stops after this many steps at the latest
 };
 
 /// Size limits of a grid, checked by resolve() and validate(): a cell count per axis, the angle and
@@ -75,16 +75,20 @@ inline void validate_given(const config& c, const stopping_power_table& t) {
     require(c.dy_cm > 0, "dy_cm = " + str(c.dy_cm) + " must be positive");
     require(c.angles > 0, "angles = 0 must be positive");
     require(c.step_cm >= 0, "step_cm = " + str(c.step_cm) + " must be positive");
-    require(c.step_cm <= std::min(c.dz_cm, c.dx_cm),
-            "step_cm = " + str(c.step_cm) + " is longer than a cell (dz_cm = " + str(c.dz_cm) + ", dx_cm = " +
-                str(c.dx_cm) + ")");
+    require(c.step_cm <= std::min(c.dz_cm, c.dx_cm), "step_cm = " + str(c.step_cm) +
+                                                         " is longer than a cell (dz_cm = " + str(c.dz_cm) +
+                                                         ", dx_cm = " + str(c.dx_cm) + ")");
     require(c.theta_max_rad >= 0 && c.theta_max_rad < std::numbers::pi / 2,
             "theta_max_rad = " + str(c.theta_max_rad) + " must lie in (0, pi/2)");
     require(c.energies != 1, "energies = 1: the grid needs at least two energy bins");
-    require(c.energies <= max_energies, "energies = " + std::to_string(c.energies) + " is above the limit " + std::to_string(max_energies));
-    require(c.angles <= max_angles, "angles = " + std::to_string(c.angles) + " is above the limit " + std::to_string(max_angles));
-    require(c.nz <= max_cells_per_axis, "nz = " + std::to_string(c.nz) + " is above the limit " + std::to_string(max_cells_per_axis));
-    require(c.nx <= max_cells_per_axis, "nx = " + std::to_string(c.nx) + " is above the limit " + std::to_string(max_cells_per_axis));
+    require(c.energies <= max_energies,
+            "energies = " + std::to_string(c.energies) + " is above the limit " + std::to_string(max_energies));
+    require(c.angles <= max_angles,
+            "angles = " + std::to_string(c.angles) + " is above the limit " + std::to_string(max_angles));
+    require(c.nz <= max_cells_per_axis,
+            "nz = " + std::to_string(c.nz) + " is above the limit " + std::to_string(max_cells_per_axis));
+    require(c.nx <= max_cells_per_axis,
+            "nx = " + std::to_string(c.nx) + " is above the limit " + std::to_string(max_cells_per_axis));
     // the range in cells and in steps: bounded, so that loops stepping through it end
     const double range_cm = t.csda_range(c.energy_mev) / water_density_g_cm3;
     const auto cells = [&](double length_cm) { return range_cm / length_cm; };
@@ -120,7 +124,8 @@ inline void validate(const config& c, const stopping_power_table& t) {
     require(c.max_steps > 0, "max_steps = 0 must be positive");
     require(phase_space_bins(c) != 0, "energies x angles x nz x nx = " + std::to_string(c.energies) + " x " +
                                           std::to_string(c.angles) + " x " + std::to_string(c.nz) + " x " +
-                                          std::to_string(c.nx) + " bins is above the limit " + std::to_string(max_bins));
+                                          std::to_string(c.nx) + " bins is above the limit " +
+                                          std::to_string(max_bins));
     const double r_cut = t.csda_range(c.cutoff_mev);
     require(grid_top(c, t).first > r_cut, "cutoff_mev = " + str(c.cutoff_mev) + " leaves no range to transport");
 }
@@ -143,10 +148,12 @@ inline config resolve(config c, const stopping_power_table& t) {
         detail::require(r_top > r_cut, "cutoff_mev = " + detail::str(c.cutoff_mev) + " leaves no range to transport");
         const auto steps = static_cast<std::size_t>(std::floor((r_top - r_cut) / (c.step_cm * water_density_g_cm3)));
         c.energies = std::max<std::size_t>(steps, 1) + 1;
-        c.cutoff_mev = t.energy_at_csda_range(r_top - static_cast<double>(c.energies - 1) * c.step_cm * water_density_g_cm3);
+        c.cutoff_mev =
+            t.energy_at_csda_range(r_top - static_cast<double>(c.energies - 1) * c.step_cm * water_density_g_cm3);
     }
     if (c.theta_max_rad == 0)
-        c.theta_max_rad = std::clamp(5 * rms_angle_at_end_of_range(t, c.energy_mev, c.step_cm, c.cutoff_mev), 0.02, 1.2);
+        c.theta_max_rad =
+            std::clamp(5 * rms_angle_at_end_of_range(t, c.energy_mev, c.step_cm, c.cutoff_mev), 0.02, 1.2);
     if (c.nz == 0) c.nz = static_cast<std::size_t>(std::ceil(1.05 * range / c.dz_cm)) + 3;
     if (c.nx == 0) {
         const double half = 5 * fermi_eyges_sigma_cm(t, c.energy_mev, c.step_cm, range) + 3 * c.dx_cm;

@@ -24,7 +24,8 @@ inline std::vector<double> depth_dose(const config& c, std::span<const double> d
 
 /// Depth of the dose maximum, cm: the centre of the cell with the largest value (resolution dz).
 inline double bragg_peak_cm(const config& c, const std::vector<double>& depth_dose) {
-    const auto k = static_cast<std::size_t>(std::max_element(depth_dose.begin(), depth_dose.end()) - depth_dose.begin());
+    const auto k =
+        static_cast<std::size_t>(std::max_element(depth_dose.begin(), depth_dose.end()) - depth_dose.begin());
     return (static_cast<double>(k) + 0.5) * c.dz_cm;
 }
 

@@ -23,13 +23,14 @@ double sum_of(const T* s, std::size_t n) {
     for (; x + 8 <= n; x += 8)
         for (std::size_t l = 0; l < 8; ++l) partial[l] += static_cast<double>(s[x + l]);
     for (; x < n; ++x) partial[x % 8] += static_cast<double>(s[x]);
-    return ((partial[0] + partial[4]) + (partial[1] + partial[5])) + ((partial[2] + partial[6]) + (partial[3] + partial[7]));
+    return ((partial[0] + partial[4]) + (partial[1] + partial[5])) +
+           ((partial[2] + partial[6]) + (partial[3] + partial[7]));
 }
 
 /// a[q] = w0 s0[q] + w1 s1[q] for q < n, stored past the cache if asked (a 16-byte aligned).
 template <class T>
 void weighted_sum(T* __restrict a, const T* __restrict s0, T w0, const T* __restrict s1, T w1, std::size_t n,
-                         bool past_cache) {
+                  bool past_cache) {
     using vec = typename examples::vector_of<T, 16>::type;
     constexpr std::size_t per_vec = 16 / sizeof(T);
     std::size_t q = 0;
@@ -51,8 +52,8 @@ void weighted_sum(T* __restrict a, const T* __restrict s0, T w0, const T* __rest
 /// read from L1 (Ntheta x 128 bytes), each target written once. Sources are added in ascending j.
 template <std::size_t Bytes, std::size_t Lane, class T>
 PAREX_ALWAYS_INLINE inline void convolve_lane(const T* coefficient, std::size_t hw, std::size_t na, std::size_t stride,
-                                       const T* __restrict in, T* __restrict out, std::size_t m, bool prefetch,
-                                       bool past_cache) {
+                                              const T* __restrict in, T* __restrict out, std::size_t m, bool prefetch,
+                                              bool past_cache) {
     using vec = typename examples::vector_of<T, Bytes>::type;
     constexpr std::size_t per_vec = Bytes / sizeof(T), vecs = Lane / per_vec;
     const std::size_t width = 2 * hw + 1;
@@ -81,8 +82,10 @@ PAREX_ALWAYS_INLINE inline void convolve_lane(const T* coefficient, std::size_t 
             }
 #pragma GCC unroll 8
             for (std::size_t v = 0; v < vecs; ++v) {
-                if (past_cache) examples::streaming_store(target + v * per_vec, acc[v]);
-                else std::memcpy(target + v * per_vec, &acc[v], sizeof(vec));
+                if (past_cache)
+                    examples::streaming_store(target + v * per_vec, acc[v]);
+                else
+                    std::memcpy(target + v * per_vec, &acc[v], sizeof(vec));
             }
             continue;
         }

@@ -2,13 +2,13 @@
 // Bragg-peak depth, R80 against NIST's CSDA range, the lateral spread against Fermi-Eyges, the
 // conservation residuals and the speed. See README.md beside this file.
 #include <common/cli.hpp>
-#include <transport/dose.hpp>
 #include <common/module_data.hpp>
 #include <common/output_file.hpp>
+#include <transport/dose.hpp>
 #include <transport/transport.hpp>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <spawn.h>
@@ -52,8 +52,9 @@ pt::config make_config(const options& o, const pt::stopping_power_table& table) 
     } else if (o.grid != "auto") {
         // NZxNX, each a count in [1, max_cells_per_axis]: from_chars reads no sign, so "-5" is refused
         const auto bad = [&] {
-            return cli::usage_failure(fmt::format("--grid {}: expected auto, fitted or NZxNX with cell counts in [1, {}]",
-                                                  o.grid, pt::max_cells_per_axis));
+            return cli::usage_failure(
+                fmt::format("--grid {}: expected auto, fitted or NZxNX with cell counts in [1, {}]", o.grid,
+                            pt::max_cells_per_axis));
         };
         const char* const end = o.grid.data() + o.grid.size();
         const auto [after_nz, e1] = std::from_chars(o.grid.data(), end, c.nz);
@@ -84,7 +85,8 @@ std::string dose_csv(const pt::config& c, const std::vector<double>& dose_gy) {
 
 /// Runs python3 plot_dose.py (matplotlib) on a temporary dose CSV, drawing into `png` (a path it writes
 /// as PNG whatever its name); throws when it fails.
-void plot(const pt::config& c, const std::vector<double>& dose_gy, const nlohmann::json& summary, const std::string& png) {
+void plot(const pt::config& c, const std::vector<double>& dose_gy, const nlohmann::json& summary,
+          const std::string& png) {
     char name[] = "/tmp/parex-transport-dose-XXXXXX";
     const int fd = ::mkstemp(name);
     if (fd < 0) throw std::runtime_error("cannot create a temporary dose file for --plot");
@@ -144,9 +146,16 @@ int simulate(const options& o, const pt::config& c, const pt::stopping_power_tab
         {"bins_per_second", report.bins_per_second()},
         {"threads", parex::workers_for(parex::workload::cpu_bound, o.threads)},
         {"precision", o.precision},
-        {"grid", {{"nz", c.nz}, {"nx", c.nx}, {"angles", c.angles}, {"energies", c.energies}, {"dz_cm", c.dz_cm},
-                  {"dx_cm", c.dx_cm}, {"step_cm", c.step_cm}, {"theta_max_rad", c.theta_max_rad},
-                  {"cutoff_mev", c.cutoff_mev}}},
+        {"grid",
+         {{"nz", c.nz},
+          {"nx", c.nx},
+          {"angles", c.angles},
+          {"energies", c.energies},
+          {"dz_cm", c.dz_cm},
+          {"dx_cm", c.dx_cm},
+          {"step_cm", c.step_cm},
+          {"theta_max_rad", c.theta_max_rad},
+          {"cutoff_mev", c.cutoff_mev}}},
     };
     if (!sim.stopped())
         fmt::print(stderr, "parex-transport: stopped after {} steps with {:.3g} of the beam still moving\n",
@@ -165,15 +174,16 @@ int simulate(const options& o, const pt::config& c, const pt::stopping_power_tab
         return 0;
     }
     const double peak = j["bragg_peak_cm"], r80 = j["r80_cm"];
-    fmt::print("parex-transport: {} MeV protons in water, {} x {} cells of {:.4g} x {:.4g} cm, {} angles over +-{:.3f} rad, "
-               "{} energies down to {:.3g} MeV ({}, {} threads)\n",
-               c.energy_mev, c.nz, c.nx, c.dz_cm, c.dx_cm, c.angles, c.theta_max_rad, c.energies, c.cutoff_mev,
-               o.precision, j["threads"].get<std::size_t>());
+    fmt::print(
+        "parex-transport: {} MeV protons in water, {} x {} cells of {:.4g} x {:.4g} cm, {} angles over +-{:.3f} rad, "
+        "{} energies down to {:.3g} MeV ({}, {} threads)\n",
+        c.energy_mev, c.nz, c.nx, c.dz_cm, c.dx_cm, c.angles, c.theta_max_rad, c.energies, c.cutoff_mev, o.precision,
+        j["threads"].get<std::size_t>());
     fmt::print("  Bragg peak                 {:.3f} cm  ({:.4f} x CSDA range)\n", peak, peak / csda);
     fmt::print("  R80                        {:.3f} cm  (NIST CSDA range {:.4g} cm: {:.4f})\n", r80, csda, r80 / csda);
     if (mid_in_grid)
-        fmt::print("  lateral sigma at {:.2f} cm  {:.4f} cm  (Fermi-Eyges {:.4f} cm: {:.2f}x)\n", mid, sigma, fermi_eyges,
-                   sigma / fermi_eyges);
+        fmt::print("  lateral sigma at {:.2f} cm  {:.4f} cm  (Fermi-Eyges {:.4f} cm: {:.2f}x)\n", mid, sigma,
+                   fermi_eyges, sigma / fermi_eyges);
     fmt::print("  conservation residuals     particles {:.2e}, energy {:.2e} (largest over {} steps)\n",
                report.max_particle_residual, report.max_energy_residual, report.steps);
     fmt::print("  time per step              {:.3f} ms, {:.3g} bins/s (active energy window)\n",
@@ -186,23 +196,33 @@ int simulate(const options& o, const pt::config& c, const pt::stopping_power_tab
 int main(int argc, char** argv) {
     CLI::App app{"parex-transport: operator-split proton transport in water (2-D), on parex", "parex-transport"};
     options o;
-    cli::add_real(&app, "--energy", o.energy, "beam kinetic energy, MeV (inside the stopping-power table)", 1e-3, 1e4)->required();
+    cli::add_real(&app, "--energy", o.energy, "beam kinetic energy, MeV (inside the stopping-power table)", 1e-3, 1e4)
+        ->required();
     app.add_option("--grid", o.grid,
-                   fmt::format("auto (1 mm cells, sized for the beam), fitted (40x40 cells fitted to the range, 72 angles, 200 energies) or "
-                               "NZxNX (each in [1, {}])", pt::max_cells_per_axis))
+                   fmt::format("auto (1 mm cells, sized for the beam), fitted (40x40 cells fitted to the range, 72 "
+                               "angles, 200 energies) or "
+                               "NZxNX (each in [1, {}])",
+                               pt::max_cells_per_axis))
         ->capture_default_str();
     cli::add_integer(&app, "--angles", o.angles, "angle bins (0 = 41)", 0, pt::max_angles);
-    cli::add_integer(&app, "--energies", o.energies, "energy bins (0 = one per step of residual range)", 0, pt::max_energies);
+    cli::add_integer(&app, "--energies", o.energies, "energy bins (0 = one per step of residual range)", 0,
+                     pt::max_energies);
     cli::add_real(&app, "--dz", o.dz, "depth cell, cm (0 = 0.1)", 0, 100);
     cli::add_real(&app, "--dx", o.dx, "lateral cell, cm (0 = 0.1)", 0, 100);
-    cli::add_integer(&app, "--steps", o.steps, "at most this many steps (0 = until the beam has stopped)", 0, 1'000'000'000);
+    cli::add_integer(&app, "--steps", o.steps, "at most this many steps (0 = until the beam has stopped)", 0,
+                     1'000'000'000);
     cli::add_threads(&app, o.threads);
-    app.add_option("--precision", o.precision, "fluence precision")->check(CLI::IsMember({"f32", "f64"}))->capture_default_str();
+    app.add_option("--precision", o.precision, "fluence precision")
+        ->check(CLI::IsMember({"f32", "f64"}))
+        ->capture_default_str();
     app.add_flag("--json", o.json, "print the results as one JSON object");
     app.add_option("--dose-out", o.dose_out, "write the dose map as CSV (z_cm,x_cm,dose_gy; Gy per incident proton)");
     app.add_option("--plot", o.plot, "draw the dose map and the depth-dose curve to this PNG (python3-matplotlib)");
     app.add_flag("-f,--force", o.force, "overwrite existing --dose-out and --plot files");
-    app.add_option("--table", o.table, "NIST PSTAR stopping-power CSV; default: share/parex/transport beside this program's bin folder")->check(CLI::ExistingFile)->capture_default_str();
+    app.add_option("--table", o.table,
+                   "NIST PSTAR stopping-power CSV; default: share/parex/transport beside this program's bin folder")
+        ->check(CLI::ExistingFile)
+        ->capture_default_str();
     return cli::run_program(app, argc, argv, [&] {
         const auto table = pt::stopping_power_table::read_csv(o.table);
         pt::config c;

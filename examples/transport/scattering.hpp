@@ -36,11 +36,12 @@ std::size_t simulation<T>::scatter() {
                 const kernel& kn = kernels_[i];
                 std::size_t q = 0;
                 for (; q + scatter_lane <= n; q += scatter_lane)
-                    detail::convolve_lane<bytes, scatter_lane>(coefficients_.data() + kn.offset, kn.half_width, c_.angles, q_, in + q,
-                                                              out + q, scatter_lane, q + 2 * scatter_lane <= n, past_cache);
+                    detail::convolve_lane<bytes, scatter_lane>(coefficients_.data() + kn.offset, kn.half_width,
+                                                               c_.angles, q_, in + q, out + q, scatter_lane,
+                                                               q + 2 * scatter_lane <= n, past_cache);
                 if (q < n)
-                        detail::convolve_lane<bytes, scatter_lane>(coefficients_.data() + kn.offset, kn.half_width, c_.angles, q_,
-                                                                   in + q, out + q, n - q, false, false);
+                    detail::convolve_lane<bytes, scatter_lane>(coefficients_.data() + kn.offset, kn.half_width,
+                                                               c_.angles, q_, in + q, out + q, n - q, false, false);
             }
         });
         if (past_cache) examples::streaming_store_fence();

@@ -66,8 +66,8 @@ enum class source { pencil_beam, uniform };
 /// What run() measured.
 struct run_report {
     std::size_t steps = 0;
-    double seconds = 0;              ///< wall clock of the steps
-    double bins_updated = 0;         ///< sum over steps and operators of the bins each operator updated / 3
+    double seconds = 0;       ///< wall clock of the steps
+    double bins_updated = 0;  ///< sum over steps and operators of the bins each operator updated / 3
     double max_particle_residual = 0;
     double max_energy_residual = 0;
     [[nodiscard]] double seconds_per_step() const { return steps ? seconds / static_cast<double>(steps) : 0; }
@@ -94,10 +94,14 @@ public:
     /// arena cannot be mapped.
     simulation(const config& c, const stopping_power_table& table, source s = source::pencil_beam,
                parex::executor_options executor = {})
-        : c_((detail::validate(c, table), c)), table_(&table), executor_(executor),
-          q_(c.nz * c.nx), p_(c.angles * q_), bins_(c.energies * p_),
-          arena_(parex::shm_arena::create({.bytes = (2 * bins_ + p_) * sizeof(T) + q_ * sizeof(double) + 5 * 4096,
-                                    .huge_pages = true})) {
+        : c_((detail::validate(c, table), c)),
+          table_(&table),
+          executor_(executor),
+          q_(c.nz * c.nx),
+          p_(c.angles * q_),
+          bins_(c.energies * p_),
+          arena_(parex::shm_arena::create(
+              {.bytes = (2 * bins_ + p_) * sizeof(T) + q_ * sizeof(double) + 5 * 4096, .huge_pages = true})) {
         psi_ = arena_.allocate<T>(bins_, 4096);
         next_ = arena_.allocate<T>(bins_, 4096);
         edep_ = arena_.allocate<T>(p_, 4096);
@@ -208,24 +212,25 @@ public:
     }
 
 private:
-    static constexpr std::size_t loss_grain = 4096;      // positions (theta, z, x) per chunk
-    static constexpr std::size_t dose_grain = 4096;      // cells per chunk
-    static constexpr std::size_t scatter_block = 1024;   // cells per task
+    static constexpr std::size_t loss_grain = 4096;               // positions (theta, z, x) per chunk
+    static constexpr std::size_t dose_grain = 4096;               // cells per chunk
+    static constexpr std::size_t scatter_block = 1024;            // cells per task
     static constexpr std::size_t scatter_lane = 128 / sizeof(T);  // cells summed in registers at once
-    static constexpr std::size_t stream_grain = 16384;   // cells per chunk, whole planes
+    static constexpr std::size_t stream_grain = 16384;            // cells per chunk, whole planes
 
     struct remap {
-        std::size_t target = 0;   ///< bin receiving `weight`; target + 1 receives 1 - weight
+        std::size_t target = 0;  ///< bin receiving `weight`; target + 1 receives 1 - weight
         double weight = 1;
-        double deposit_mev = 0;   ///< E_i - E' (E_i when absorbed)
+        double deposit_mev = 0;  ///< E_i - E' (E_i when absorbed)
         bool absorbed = false;
     };
     struct kernel {
         std::size_t half_width = 0;
-        std::size_t offset = 0;   ///< into coefficients_: Ntheta rows of 2 half_width + 1
+        std::size_t offset = 0;  ///< into coefficients_: Ntheta rows of 2 half_width + 1
     };
     struct shift {
-        std::size_t row = 0, column = 0;  ///< floor(d) + 1 in {0, 1}: cell z moved by d overlaps z + row - 1 and z + row
+        std::size_t row = 0,
+                    column = 0;  ///< floor(d) + 1 in {0, 1}: cell z moved by d overlaps z + row - 1 and z + row
         T w00 = 0, w01 = 0, w10 = 0, w11 = 0;
     };
     struct loss_tally {
@@ -240,8 +245,6 @@ private:
             return {a.escaped + b.escaped, a.in_grid + b.in_grid};
         }
     };
-
-
 
     /// One plane streamed in one gathering pass: a source cell (z, x) sends w_ab of its fluence to
     /// (z + row - 1 + a, x + column - 1 + b), so each cell gathers from the (up to) four cells whose

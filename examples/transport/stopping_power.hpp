@@ -35,13 +35,16 @@ public:
     /// range integrated from the table is not finite.
     stopping_power_table(std::vector<double> energy_mev, std::vector<double> stopping_mev_cm2_g,
                          double first_range_g_cm2, std::vector<double> tabulated_range_g_cm2 = {})
-        : e_(std::move(energy_mev)), s_(std::move(stopping_mev_cm2_g)), table_range_(std::move(tabulated_range_g_cm2)) {
+        : e_(std::move(energy_mev)),
+          s_(std::move(stopping_mev_cm2_g)),
+          table_range_(std::move(tabulated_range_g_cm2)) {
         if (e_.size() < 2 || e_.size() != s_.size())
             throw std::invalid_argument("stopping_power_table: need at least two rows of energy and stopping power");
         if (!table_range_.empty() && table_range_.size() != e_.size())
             throw std::invalid_argument("stopping_power_table: the range column has another length");
         for (std::size_t i = 0; i < e_.size(); ++i) {
-            if (!(e_[i] > 0) || !(s_[i] > 0) || !std::isfinite(e_[i]) || !std::isfinite(s_[i]) || (i > 0 && !(e_[i] > e_[i - 1])))
+            if (!(e_[i] > 0) || !(s_[i] > 0) || !std::isfinite(e_[i]) || !std::isfinite(s_[i]) ||
+                (i > 0 && !(e_[i] > e_[i - 1])))
                 throw std::invalid_argument("stopping_power_table: row " + std::to_string(i) +
                                             " is not positive, finite and ascending in energy");
         }
@@ -52,8 +55,8 @@ public:
         for (std::size_t i = 0; i + 1 < e_.size(); ++i) {
             r_[i + 1] = r_[i] + segment_integral(i, e_[i + 1]);
             if (!std::isfinite(r_[i + 1]) || !(r_[i + 1] > r_[i]))
-                throw std::invalid_argument("stopping_power_table: the CSDA range integrated to row " + std::to_string(i + 1) +
-                                            " is not finite and increasing");
+                throw std::invalid_argument("stopping_power_table: the CSDA range integrated to row " +
+                                            std::to_string(i + 1) + " is not finite and increasing");
         }
     }
 
@@ -65,8 +68,7 @@ public:
     static stopping_power_table read_csv(const std::filesystem::path& file) {
         std::vector<double> e, s, r;
         examples::read_csv(file, {.comment = '#'}, [&](const std::vector<std::string>& fields) {
-            if (fields.size() != 3)
-                throw std::invalid_argument(std::to_string(fields.size()) + " fields, expected 3");
+            if (fields.size() != 3) throw std::invalid_argument(std::to_string(fields.size()) + " fields, expected 3");
             e.push_back(examples::csv_number<double>(fields[0], "energy"));
             s.push_back(examples::csv_number<double>(fields[1], "stopping power"));
             r.push_back(examples::csv_number<double>(fields[2], "CSDA range"));

@@ -25,20 +25,23 @@ std::size_t simulation<T>::stream() {
     const std::size_t planes = (hi_ - lo_) * c_.angles;
     clear_next_outside(lo_, hi_);
     const std::size_t per_chunk = std::max<std::size_t>(1, stream_grain / q_);
-    const auto sums = executor_.map_reduce(parex::chunks(planes, parex::grain{per_chunk}), [&](const parex::chunk& ch) {
-        stream_tally t;
-        for (std::size_t p = ch.begin; p < ch.end; ++p) {
-            const std::size_t plane = lo * c_.angles + p;
-            const double e = energy_[plane / c_.angles];
-            const shift& sh = shifts_[plane % c_.angles];
-            const T* in = psi_.data() + plane * q_;
-            const double inside = stream_plane(sh, in, next_.data() + plane * q_);
-            const double edge = escaping(sh, in);
-            t.escaped = t.escaped + tally{edge, edge * e};
-            t.in_grid = t.in_grid + tally{inside, inside * e};
-        }
-        return t;
-    }, std::plus<>{}, stream_tally{});
+    const auto sums = executor_.map_reduce(
+        parex::chunks(planes, parex::grain{per_chunk}),
+        [&](const parex::chunk& ch) {
+            stream_tally t;
+            for (std::size_t p = ch.begin; p < ch.end; ++p) {
+                const std::size_t plane = lo * c_.angles + p;
+                const double e = energy_[plane / c_.angles];
+                const shift& sh = shifts_[plane % c_.angles];
+                const T* in = psi_.data() + plane * q_;
+                const double inside = stream_plane(sh, in, next_.data() + plane * q_);
+                const double edge = escaping(sh, in);
+                t.escaped = t.escaped + tally{edge, edge * e};
+                t.in_grid = t.in_grid + tally{inside, inside * e};
+            }
+            return t;
+        },
+        std::plus<>{}, stream_tally{});
     books_.escaped = books_.escaped + sums.escaped;
     books_.in_grid = sums.in_grid;
     swap_buffers(lo_, hi_);
@@ -83,8 +86,10 @@ double simulation<T>::stream_plane(const shift& sh, const T* __restrict in, T* _
         // x + c and x + c - 1 both inside for x in [1 - c, nx - c)
         for (std::size_t x = 1 - c; x < nx - c; ++x)
             d[x] = w00 * s0[x + c] + w01 * s0[x + c - 1] + w10 * s1[x + c] + w11 * s1[x + c - 1];
-        if (c == 0) d[0] = w00 * s0[0] + w10 * s1[0];                     // its x - 1 sources lie outside
-        else d[nx - 1] = w01 * s0[nx - 1] + w11 * s1[nx - 1];              // its x + 1 sources lie outside
+        if (c == 0)
+            d[0] = w00 * s0[0] + w10 * s1[0];  // its x - 1 sources lie outside
+        else
+            d[nx - 1] = w01 * s0[nx - 1] + w11 * s1[nx - 1];  // its x + 1 sources lie outside
         inside += detail::sum_of(d, nx);
     }
     return inside;
@@ -108,9 +113,8 @@ double simulation<T>::escaping(const shift& sh, const T* in) const {
     for (long a = 0; a < 2; ++a)
         for (long b = 0; b < 2; ++b) {
             if (w[a][b] == T(0)) continue;
-            const double corner = oz + a != 0 && ox + b != 0
-                                      ? static_cast<double>(in[edge(oz + a, nz) * nx + edge(ox + b, nx)])
-                                      : 0.0;
+            const double corner =
+                oz + a != 0 && ox + b != 0 ? static_cast<double>(in[edge(oz + a, nz) * nx + edge(ox + b, nx)]) : 0.0;
             lost += static_cast<double>(w[a][b]) * (row_lost[a] + column_lost[b] - corner);
         }
     return lost;

@@ -27,7 +27,10 @@ struct frequency_grid {
 
     frequency_grid() = default;
     frequency_grid(double delta_f_, std::size_t length)
-        : delta_f(delta_f_), f(uniform_frequencies(delta_f_, length)), cbrt_f(length), log_f(length) {
+        : delta_f(delta_f_),
+          f(uniform_frequencies(delta_f_, length)),
+          cbrt_f(length),
+          log_f(length) {
         for (std::size_t k = 0; k < length; ++k) {
             cbrt_f[k] = std::cbrt(f[k]);
             log_f[k] = std::log(f[k]);

@@ -48,7 +48,13 @@ struct domain {
 class waveform_generator {
 public:
     waveform_generator(approximant model, const constants& c, double delta_f, std::size_t bins)
-        : model_(model), constants_(c), grid_(delta_f, bins), amp_(bins), phase_(bins), sin_(bins), cos_(bins) {
+        : model_(model),
+          constants_(c),
+          grid_(delta_f, bins),
+          amp_(bins),
+          phase_(bins),
+          sin_(bins),
+          cos_(bins) {
         if (!(delta_f > 0)) throw std::invalid_argument(fmt::format("delta_f = {}: must be positive (Hz)", delta_f));
         qnm_table::get();  // built once per process: IMRPhenomD's ringdown frequencies
     }
@@ -66,12 +72,15 @@ public:
     /// (SimInspiralChooseFDWaveform). Bins outside the model's filled range (extent_of) are zero; the series
     /// is LAL's, cut to bins(). Throws std::invalid_argument for bad parameters (validate, extent_of) or
     /// spans of the wrong size.
-    void generate(const parameters& p, std::span<std::complex<double>> h_plus, std::span<std::complex<double>> h_cross) {
+    void generate(const parameters& p, std::span<std::complex<double>> h_plus,
+                  std::span<std::complex<double>> h_cross) {
         validate(p, model_);
         if (p.delta_f != grid_.delta_f)
-            throw std::invalid_argument(fmt::format("delta_f = {}: this generator's grid has delta_f = {}", p.delta_f, grid_.delta_f));
+            throw std::invalid_argument(
+                fmt::format("delta_f = {}: this generator's grid has delta_f = {}", p.delta_f, grid_.delta_f));
         if (h_plus.size() != bins() || h_cross.size() != bins())
-            throw std::invalid_argument(fmt::format("output spans of {} and {} values for {} bins", h_plus.size(), h_cross.size(), bins()));
+            throw std::invalid_argument(
+                fmt::format("output spans of {} and {} values for {} bins", h_plus.size(), h_cross.size(), bins()));
         const extent e = extent_of(p, model_, constants_);
         const std::size_t first = std::min(e.first, bins()), end = std::min(e.end, bins());
         if (model_ == approximant::taylor_f2)
@@ -111,8 +120,12 @@ struct batch {
     std::span<std::complex<double>> h_plus, h_cross;
     std::size_t waveforms = 0, bins = 0;
 
-    [[nodiscard]] std::span<const std::complex<double>> plus_row(std::size_t i) const { return h_plus.subspan(i * bins, bins); }
-    [[nodiscard]] std::span<const std::complex<double>> cross_row(std::size_t i) const { return h_cross.subspan(i * bins, bins); }
+    [[nodiscard]] std::span<const std::complex<double>> plus_row(std::size_t i) const {
+        return h_plus.subspan(i * bins, bins);
+    }
+    [[nodiscard]] std::span<const std::complex<double>> cross_row(std::size_t i) const {
+        return h_cross.subspan(i * bins, bins);
+    }
 };
 
 /// An arena of the right size for `waveforms` rows of `bins` bins (anonymous unless `name` is given):
@@ -123,9 +136,10 @@ inline batch make_batch(std::size_t waveforms, std::size_t bins, const std::stri
     const auto pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
     const std::size_t memory = pages > 0 && page > 0 ? std::size_t(pages) * std::size_t(page) : SIZE_MAX;
     if (bins > max_bins || (waveforms != 0 && row_bytes > memory / 2 / waveforms))
-        throw std::invalid_argument(fmt::format("a batch of {} waveforms x {} bins needs 2 x {} x {} x 16 bytes, more than "
-                                                "this machine's {:.3g} GiB of memory", waveforms, bins, waveforms, bins,
-                                                double(memory) / double(1ull << 30)));
+        throw std::invalid_argument(
+            fmt::format("a batch of {} waveforms x {} bins needs 2 x {} x {} x 16 bytes, more than "
+                        "this machine's {:.3g} GiB of memory",
+                        waveforms, bins, waveforms, bins, double(memory) / double(1ull << 30)));
     const std::size_t bytes = 2 * std::max<std::size_t>(waveforms * row_bytes, 1) + 4096 * 4;
     batch b{parex::shm_arena::create({.bytes = bytes, .name = name}), {}, {}, waveforms, bins};
     b.h_plus = b.arena.allocate<std::complex<double>>(waveforms * bins, 4096);
@@ -137,7 +151,8 @@ inline batch make_batch(std::size_t waveforms, std::size_t bins, const std::stri
 using generator_pool = parex::worker_pool<waveform_generator>;
 
 inline generator_pool make_generator_pool(std::size_t workers, approximant model, const constants& c, const domain& d) {
-    return generator_pool(parex::pool_options{.workers = workers}, [=](std::size_t) { return waveform_generator(model, c, d); });
+    return generator_pool(parex::pool_options{.workers = workers},
+                          [=](std::size_t) { return waveform_generator(model, c, d); });
 }
 
 /// Generates every parameter set into `out` (row i = params[i]), `per_task` waveforms per pool task.
@@ -147,14 +162,16 @@ inline generator_pool make_generator_pool(std::size_t workers, approximant model
 inline void generate_batch(generator_pool& pool, std::span<const parameters> params, batch& out,
                            std::size_t per_task = 16, const parex::run_options& run = {}) {
     if (out.waveforms != params.size())
-        throw std::invalid_argument(fmt::format("batch has {} rows for {} parameter sets", out.waveforms, params.size()));
+        throw std::invalid_argument(
+            fmt::format("batch has {} rows for {} parameter sets", out.waveforms, params.size()));
     std::vector<std::size_t> rows(params.size());
     std::iota(rows.begin(), rows.end(), std::size_t{0});
     pool.for_each(
         rows,
         [&](waveform_generator& generator, std::size_t i) {
             try {
-                generator.generate(params[i], out.h_plus.subspan(i * out.bins, out.bins), out.h_cross.subspan(i * out.bins, out.bins));
+                generator.generate(params[i], out.h_plus.subspan(i * out.bins, out.bins),
+                                   out.h_cross.subspan(i * out.bins, out.bins));
             } catch (const std::invalid_argument& e) {
                 throw std::invalid_argument(fmt::format("row {}: {}", i, e.what()));
             }

@@ -79,9 +79,9 @@ struct batch_settings {
 /// from the spans (row-major, read in place: no copy), /frequencies [bins], /parameters/<name> [waveforms],
 /// and root attributes approximant, constants, delta_f, f_min, f_max. Throws hdf5_error naming what failed.
 inline void write_batch_hdf5(const std::filesystem::path& path, std::size_t waveforms, std::size_t bins,
-                             std::span<const std::complex<double>> h_plus, std::span<const std::complex<double>> h_cross,
-                             std::span<const double> frequencies, const std::vector<parameter_column>& params,
-                             const batch_settings& settings) {
+                             std::span<const std::complex<double>> h_plus,
+                             std::span<const std::complex<double>> h_cross, std::span<const double> frequencies,
+                             const std::vector<parameter_column>& params, const batch_settings& settings) {
     using detail::check;
     using detail::h5_handle;
     detail::quiet_hdf5_errors();
@@ -93,19 +93,24 @@ inline void write_batch_hdf5(const std::filesystem::path& path, std::size_t wave
         h5_handle space(H5Screate_simple(2, dims, nullptr), H5Sclose, "dataspace");
         h5_handle set(H5Dcreate2(file, name, complex, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose,
                       fmt::format("creating {} in {}", name, where));
-        if (waveforms * bins > 0) check(H5Dwrite(set, complex, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()), fmt::format("writing {} to {}", name, where));
+        if (waveforms * bins > 0)
+            check(H5Dwrite(set, complex, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()),
+                  fmt::format("writing {} to {}", name, where));
     };
     auto write_vector = [&](hid_t group, const std::string& name, std::span<const double> data) {
         const hsize_t dims[1] = {data.size()};
         h5_handle space(H5Screate_simple(1, dims, nullptr), H5Sclose, "dataspace");
-        h5_handle set(H5Dcreate2(group, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose,
-                      fmt::format("creating {} in {}", name, where));
-        if (!data.empty()) check(H5Dwrite(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()), fmt::format("writing {} to {}", name, where));
+        h5_handle set(H5Dcreate2(group, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                      H5Dclose, fmt::format("creating {} in {}", name, where));
+        if (!data.empty())
+            check(H5Dwrite(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()),
+                  fmt::format("writing {} to {}", name, where));
     };
     write_matrix("h_plus", h_plus);
     write_matrix("h_cross", h_cross);
     write_vector(file, "frequencies", frequencies);
-    h5_handle group(H5Gcreate2(file, "parameters", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose, "creating /parameters in " + where);
+    h5_handle group(H5Gcreate2(file, "parameters", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
+                    "creating /parameters in " + where);
     for (const auto& column : params) write_vector(group, column.name, column.values);
     auto attribute_double = [&](const char* name, double value) {
         h5_handle space(H5Screate(H5S_SCALAR), H5Sclose, "dataspace");
@@ -129,8 +134,8 @@ inline void write_batch_hdf5(const std::filesystem::path& path, std::size_t wave
 
 /// Reads dataset `name` of a batch file: its dimensions and values (complex datasets as complex,
 /// real ones with zero imaginary parts). For tests and tools; throws hdf5_error.
-inline std::pair<std::vector<hsize_t>, std::vector<std::complex<double>>> read_hdf5_dataset(const std::filesystem::path& path,
-                                                                                           const std::string& name) {
+inline std::pair<std::vector<hsize_t>, std::vector<std::complex<double>>> read_hdf5_dataset(
+    const std::filesystem::path& path, const std::string& name) {
     using detail::h5_handle;
     detail::quiet_hdf5_errors();
     h5_handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, "opening " + path.string());
@@ -144,7 +149,8 @@ inline std::pair<std::vector<hsize_t>, std::vector<std::complex<double>>> read_h
     std::vector<std::complex<double>> values(count);
     h5_handle type(H5Dget_type(set), H5Tclose, "type of " + name);
     if (H5Tget_class(type) == H5T_COMPOUND) {
-        detail::check(H5Dread(set, detail::complex_type(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), "reading " + name);
+        detail::check(H5Dread(set, detail::complex_type(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
+                      "reading " + name);
     } else {
         std::vector<double> real(count);
         detail::check(H5Dread(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, real.data()), "reading " + name);

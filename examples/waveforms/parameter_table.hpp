@@ -22,11 +22,12 @@ namespace waveforms {
 
 /// The per-waveform columns a table may carry, in this order when written; spelled like the flags
 /// (phi-ref, f-ref; phi_ref and f_ref are accepted too). The grid (f-min, f-max, delta-f) is the batch's.
-inline constexpr std::array<std::string_view, 10> table_columns{"m1",       "m2",          "chi1z",   "chi2z", "lambda1",
-                                                                "lambda2",  "distance",    "inclination", "phi-ref", "f-ref"};
+inline constexpr std::array<std::string_view, 10> table_columns{
+    "m1", "m2", "chi1z", "chi2z", "lambda1", "lambda2", "distance", "inclination", "phi-ref", "f-ref"};
 
 inline double& column_of(parameters& p, std::size_t column) {
-    double* fields[] = {&p.m1, &p.m2, &p.chi1z, &p.chi2z, &p.lambda1, &p.lambda2, &p.distance, &p.inclination, &p.phi_ref, &p.f_ref};
+    double* fields[] = {&p.m1,      &p.m2,       &p.chi1z,       &p.chi2z,   &p.lambda1,
+                        &p.lambda2, &p.distance, &p.inclination, &p.phi_ref, &p.f_ref};
     return *fields[column];
 }
 
@@ -71,7 +72,8 @@ inline std::vector<parameters> read_parameter_table(const std::filesystem::path&
 inline std::string format_parameter_table(const std::vector<parameters>& rows) {
     std::string out = fmt::format("{}\n", fmt::join(table_columns, ","));
     for (auto p : rows) {
-        for (std::size_t c = 0; c < table_columns.size(); ++c) out += fmt::format("{}{:.17g}", c ? "," : "", column_of(p, c));
+        for (std::size_t c = 0; c < table_columns.size(); ++c)
+            out += fmt::format("{}{:.17g}", c ? "," : "", column_of(p, c));
         out += '\n';
     }
     return out;
@@ -89,7 +91,8 @@ struct prior {
 
 /// n parameter sets from the prior, reproducible from `seed` on every platform (std::mt19937_64 and
 /// explicit inverse-CDF transforms, no std:: distributions, whose output is implementation-defined).
-inline std::vector<parameters> sample_prior(std::size_t n, std::uint64_t seed, const parameters& defaults, const prior& pr = {}) {
+inline std::vector<parameters> sample_prior(std::size_t n, std::uint64_t seed, const parameters& defaults,
+                                            const prior& pr = {}) {
     std::mt19937_64 engine(seed);
     auto uniform = [&] { return double(engine() >> 11) * 0x1.0p-53; };  // [0, 1)
     std::vector<parameters> rows(n, defaults);

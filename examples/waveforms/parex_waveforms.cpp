@@ -8,14 +8,14 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <common/cli.hpp>
-#include <waveforms/generator.hpp>
-#include <waveforms/hdf5_file.hpp>
 #include <common/output_file.hpp>
 #include <common/terminal_progress.hpp>
+#include <waveforms/generator.hpp>
+#include <waveforms/hdf5_file.hpp>
 #include <waveforms/parameter_table.hpp>
 
 namespace wf = waveforms;
@@ -48,7 +48,8 @@ int cmd_generate(const options& o) {
     std::string text = "k,f_Hz,hp_re,hp_im,hc_re,hc_im\n";
     const auto f = generator.frequencies();
     for (std::size_t k = 0; k < e.length; ++k)
-        text += fmt::format("{},{:.17g},{:.16e},{:.16e},{:.16e},{:.16e}\n", k, f[k], hp[k].real(), hp[k].imag(), hc[k].real(), hc[k].imag());
+        text += fmt::format("{},{:.17g},{:.16e},{:.16e},{:.16e},{:.16e}\n", k, f[k], hp[k].real(), hp[k].imag(),
+                            hc[k].real(), hc[k].imag());
     out.write(text);
     out.commit();
     return 0;
@@ -57,7 +58,8 @@ int cmd_generate(const options& o) {
 int cmd_batch(const options& o) {
     const auto model = wf::parse_approximant(o.approximant);
     const auto c = wf::constants::named(o.constants);
-    if (!(o.p.f_max > 0)) throw cli::usage_failure(fmt::format("--f-max {}: a batch needs its grid's end (--f-max > 0)", o.p.f_max));
+    if (!(o.p.f_max > 0))
+        throw cli::usage_failure(fmt::format("--f-max {}: a batch needs its grid's end (--f-max > 0)", o.p.f_max));
     const wf::domain d{o.p.delta_f, o.p.f_max};
     try {
         (void)d.bins();
@@ -82,8 +84,9 @@ int cmd_batch(const options& o) {
     wf::write_batch_hdf5(*out.temporary_path(), rows.size(), d.bins(), b.h_plus, b.h_cross, d.frequencies(), columns,
                          {std::string(wf::name_of(model)), std::string(c.name), d.delta_f, o.p.f_min, o.p.f_max});
     out.commit();
-    fmt::print(stderr, "parex-waveforms: {} {} waveforms x {} bins in {:.3f} s ({:.3f} ms per waveform, {} workers)\n", rows.size(),
-               wf::name_of(model), d.bins(), seconds, rows.empty() ? 0.0 : 1e3 * seconds / double(rows.size()), pool.size());
+    fmt::print(stderr, "parex-waveforms: {} {} waveforms x {} bins in {:.3f} s ({:.3f} ms per waveform, {} workers)\n",
+               rows.size(), wf::name_of(model), d.bins(), seconds,
+               rows.empty() ? 0.0 : 1e3 * seconds / double(rows.size()), pool.size());
     return 0;
 }
 
@@ -100,11 +103,17 @@ constexpr double max_frequency_hz = 1e5, max_mass = 1e10, max_angle = 1e3;
 constexpr std::int64_t max_prior_rows = 100'000'000;  // 11 GB of parameters in memory
 
 void add_physics(CLI::App* app, options& o) {
-    app->add_option("--approximant", o.approximant, "TaylorF2 or IMRPhenomD")->check(CLI::IsMember({"TaylorF2", "IMRPhenomD"}))->capture_default_str();
-    app->add_option("--constants", o.constants, "physical constants: today or lal-2015")->check(CLI::IsMember({"today", "lal-2015"}))->capture_default_str();
+    app->add_option("--approximant", o.approximant, "TaylorF2 or IMRPhenomD")
+        ->check(CLI::IsMember({"TaylorF2", "IMRPhenomD"}))
+        ->capture_default_str();
+    app->add_option("--constants", o.constants, "physical constants: today or lal-2015")
+        ->check(CLI::IsMember({"today", "lal-2015"}))
+        ->capture_default_str();
     cli::add_real(app, "--f-min", o.p.f_min, "lowest frequency, Hz", 1e-6, max_frequency_hz);
-    cli::add_real(app, "--f-max", o.p.f_max, "highest frequency, Hz (generate: 0 = the model's end)", 0, max_frequency_hz);
-    cli::add_real(app, "--delta-f", o.p.delta_f, fmt::format("bin width, Hz (at most {} bins up to f_max)", wf::max_bins), 1e-6, 1e3);
+    cli::add_real(app, "--f-max", o.p.f_max, "highest frequency, Hz (generate: 0 = the model's end)", 0,
+                  max_frequency_hz);
+    cli::add_real(app, "--delta-f", o.p.delta_f,
+                  fmt::format("bin width, Hz (at most {} bins up to f_max)", wf::max_bins), 1e-6, 1e3);
     app->add_flag("-f,--force", o.force, "overwrite an existing output");
 }
 
@@ -136,7 +145,9 @@ int main(int argc, char** argv) {
     auto* batch = app.add_subcommand("batch", "a batch over a parameter table, written as HDF5");
     add_physics(batch, o);
     add_binary(batch, o);
-    batch->add_option("--params", o.params, "parameter table (CSV, columns named like the flags)")->required()->check(CLI::ExistingFile);
+    batch->add_option("--params", o.params, "parameter table (CSV, columns named like the flags)")
+        ->required()
+        ->check(CLI::ExistingFile);
     cli::add_threads(batch, o.threads);
     cli::add_integer(batch, "--per-task", o.per_task, "waveforms per pool task", 1, 1'000'000);
     batch->add_option("-o,--output", o.output, "HDF5 file")->required();

@@ -35,9 +35,9 @@ public:
 
 private:
     // Amplitude
-    double amp_scale_ = 0;                      // amp0 * sqrt(2 eta / 3) pi^(-1/6)
-    std::array<double, 9> amp_ins_{};            // coefficients of Mf^(k/3), k = 2..9 (index k)
-    std::array<double, 5> delta_{};              // intermediate polynomial
+    double amp_scale_ = 0;             // amp0 * sqrt(2 eta / 3) pi^(-1/6)
+    std::array<double, 9> amp_ins_{};  // coefficients of Mf^(k/3), k = 2..9 (index k)
+    std::array<double, 5> delta_{};    // intermediate polynomial
     double gamma1_ = 0, gamma2_ = 0, gamma3_ = 0;
     // Phase
     pn_phasing pn_{};
@@ -72,7 +72,9 @@ private:
     [[nodiscard]] double d_phase_intermediate(double mf) const;
     [[nodiscard]] double phase_merger_atan_argument(double mf) const;
     [[nodiscard]] double phase_merger(double mf, double atan_of_argument) const;  // without C1, C2
-    [[nodiscard]] double phase_merger(double mf) const { return phase_merger(mf, std::atan(phase_merger_atan_argument(mf))); }
+    [[nodiscard]] double phase_merger(double mf) const {
+        return phase_merger(mf, std::atan(phase_merger_atan_argument(mf)));
+    }
     [[nodiscard]] double d_phase_merger(double mf) const;
     [[nodiscard]] double phase_at(double mf) const;  // the C^1 IMR phase
 };
@@ -141,15 +143,16 @@ inline phenom_d::phenom_d(const parameters& p, const constants& c) {
                    chi1 * (285197 * (1 + seta) - 4 * (91902 + 1579 * seta) * eta - 35632 * eta2) +
                    42840 * (-1.0 + 4 * eta) * pi) /
                   32256.0;
-    amp_ins_[6] = -(pi2 * (-336 * (-3248849057.0 + 2943675504 * chi12 - 3339284256 * chi1 * chi2 + 2943675504 * chi22) * eta2 -
-                           324322727232 * eta3 -
-                           7 * (-177520268561 + 107414046432 * chi22 + 107414046432 * chi12 * (1 + seta) -
-                                107414046432 * chi22 * seta + 11087290368 * (chi1 + chi2 + chi1 * seta - chi2 * seta) * pi) +
-                           12 * eta *
-                               (-545384828789 - 176491177632 * chi1 * chi2 + 202603761360 * chi22 +
-                                77616 * chi12 * (2610335 + 995766 * seta) - 77287373856 * chi22 * seta +
-                                5841690624 * (chi1 + chi2) * pi + 21384760320 * pi2))) /
-                  6.0085960704e10;
+    amp_ins_[6] =
+        -(pi2 * (-336 * (-3248849057.0 + 2943675504 * chi12 - 3339284256 * chi1 * chi2 + 2943675504 * chi22) * eta2 -
+                 324322727232 * eta3 -
+                 7 * (-177520268561 + 107414046432 * chi22 + 107414046432 * chi12 * (1 + seta) -
+                      107414046432 * chi22 * seta + 11087290368 * (chi1 + chi2 + chi1 * seta - chi2 * seta) * pi) +
+                 12 * eta *
+                     (-545384828789 - 176491177632 * chi1 * chi2 + 202603761360 * chi22 +
+                      77616 * chi12 * (2610335 + 995766 * seta) - 77287373856 * chi22 * seta +
+                      5841690624 * (chi1 + chi2) * pi + 21384760320 * pi2))) /
+        6.0085960704e10;
     amp_ins_[7] = detail::table_v(detail::rho1, eta, chi_pn);
     amp_ins_[8] = detail::table_v(detail::rho2, eta, chi_pn);
     amp_ins_[0] = detail::table_v(detail::rho3, eta, chi_pn);  // Mf^3 (k = 9) kept in slot 0
@@ -198,8 +201,8 @@ inline phenom_d::phenom_d(const parameters& p, const constants& c) {
 
 inline double phenom_d::amp_inspiral(double mf, double t) const {
     const double t2 = t * t, t3 = t2 * t;
-    return 1.0 + amp_ins_[2] * t2 + amp_ins_[3] * t3 + amp_ins_[4] * t3 * t + amp_ins_[5] * t3 * t2 + amp_ins_[6] * t3 * t3 +
-           amp_ins_[7] * t3 * t3 * t + amp_ins_[8] * t3 * t3 * t2 + amp_ins_[0] * mf * mf * mf;
+    return 1.0 + amp_ins_[2] * t2 + amp_ins_[3] * t3 + amp_ins_[4] * t3 * t + amp_ins_[5] * t3 * t2 +
+           amp_ins_[6] * t3 * t3 + amp_ins_[7] * t3 * t3 * t + amp_ins_[8] * t3 * t3 * t2 + amp_ins_[0] * mf * mf * mf;
 }
 inline double phenom_d::d_amp_inspiral(double mf) const {
     const double t = std::cbrt(mf);
@@ -234,7 +237,8 @@ inline double phenom_d::d_phase_inspiral(double mf) const {
     double sum = 0;  // d Psi_SPA / dv
     for (int k = 0; k <= 7; ++k) sum += (k - 5) * pn_.v[std::size_t(k)] * std::pow(v, k - 6);
     sum += pn_.vlogv[5] / v + pn_.vlogv[6] * (logv + 1.0) + 2.0 * pn_.vlogv[7] * v * logv;
-    return sum * pi / (3.0 * v * v) + (sigma1_ + sigma2_ * std::cbrt(mf) + sigma3_ * std::pow(mf, 2.0 / 3.0) + sigma4_ * mf) / eta;
+    return sum * pi / (3.0 * v * v) +
+           (sigma1_ + sigma2_ * std::cbrt(mf) + sigma3_ * std::pow(mf, 2.0 / 3.0) + sigma4_ * mf) / eta;
 }
 inline double phenom_d::phase_intermediate(double mf, double log_mf) const {
     return (beta1_ * mf - beta3_ / (3.0 * mf * mf * mf) + beta2_ * log_mf) / eta;
@@ -244,7 +248,9 @@ inline double phenom_d::d_phase_intermediate(double mf) const {
 }
 inline double phenom_d::phase_merger_atan_argument(double mf) const { return (mf - alpha5_ * f_ring) / f_damp; }
 inline double phenom_d::phase_merger(double mf, double atan_of_argument) const {  // Khan et al. Eq. 14
-    return (-alpha2_ / mf + 4.0 / 3.0 * alpha3_ * std::sqrt(mf * std::sqrt(mf)) + alpha1_ * mf + alpha4_ * atan_of_argument) / eta;
+    return (-alpha2_ / mf + 4.0 / 3.0 * alpha3_ * std::sqrt(mf * std::sqrt(mf)) + alpha1_ * mf +
+            alpha4_ * atan_of_argument) /
+           eta;
 }
 inline double phenom_d::d_phase_merger(double mf) const {
     const double x = (mf - alpha5_ * f_ring) / f_damp;
@@ -256,7 +262,8 @@ inline double phenom_d::phase_at(double mf) const {
     return phase_intermediate(mf) + c1_int_ + c2_int_ * mf;
 }
 
-inline void phenom_d::fill(const frequency_grid& grid, std::size_t first, std::size_t end, double* amp, double* phase) const {
+inline void phenom_d::fill(const frequency_grid& grid, std::size_t first, std::size_t end, double* amp,
+                           double* phase) const {
     const double m_cbrt = std::cbrt(m_sec), log_m = std::log(m_sec);
     const double pi_cbrt = std::cbrt(std::numbers::pi), log_pi_third = std::log(std::numbers::pi) / 3.0;
     const double linear = -t0_, offset = t0_ * mf_ref_ - phase_offset_;
@@ -270,7 +277,8 @@ inline void phenom_d::fill(const frequency_grid& grid, std::size_t first, std::s
         const double mf = m_sec * grid.f[k], t = m_cbrt * grid.cbrt_f[k];
         return amp_scale_ * ansatz / (mf * std::sqrt(t));
     };
-    for (std::size_t k = first; k < amp_mid; ++k) amp[k] = amplitude(k, amp_inspiral(m_sec * grid.f[k], m_cbrt * grid.cbrt_f[k]));
+    for (std::size_t k = first; k < amp_mid; ++k)
+        amp[k] = amplitude(k, amp_inspiral(m_sec * grid.f[k], m_cbrt * grid.cbrt_f[k]));
     for (std::size_t k = amp_mid; k < amp_mrd; ++k) amp[k] = amplitude(k, amp_intermediate(m_sec * grid.f[k]));
     for (std::size_t k = amp_mrd; k < end; ++k) amp[k] = amp_merger_exponent(m_sec * grid.f[k]);
     detail::exp_in_place(amp + amp_mrd, end - amp_mrd);

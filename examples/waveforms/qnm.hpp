@@ -48,7 +48,8 @@ inline recurrence radial_terms(int n, double a, int m, int s, cplx A, cplx omega
                     (2.0 + b) * i * omega - A + (4.0 * omega + 2.0 * i) * k;
     const cplx c4 = double(s) + 1.0 - 2.0 * omega * omega - (2.0 * s + 3.0) * i * omega - (4.0 * omega + 2.0 * i) * k;
     const double dn = n;
-    return {dn * dn + (c0 + 1.0) * dn + c0, -2.0 * dn * dn + (c1 + 2.0) * dn + c3, dn * dn + (c2 - 3.0) * dn + c4 - c2 + 2.0};
+    return {dn * dn + (c0 + 1.0) * dn + c0, -2.0 * dn * dn + (c1 + 2.0) * dn + c3,
+            dn * dn + (c2 - 3.0) * dn + c4 - c2 + 2.0};
 }
 
 /// beta_0 - alpha_0 gamma_1 / (beta_1 - alpha_1 gamma_2 / (beta_2 - ...)), Leaver's Eqs. 21 and 27, by the
@@ -106,7 +107,10 @@ inline std::array<cplx, 2> solve_leaver(double a, cplx A, cplx omega) {
 class natural_spline {
 public:
     natural_spline() = default;
-    natural_spline(std::vector<double> x, std::vector<double> y) : x_(std::move(x)), y_(std::move(y)), m_(x_.size(), 0.0) {
+    natural_spline(std::vector<double> x, std::vector<double> y)
+        : x_(std::move(x)),
+          y_(std::move(y)),
+          m_(x_.size(), 0.0) {
         const std::size_t n = x_.size();
         if (n < 3 || y_.size() != n) throw std::invalid_argument("parex: a spline needs three or more points");
         // Tridiagonal system for the second derivatives m_1..m_{n-2}, m_0 = m_{n-1} = 0 (Thomas algorithm).

@@ -33,8 +33,8 @@ inline pn_phasing taylor_f2_phasing(double m1, double m2, double chi1, double ch
     constexpr double pi = std::numbers::pi, euler_gamma = std::numbers::egamma;
     const double m = m1 + m2, d = (m1 - m2) / m, eta = m1 * m2 / (m * m);
     const double m1M = m1 / m, m2M = m2 / m;
-    const double SL = m1M * m1M * chi1 + m2M * m2M * chi2;        // S_l / M^2
-    const double dSigmaL = d * (m2M * chi2 - m1M * chi1);           // (delta m / m) Sigma_l / M^2
+    const double SL = m1M * m1M * chi1 + m2M * m2M * chi2;  // S_l / M^2
+    const double dSigmaL = d * (m2M * chi2 - m1M * chi1);   // (delta m / m) Sigma_l / M^2
     pn_phasing p;
     p.v[0] = 1.0;
     p.v[2] = 5.0 * (743.0 / 84.0 + 11.0 * eta) / 9.0;
@@ -45,7 +45,8 @@ inline pn_phasing taylor_f2_phasing(double m1, double m2, double chi1, double ch
     sigma += (720.0 - 1.0) / 96.0 * m1M * m1M * chi1 * chi1 + (720.0 - 1.0) / 96.0 * m2M * m2M * chi2 * chi2;
     sigma -= (240.0 - 7.0) / 96.0 * m1M * m1M * chi1 * chi1 + (240.0 - 7.0) / 96.0 * m2M * m2M * chi2 * chi2;
     p.v[4] = 5.0 * (3058.673 / 7.056 + 5429.0 / 7.0 * eta + 617.0 * eta * eta) / 72.0 - 10.0 * sigma;
-    const double gamma_so = (554345.0 / 1134.0 + 110.0 * eta / 9.0) * SL + (13915.0 / 84.0 - 10.0 * eta / 3.0) * dSigmaL;
+    const double gamma_so =
+        (554345.0 / 1134.0 + 110.0 * eta / 9.0) * SL + (13915.0 / 84.0 - 10.0 * eta / 3.0) * dSigmaL;
     p.v[5] = 5.0 / 9.0 * (7729.0 / 84.0 - 13.0 * eta) * pi - gamma_so;
     p.vlogv[5] = 5.0 / 3.0 * (7729.0 / 84.0 - 13.0 * eta) * pi - 3.0 * gamma_so;
     p.v[6] = (11583.231236531 / 4.694215680 - 640.0 / 3.0 * pi * pi - 6848.0 / 21.0 * euler_gamma) +
@@ -54,7 +55,8 @@ inline pn_phasing taylor_f2_phasing(double m1, double m2, double chi1, double ch
              pi * (3760.0 * SL + 1490.0 * dSigmaL) / 3.0;
     if (spin_spin_3pn) {
         auto self = [](double x) {  // (kappa = 1) coefficient of (m_i chi_i / M)^2
-            return (4703.5 / 8.4 + 2935.0 / 6.0 * x - 120.0 * x * x) + (-4108.25 / 6.72 - 108.5 / 1.2 * x + 125.5 / 3.6 * x * x);
+            return (4703.5 / 8.4 + 2935.0 / 6.0 * x - 120.0 * x * x) +
+                   (-4108.25 / 6.72 - 108.5 / 1.2 * x + 125.5 / 3.6 * x * x);
         };
         p.v[6] += (326.75 / 1.12 + 557.5 / 1.8 * eta) * eta * chi1 * chi2 + self(m1M) * m1M * m1M * chi1 * chi1 +
                   self(m2M) * m2M * m2M * chi2 * chi2;
@@ -119,7 +121,8 @@ inline void taylor_f2(const parameters& p, const constants& c, const frequency_g
     }
     const double shift = 2.0 * pi * detail::lal_epoch(p.delta_f);
     const double constant = -2.0 * p.phi_ref - ref - pi / 4.0;
-    const double amp0 = -4.0 * p.m1 * p.m2 / (p.distance * 1e6 * c.pc_si) * c.mrsun_si * c.mtsun_si * std::sqrt(pi / 12.0);
+    const double amp0 =
+        -4.0 * p.m1 * p.m2 / (p.distance * 1e6 * c.pc_si) * c.mrsun_si * c.mtsun_si * std::sqrt(pi / 12.0);
     const double amp_n = amp0 * std::sqrt(5.0 / (32.0 * eta));
     for (std::size_t k = first; k < end; ++k) {
         const double v = pi_m_cbrt * grid.cbrt_f[k];

@@ -64,17 +64,17 @@ inline std::string_view name_of(approximant a) { return a == approximant::taylor
 
 /// One binary and the frequency grid, in LALSimulation's units and conventions.
 struct parameters {
-    double m1 = 0, m2 = 0;             ///< component masses, solar masses (either order)
-    double chi1z = 0, chi2z = 0;       ///< dimensionless spins along the orbital angular momentum, |chi| <= 1
-    double lambda1 = 0, lambda2 = 0;   ///< dimensionless tidal deformabilities Lambda_i (TaylorF2 only)
-    double distance = 100;             ///< luminosity distance, Mpc
-    double inclination = 0;            ///< angle between the line of sight and the orbital angular momentum, rad
-    double phi_ref = 0;                ///< orbital phase at f_ref, rad
-    double f_ref = 0;                  ///< reference frequency, Hz; 0 = LAL's default (coalescence for
-                                       ///< TaylorF2, f_min for IMRPhenomD)
-    double f_min = 20;                 ///< lowest frequency, Hz
-    double f_max = 0;                  ///< highest frequency, Hz; 0 = the model's natural end
-    double delta_f = 0.125;            ///< bin width, Hz
+    double m1 = 0, m2 = 0;            ///< component masses, solar masses (either order)
+    double chi1z = 0, chi2z = 0;      ///< dimensionless spins along the orbital angular momentum, |chi| <= 1
+    double lambda1 = 0, lambda2 = 0;  ///< dimensionless tidal deformabilities Lambda_i (TaylorF2 only)
+    double distance = 100;            ///< luminosity distance, Mpc
+    double inclination = 0;           ///< angle between the line of sight and the orbital angular momentum, rad
+    double phi_ref = 0;               ///< orbital phase at f_ref, rad
+    double f_ref = 0;                 ///< reference frequency, Hz; 0 = LAL's default (coalescence for
+                                      ///< TaylorF2, f_min for IMRPhenomD)
+    double f_min = 20;                ///< lowest frequency, Hz
+    double f_max = 0;                 ///< highest frequency, Hz; 0 = the model's natural end
+    double delta_f = 0.125;           ///< bin width, Hz
 };
 
 /// The largest mass ratio IMRPhenomD accepts (LALSimIMRPhenomD.h, MAX_ALLOWED_MASS_RATIO = 5000; the
@@ -115,9 +115,9 @@ inline constexpr std::size_t max_bins = std::size_t{1} << 25;
 
 /// Where a waveform lives on the grid f_k = k delta_f: LAL's series length and the bins it fills.
 struct extent {
-    std::size_t length = 0;     ///< bins of LAL's frequency series, from k = 0
-    std::size_t first = 0;      ///< first bin LAL fills
-    std::size_t end = 0;        ///< one past the last bin LAL fills
+    std::size_t length = 0;  ///< bins of LAL's frequency series, from k = 0
+    std::size_t first = 0;   ///< first bin LAL fills
+    std::size_t end = 0;     ///< one past the last bin LAL fills
 };
 
 namespace detail {
@@ -127,8 +127,9 @@ namespace detail {
 /// (undefined behaviour out of range).
 inline std::size_t bin_count(double bins, double delta_f, std::string_view what) {
     if (!(bins >= 0 && bins <= static_cast<double>(max_bins)))
-        throw std::invalid_argument(fmt::format("{} at delta_f = {} Hz is {:.3g} bins: more than the limit of {} (max_bins)",
-                                                what, delta_f, bins, max_bins));
+        throw std::invalid_argument(
+            fmt::format("{} at delta_f = {} Hz is {:.3g} bins: more than the limit of {} (max_bins)", what, delta_f,
+                        bins, max_bins));
     return static_cast<std::size_t>(bins);
 }
 
@@ -137,7 +138,9 @@ inline std::size_t next_pow2(std::size_t n) {  // LALSimIMRPhenomD_internals.c, 
 }
 
 /// TaylorF2's end when f_max = 0: the Schwarzschild ISCO, f = 6^(-3/2) / (pi M).
-inline double isco_frequency(double total_mass_s) { return 1.0 / (std::sqrt(6.0) * 6.0 * std::numbers::pi * total_mass_s); }
+inline double isco_frequency(double total_mass_s) {
+    return 1.0 / (std::sqrt(6.0) * 6.0 * std::numbers::pi * total_mass_s);
+}
 
 /// IMRPhenomD's natural end, M f = 0.2 (LALSimIMRPhenomD.h, f_CUT).
 inline constexpr double phenom_d_f_cut = 0.2;
@@ -160,7 +163,8 @@ inline extent extent_of(const parameters& p, approximant model, const constants&
     if (model == approximant::taylor_f2) {
         const double f_end = p.f_max > 0 ? p.f_max : detail::isco_frequency(m_sec);
         if (!(f_end > p.f_min))
-            throw std::invalid_argument(fmt::format("f_min = {}: TaylorF2 ends at the ISCO frequency {} Hz", p.f_min, f_end));
+            throw std::invalid_argument(
+                fmt::format("f_min = {}: TaylorF2 ends at the ISCO frequency {} Hz", p.f_min, f_end));
         const auto end = p.f_max > 0 ? fmt::format("f_max = {} Hz", p.f_max)
                                      : fmt::format("the ISCO frequency {} Hz of m1 + m2 = {}", f_end, p.m1 + p.m2);
         const auto length = bin_count(f_end / p.delta_f + 1, p.delta_f, end);
@@ -170,12 +174,16 @@ inline extent extent_of(const parameters& p, approximant model, const constants&
     if (!(f_cut > p.f_min))
         throw std::invalid_argument(fmt::format("f_min = {}: IMRPhenomD ends at M f = 0.2, {} Hz", p.f_min, f_cut));
     const double f_end = p.f_max > 0 ? std::min(p.f_max, f_cut) : f_cut;
-    if (!(f_end > p.f_min)) throw std::invalid_argument(fmt::format("f_max = {}: not above f_min = {}", f_end, p.f_min));
-    const auto end = p.f_max > 0 && p.f_max < f_cut ? fmt::format("f_max = {} Hz", p.f_max)
-                                                    : fmt::format("IMRPhenomD's end 0.2 / M = {} Hz of m1 + m2 = {}", f_cut, p.m1 + p.m2);
+    if (!(f_end > p.f_min))
+        throw std::invalid_argument(fmt::format("f_max = {}: not above f_min = {}", f_end, p.f_min));
+    const auto end = p.f_max > 0 && p.f_max < f_cut
+                         ? fmt::format("f_max = {} Hz", p.f_max)
+                         : fmt::format("IMRPhenomD's end 0.2 / M = {} Hz of m1 + m2 = {}", f_cut, p.m1 + p.m2);
     const auto last = bin_count(f_end / p.delta_f, p.delta_f, end);
     std::size_t length = detail::next_pow2(last) + 1;
-    if (p.f_max > f_cut) length = detail::next_pow2(bin_count(p.f_max / p.delta_f, p.delta_f, fmt::format("f_max = {} Hz", p.f_max))) + 1;
+    if (p.f_max > f_cut)
+        length =
+            detail::next_pow2(bin_count(p.f_max / p.delta_f, p.delta_f, fmt::format("f_max = {} Hz", p.f_max))) + 1;
     return {length, bin_count(p.f_min / p.delta_f, p.delta_f, f_min), last};
 }
 

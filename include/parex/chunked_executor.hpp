@@ -5,9 +5,9 @@
 // (pipeline.hpp), and single tasks (submit with a future; run and wait as a task group).
 // default_executor() is the process-wide one, and parex::for_each / map / map_reduce / submit use it.
 
-#include <parex/errors.hpp>
 #include <parex/chunking.hpp>
 #include <parex/detail/run_state.hpp>
+#include <parex/errors.hpp>
 #include <parex/run_control.hpp>
 #include <parex/topology.hpp>
 
@@ -164,8 +164,10 @@ struct submitted_task {
         }
     }
     R invoke() const {
-        if constexpr (std::invocable<F&, std::stop_token>) return fn(stop);
-        else return fn();
+        if constexpr (std::invocable<F&, std::stop_token>)
+            return fn(stop);
+        else
+            return fn();
     }
 };
 
@@ -178,7 +180,8 @@ struct group_task {
 
     group_task(executor_core* c, F f) : core(c), fn(std::move(f)) {}
     group_task(group_task&& other) noexcept(std::is_nothrow_move_constructible_v<F>)
-        : core(std::exchange(other.core, nullptr)), fn(std::move(other.fn)) {}
+        : core(std::exchange(other.core, nullptr)),
+          fn(std::move(other.fn)) {}
     group_task& operator=(group_task&&) = delete;
     ~group_task() {
         if (core && !ran) core->runs_skipped.fetch_add(1, std::memory_order_relaxed);
@@ -243,16 +246,20 @@ public:
     template <chunk_plan Plan, chunk_function<chunk_of<Plan>> F>
     void for_each(const Plan& plan, F&& f, const run_options& options = {}) {
         run_chunks<takes_token<F, chunk_of<Plan>>>(
-            plan, options, [&](std::size_t, const chunk_of<Plan>& c, std::stop_token stop) { call(f, c, std::move(stop)); });
+            plan, options,
+            [&](std::size_t, const chunk_of<Plan>& c, std::stop_token stop) { call(f, c, std::move(stop)); });
     }
 
     /// Calls f(i) for every i in [0, n), in chunks(n): at most 1024 chunks of automatic_grain(n) indices.
     template <class F>
         requires std::invocable<F&, std::size_t>
     void for_each(std::size_t n, F&& f, const run_options& options = {}) {
-        for_each(chunks(n), [&](const chunk& c) {
-            for (auto i = c.begin; i < c.end; ++i) f(i);
-        }, options);
+        for_each(
+            chunks(n),
+            [&](const chunk& c) {
+                for (auto i = c.begin; i < c.end; ++i) f(i);
+            },
+            options);
     }
 
     /// Calls f for every chunk and returns the results in chunk order (results[i] from plan[i]),
@@ -308,8 +315,9 @@ public:
     /// Cost: one oneTBB task (a small-object allocation) and one promise.
     template <task_function F>
     auto submit(F f, std::stop_token stop = {}) {
-        using result = typename std::conditional_t<std::invocable<F&, std::stop_token>,
-                                                   std::invoke_result<F&, std::stop_token>, std::invoke_result<F&>>::type;
+        using result =
+            typename std::conditional_t<std::invocable<F&, std::stop_token>, std::invoke_result<F&, std::stop_token>,
+                                        std::invoke_result<F&>>::type;
         std::promise<result> promise;
         auto future = promise.get_future();
         core_->arena.enqueue(core_->submits.defer(
@@ -343,7 +351,8 @@ public:
         if (auto error = core_->take_run_error()) std::rethrow_exception(error);
         const auto total = core_->runs_total.load(std::memory_order_relaxed);
         const auto skipped = core_->runs_skipped.load(std::memory_order_relaxed);
-        if (status == tbb::task_group_status::canceled && skipped > 0) throw operation_cancelled(total - skipped, total);
+        if (status == tbb::task_group_status::canceled && skipped > 0)
+            throw operation_cancelled(total - skipped, total);
     }
 
     /// Drops the run() tasks that have not started, and those run() before the next wait() (running
@@ -356,8 +365,10 @@ private:
 
     template <class F, class Chunk>
     static decltype(auto) call(F& f, const Chunk& c, std::stop_token stop) {
-        if constexpr (takes_token<F, Chunk>) return f(c, std::move(stop));
-        else return f(c);
+        if constexpr (takes_token<F, Chunk>)
+            return f(c, std::move(stop));
+        else
+            return f(c);
     }
 
     template <chunk_plan Plan>
@@ -384,8 +395,10 @@ private:
                     state.fail(std::current_exception());
                     break;
                 }
-                if (report_each) state.unit_done(1);
-                else ++done;
+                if (report_each)
+                    state.unit_done(1);
+                else
+                    ++done;
             }
             if (done > 0) state.unit_done(done);
         };
@@ -393,9 +406,10 @@ private:
             core_->arena.execute([&] { run_range(0, n); });
         } else if (n > 0) {
             core_->arena.execute([&] {
-                tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 1),
-                                  [&](const tbb::blocked_range<std::size_t>& r) { run_range(r.begin(), r.end()); },
-                                  tbb::auto_partitioner{});
+                tbb::parallel_for(
+                    tbb::blocked_range<std::size_t>(0, n, 1),
+                    [&](const tbb::blocked_range<std::size_t>& r) { run_range(r.begin(), r.end()); },
+                    tbb::auto_partitioner{});
             });
         }
         state.finish();
@@ -433,8 +447,7 @@ private:
         } catch (...) {  // a run() task's exception that no wait() collected
             try {
                 core_->arena.execute([&] { core_->submits.wait(); });
-            } catch (...) {
-            }
+            } catch (...) {}
         }
     }
 

@@ -56,12 +56,32 @@ public:
 
     value_type operator*() const { return (*plan_)[static_cast<std::size_t>(i_)]; }
     value_type operator[](difference_type n) const { return (*plan_)[static_cast<std::size_t>(i_ + n)]; }
-    plan_iterator& operator++() { ++i_; return *this; }
-    plan_iterator operator++(int) { auto old = *this; ++i_; return old; }
-    plan_iterator& operator--() { --i_; return *this; }
-    plan_iterator operator--(int) { auto old = *this; --i_; return old; }
-    plan_iterator& operator+=(difference_type n) { i_ += n; return *this; }
-    plan_iterator& operator-=(difference_type n) { i_ -= n; return *this; }
+    plan_iterator& operator++() {
+        ++i_;
+        return *this;
+    }
+    plan_iterator operator++(int) {
+        auto old = *this;
+        ++i_;
+        return old;
+    }
+    plan_iterator& operator--() {
+        --i_;
+        return *this;
+    }
+    plan_iterator operator--(int) {
+        auto old = *this;
+        --i_;
+        return old;
+    }
+    plan_iterator& operator+=(difference_type n) {
+        i_ += n;
+        return *this;
+    }
+    plan_iterator& operator-=(difference_type n) {
+        i_ -= n;
+        return *this;
+    }
     friend plan_iterator operator+(plan_iterator it, difference_type n) { return it += n; }
     friend plan_iterator operator+(difference_type n, plan_iterator it) { return it += n; }
     friend plan_iterator operator-(plan_iterator it, difference_type n) { return it -= n; }
@@ -160,9 +180,9 @@ private:
 /// A boundary finder: `finder(data, pos)` returns the smallest record boundary b with pos <= b <=
 /// data.size() (data.size() when no boundary follows pos).
 template <class F>
-concept boundary_finder = std::invocable<const F&, std::string_view, std::size_t> &&
-                          std::convertible_to<std::invoke_result_t<const F&, std::string_view, std::size_t>,
-                                              std::size_t>;
+concept boundary_finder =
+    std::invocable<const F&, std::string_view, std::size_t> &&
+    std::convertible_to<std::invoke_result_t<const F&, std::string_view, std::size_t>, std::size_t>;
 
 /// Record-aligned plan: each chunk ends at the first boundary at or after `target_bytes` past its
 /// start, so no record is cut; a chunk may be longer than target_bytes when a record is.
@@ -178,9 +198,9 @@ byte_plan split_bytes(std::string_view data, std::size_t target_bytes, const Fin
         const auto pos = data.size() - begin > target_bytes ? begin + target_bytes : data.size();
         const auto end = pos == data.size() ? pos : static_cast<std::size_t>(finder(data, pos));
         if (end < pos || end > data.size())
-            throw chunking_error("boundary finder returned " + std::to_string(end) + " for search position " +
-                                     std::to_string(pos),
-                                 bounds.size() - 1, pos);
+            throw chunking_error(
+                "boundary finder returned " + std::to_string(end) + " for search position " + std::to_string(pos),
+                bounds.size() - 1, pos);
         bounds.push_back(end);
     }
     if (bounds.size() == 1) bounds.push_back(0);  // empty input: one empty chunk

@@ -68,7 +68,8 @@ public:
     chunking_error(const std::string& what, std::size_t chunk_index, std::size_t offset)
         : invalid_argument("parex: " + what + " (chunk " + std::to_string(chunk_index) + ", offset " +
                            std::to_string(offset) + ")"),
-          chunk_index_(chunk_index), offset_(offset) {}
+          chunk_index_(chunk_index),
+          offset_(offset) {}
     [[nodiscard]] std::size_t chunk_index() const noexcept { return chunk_index_; }
     [[nodiscard]] std::size_t offset() const noexcept { return offset_; }
 
@@ -86,7 +87,8 @@ public:
     operation_cancelled(std::size_t done, std::size_t total)
         : error_as("parex: cancelled after " + std::to_string(done) + " of " + std::to_string(total) +
                    " units of work"),
-          done_(done), total_(total) {}
+          done_(done),
+          total_(total) {}
     /// Units (chunks, items or tasks) that completed before the stop.
     [[nodiscard]] std::size_t done() const noexcept { return done_; }
     /// Units the call had (for a pipeline: items the source produced).
@@ -120,7 +122,8 @@ public:
     arena_full(std::size_t requested, std::size_t available)
         : message_("parex: shm_arena full: " + std::to_string(requested) + " bytes requested, " +
                    std::to_string(available) + " available"),
-          requested_(requested), available_(available) {}
+          requested_(requested),
+          available_(available) {}
     [[nodiscard]] const char* what() const noexcept override { return message_.c_str(); }
     [[nodiscard]] std::size_t requested() const noexcept { return requested_; }
     [[nodiscard]] std::size_t available() const noexcept { return available_; }

@@ -90,36 +90,37 @@ std::size_t run_pipeline(chunked_executor& executor, Source&& source, Transform&
     bool drained = false;
     using in_token = detail::token<item>;
     using out_token = detail::token<result>;
-    const auto stages =
-        tbb::make_filter<void, in_token>(tbb::filter_mode::serial_in_order,
-                                         [&](tbb::flow_control& flow) {
-                                             in_token next;
-                                             if (!state.stopping())
-                                                 guarded([&] {
-                                                     if (auto v = source()) next.value.emplace(std::move(*v));
-                                                 });
-                                             if (!next.value) {
-                                                 drained = !state.stopping();
-                                                 flow.stop();
-                                             } else {
-                                                 state.add_to_total();
-                                             }
-                                             return next;
-                                         }) &
-        tbb::make_filter<in_token, out_token>(tbb::filter_mode::parallel,
-                                              [&](in_token&& in) {  // by reference: no token copy
-                                                  out_token out;
-                                                  if (!state.stopping())
-                                                      guarded([&] { out.value.emplace(transform(std::move(*in.value))); });
-                                                  return out;
-                                              }) &
-        tbb::make_filter<out_token, void>(tbb::filter_mode::serial_in_order, [&](out_token&& out) {
-            if (!out.value || state.stopping()) return;  // dropped: the run has failed or was stopped
-            guarded([&] {
-                sink(std::move(*out.value));
-                state.unit_done();
-            });
-        });
+    const auto stages = tbb::make_filter<void, in_token>(tbb::filter_mode::serial_in_order,
+                                                         [&](tbb::flow_control& flow) {
+                                                             in_token next;
+                                                             if (!state.stopping())
+                                                                 guarded([&] {
+                                                                     if (auto v = source())
+                                                                         next.value.emplace(std::move(*v));
+                                                                 });
+                                                             if (!next.value) {
+                                                                 drained = !state.stopping();
+                                                                 flow.stop();
+                                                             } else {
+                                                                 state.add_to_total();
+                                                             }
+                                                             return next;
+                                                         }) &
+                        tbb::make_filter<in_token, out_token>(
+                            tbb::filter_mode::parallel,
+                            [&](in_token&& in) {  // by reference: no token copy
+                                out_token out;
+                                if (!state.stopping())
+                                    guarded([&] { out.value.emplace(transform(std::move(*in.value))); });
+                                return out;
+                            }) &
+                        tbb::make_filter<out_token, void>(tbb::filter_mode::serial_in_order, [&](out_token&& out) {
+                            if (!out.value || state.stopping()) return;  // dropped: the run has failed or was stopped
+                            guarded([&] {
+                                sink(std::move(*out.value));
+                                state.unit_done();
+                            });
+                        });
 
     tbb::task_group_context context;  // isolated: a cancellation outside does not reach in
     try {

@@ -54,7 +54,8 @@ class after_delimiter {
 public:
     /// Throws parex::invalid_argument when `delimiter` is empty.
     explicit after_delimiter(std::string delimiter, match_case mode = match_case::exact)
-        : delimiter_(std::move(delimiter)), mode_(mode) {
+        : delimiter_(std::move(delimiter)),
+          mode_(mode) {
         if (delimiter_.empty()) throw parex::invalid_argument("parex: after_delimiter needs a non-empty delimiter");
     }
 

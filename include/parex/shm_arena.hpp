@@ -41,9 +41,9 @@ namespace parex {
 /// How a request for huge pages turned out (shm_arena::huge_pages()).
 enum class huge_page_status {
     not_requested,
-    hugetlb,         ///< mapped with MAP_HUGETLB from the reserved pool (anonymous arenas)
-    transparent,     ///< madvise(MADV_HUGEPAGE) accepted: transparent huge pages where the kernel can
-    unavailable,     ///< asked for, refused by the kernel: ordinary pages
+    hugetlb,      ///< mapped with MAP_HUGETLB from the reserved pool (anonymous arenas)
+    transparent,  ///< madvise(MADV_HUGEPAGE) accepted: transparent huge pages where the kernel can
+    unavailable,  ///< asked for, refused by the kernel: ordinary pages
 };
 
 /// Options of shm_arena::create.
@@ -70,7 +70,7 @@ struct arena_fields {
     std::uint32_t header_bytes;  // where the data starts
     std::uint64_t total_bytes;   // the whole mapping
     std::int64_t creator_pid;
-    std::uint64_t checksum;      // FNV-1a of the fields above
+    std::uint64_t checksum;  // FNV-1a of the fields above
 };
 /// The header: the fixed fields, then the bump pointer that every attached process shares.
 struct arena_header : arena_fields {
@@ -103,7 +103,8 @@ inline std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1)
 /// A POSIX shm name: "/" then 1 to 254 characters, none of them '/'.
 inline void check_shm_name(const std::string& name) {
     if (name.size() < 2 || name.size() > 255 || name[0] != '/' || name.find('/', 1) != std::string::npos)
-        throw parex::invalid_argument("parex: '" + name + "' is not a POSIX shared-memory name (\"/name\", no other '/')");
+        throw parex::invalid_argument("parex: '" + name +
+                                      "' is not a POSIX shared-memory name (\"/name\", no other '/')");
 }
 
 /// Closes a file descriptor on scope exit.
@@ -163,7 +164,7 @@ public:
         if (options.bytes == 0) throw parex::invalid_argument("parex: shm_arena needs a positive size");
         if (options.bytes > max_bytes)
             throw parex::invalid_argument("parex: shm_arena of " + std::to_string(options.bytes) +
-                                        " bytes is above shm_arena::max_bytes (2^47)");
+                                          " bytes is above shm_arena::max_bytes (2^47)");
         const auto page = detail::page_size();
         const auto header_bytes = detail::round_up(sizeof(detail::arena_header), 64);
         shm_arena arena;
@@ -179,11 +180,13 @@ public:
                 const std::size_t huge = 2u << 20;  // the x86-64 and arm64 default huge page size
                 base = ::mmap(nullptr, detail::round_up(arena.size_, huge), PROT_READ | PROT_WRITE,
                               MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
-                if (base != MAP_FAILED) arena.size_ = detail::round_up(arena.size_, huge), arena.huge_ = huge_page_status::hugetlb;
+                if (base != MAP_FAILED)
+                    arena.size_ = detail::round_up(arena.size_, huge), arena.huge_ = huge_page_status::hugetlb;
             }
             if (base == MAP_FAILED)
                 base = ::mmap(nullptr, arena.size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-            if (base == MAP_FAILED) detail::throw_errno("mmap of an anonymous shared arena of " + std::to_string(arena.size_) + " bytes");
+            if (base == MAP_FAILED)
+                detail::throw_errno("mmap of an anonymous shared arena of " + std::to_string(arena.size_) + " bytes");
             arena.base_ = static_cast<std::byte*>(base);
         } else {
             detail::check_shm_name(options.name);
@@ -228,7 +231,7 @@ public:
         detail::check_shm_name(name);
         detail::fd_guard fd{::shm_open(name.c_str(), O_RDWR, 0)};
         if (fd.fd < 0) detail::throw_errno("shm_open(" + name + ")");
-        struct stat st {};
+        struct stat st{};
         if (::fstat(fd.fd, &st) != 0) detail::throw_errno("fstat(" + name + ")");
         const auto file_bytes = static_cast<std::size_t>(st.st_size);
         if (file_bytes < sizeof(detail::arena_header))
@@ -279,13 +282,15 @@ public:
     std::size_t allocate_bytes(std::size_t bytes, std::size_t alignment) {
         if (!std::has_single_bit(alignment) || alignment > detail::page_size())
             throw parex::invalid_argument("parex: alignment " + std::to_string(alignment) +
-                                        " is not a power of two up to the page size");
+                                          " is not a power of two up to the page size");
         auto& used = header().used;
         auto current = used.load(std::memory_order_relaxed);
         for (;;) {
             const auto start = detail::round_up(current, alignment);
-            if (start > size_ || bytes > size_ - start) throw arena_full(bytes, size_ - std::min<std::size_t>(current, size_));
-            if (used.compare_exchange_weak(current, start + bytes, std::memory_order_acq_rel, std::memory_order_relaxed))
+            if (start > size_ || bytes > size_ - start)
+                throw arena_full(bytes, size_ - std::min<std::size_t>(current, size_));
+            if (used.compare_exchange_weak(current, start + bytes, std::memory_order_acq_rel,
+                                           std::memory_order_relaxed))
                 return start;
         }
     }
@@ -312,7 +317,7 @@ public:
         const auto used = header().used.load(std::memory_order_acquire);
         if (offset < header().header_bytes || offset > used || n > (used - offset) / sizeof(T))
             throw parex::out_of_range("parex: [" + std::to_string(offset) + ", +" + std::to_string(n * sizeof(T)) +
-                                    ") is outside the allocated part of shm_arena '" + name_ + "'");
+                                      ") is outside the allocated part of shm_arena '" + name_ + "'");
         if (offset % alignof(T) != 0) throw parex::invalid_argument("parex: offset misaligned for the type");
         return {reinterpret_cast<T*>(base_ + offset), n};
     }
@@ -335,23 +340,29 @@ public:
 private:
     shm_arena() = default;
 
-    [[nodiscard]] detail::arena_header& header() const noexcept { return *reinterpret_cast<detail::arena_header*>(base_); }
+    [[nodiscard]] detail::arena_header& header() const noexcept {
+        return *reinterpret_cast<detail::arena_header*>(base_);
+    }
 
     void validate() const {
         const auto& h = header();
         using r = segment_error::reason;
         if (h.magic != detail::arena_magic) throw segment_error(r::foreign, name_, "no parex magic number at offset 0");
         if (h.version != detail::arena_layout_version)
-            throw segment_error(r::version, name_, "layout version " + std::to_string(h.version) + ", this build reads " +
-                                                       std::to_string(detail::arena_layout_version));
-        if (h.checksum != detail::header_checksum(h)) throw segment_error(r::corrupt, name_, "header checksum mismatch");
+            throw segment_error(r::version, name_,
+                                "layout version " + std::to_string(h.version) + ", this build reads " +
+                                    std::to_string(detail::arena_layout_version));
+        if (h.checksum != detail::header_checksum(h))
+            throw segment_error(r::corrupt, name_, "header checksum mismatch");
         if (h.total_bytes > size_)
-            throw segment_error(r::truncated, name_, "header says " + std::to_string(h.total_bytes) + " bytes, segment has " +
-                                                         std::to_string(size_));
+            throw segment_error(
+                r::truncated, name_,
+                "header says " + std::to_string(h.total_bytes) + " bytes, segment has " + std::to_string(size_));
         const auto used = h.used.load(std::memory_order_acquire);
         if (h.header_bytes < sizeof(detail::arena_header) || used < h.header_bytes || used > h.total_bytes)
-            throw segment_error(r::corrupt, name_, "used bytes " + std::to_string(used) + " outside [" +
-                                                       std::to_string(h.header_bytes) + ", " + std::to_string(h.total_bytes) + "]");
+            throw segment_error(r::corrupt, name_,
+                                "used bytes " + std::to_string(used) + " outside [" + std::to_string(h.header_bytes) +
+                                    ", " + std::to_string(h.total_bytes) + "]");
     }
 
     void swap(shm_arena& o) noexcept {

@@ -53,9 +53,7 @@ struct topology {
         return std::clamp<std::size_t>(quota, 1, logical_cores);
     }
     /// Physical cores after the quota: min(physical_cores, usable_logical_cores()).
-    [[nodiscard]] std::size_t usable_physical_cores() const {
-        return std::min(physical_cores, usable_logical_cores());
-    }
+    [[nodiscard]] std::size_t usable_physical_cores() const { return std::min(physical_cores, usable_logical_cores()); }
 };
 
 /// Where read_topology() looks. The defaults are the live system; tests point them at fake trees.
@@ -153,7 +151,9 @@ inline std::optional<double> cgroup_cpu_quota(const topology_sources& src) {
 inline std::optional<std::size_t> parse_cache_size(std::string_view text) {
     std::size_t unit = 1;
     if (!text.empty() && (text.back() == 'K' || text.back() == 'M' || text.back() == 'G')) {
-        unit = text.back() == 'K' ? std::size_t{1} << 10 : text.back() == 'M' ? std::size_t{1} << 20 : std::size_t{1} << 30;
+        unit = text.back() == 'K'   ? std::size_t{1} << 10
+               : text.back() == 'M' ? std::size_t{1} << 20
+                                    : std::size_t{1} << 30;
         text.remove_suffix(1);
     }
     const auto n = parse_count(text);
@@ -164,7 +164,8 @@ inline std::optional<std::size_t> parse_cache_size(std::string_view text) {
 inline std::optional<std::size_t> last_level_cache(const std::filesystem::path& cpu_dir, std::size_t cpu) {
     std::optional<std::size_t> best_level, bytes;
     std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(cpu_dir / ("cpu" + std::to_string(cpu)) / "cache", ec)) {
+    for (const auto& entry :
+         std::filesystem::directory_iterator(cpu_dir / ("cpu" + std::to_string(cpu)) / "cache", ec)) {
         if (!entry.path().filename().string().starts_with("index")) continue;
         const auto type = read_first_line(entry.path() / "type");
         const auto level_text = read_first_line(entry.path() / "level");
@@ -203,8 +204,10 @@ inline topology read_topology(const topology_sources& src = {}) {
         const auto core_id = core ? detail::parse_count(*core) : std::nullopt;
         const auto package_id = package ? detail::parse_count(*package) : std::nullopt;
         // Unknown topology: count the CPU as its own core (a unique key past any real package id).
-        if (core_id && package_id) cores.emplace(*package_id, *core_id);
-        else cores.emplace(static_cast<std::size_t>(-1), cpu);
+        if (core_id && package_id)
+            cores.emplace(*package_id, *core_id);
+        else
+            cores.emplace(static_cast<std::size_t>(-1), cpu);
     }
     t.physical_cores = std::max<std::size_t>(1, cores.size());
 
@@ -216,8 +219,7 @@ inline topology read_topology(const topology_sources& src = {}) {
         const auto list = detail::read_first_line(entry.path() / "cpulist");
         if (!list) continue;
         const auto node_cpus = detail::parse_cpu_list(*list);
-        if (std::ranges::any_of(node_cpus, [&](std::size_t c) { return std::ranges::binary_search(cpus, c); }))
-            ++nodes;
+        if (std::ranges::any_of(node_cpus, [&](std::size_t c) { return std::ranges::binary_search(cpus, c); })) ++nodes;
     }
     t.numa_nodes = std::max<std::size_t>(1, nodes);
     t.cpu_quota = detail::cgroup_cpu_quota(src);
@@ -239,8 +241,7 @@ inline std::optional<std::size_t> num_threads_from_environment() {
     if (text == nullptr) return std::nullopt;
     const auto value = detail::parse_count(text);
     if (!value || *value == 0)
-        throw parex::invalid_argument(std::string("parex: PAREX_NUM_THREADS='") + text +
-                                    "' is not a positive integer");
+        throw parex::invalid_argument(std::string("parex: PAREX_NUM_THREADS='") + text + "' is not a positive integer");
     return value;
 }
 

@@ -35,7 +35,7 @@ public:
     /// `init(std::size_t slot)` returns a State (which need be neither copyable nor movable).
     template <class Init>
         requires std::invocable<Init&, std::size_t> &&
-                 std::same_as<std::remove_cvref_t<std::invoke_result_t<Init&, std::size_t>>, State>
+                     std::same_as<std::remove_cvref_t<std::invoke_result_t<Init&, std::size_t>>, State>
     worker_local(chunked_executor& executor, Init init)
         : core_(&detail::core_of(executor)),
           slots_(std::make_unique<slot[]>(core_->slots)),

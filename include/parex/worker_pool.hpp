@@ -14,8 +14,8 @@
 // thread that never joins never initialises, and a failure surfaces in some task instead of the
 // constructor. Dedicated threads give those guarantees directly.
 
-#include <parex/errors.hpp>
 #include <parex/detail/run_state.hpp>
+#include <parex/errors.hpp>
 #include <parex/run_control.hpp>
 #include <parex/topology.hpp>
 
@@ -29,9 +29,9 @@
 #include <exception>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
-#include <map>
 #include <optional>
 #include <ranges>
 #include <stdexcept>
@@ -53,14 +53,17 @@ using pool_state = std::conditional_t<std::is_void_v<State>, no_state, State>;
 /// f(state, args...) for a pool with a State, f(args...) for worker_pool<>.
 template <class State, class F, class... A>
 decltype(auto) pool_invoke(F& f, pool_state<State>& state, A&&... args) {
-    if constexpr (std::is_void_v<State>) return f(std::forward<A>(args)...);
-    else return f(state, std::forward<A>(args)...);
+    if constexpr (std::is_void_v<State>)
+        return f(std::forward<A>(args)...);
+    else
+        return f(state, std::forward<A>(args)...);
 }
 
 /// The result of a submitted task: f called with the state, a stop token when it takes one, and args.
 template <bool WithStop, class State, class F, class... A>
 struct pool_result {
-    using type = decltype(pool_invoke<State>(std::declval<F&>(), std::declval<pool_state<State>&>(), std::declval<A&>()...));
+    using type =
+        decltype(pool_invoke<State>(std::declval<F&>(), std::declval<pool_state<State>&>(), std::declval<A&>()...));
 };
 template <class State, class F, class... A>
 struct pool_result<true, State, F, A...> : pool_result<false, State, F, std::stop_token, A...> {};
@@ -98,9 +101,9 @@ struct batch_options {
 
 /// Counters of one worker; read them with worker_pool::statistics().
 struct worker_statistics {
-    std::size_t tasks = 0;  ///< tasks run: a submitted task counts one, a map batch one per input
-    std::size_t batches = 0;  ///< queue entries that ran at least one task
-    std::chrono::nanoseconds busy{0};  ///< time spent running tasks
+    std::size_t tasks = 0;                    ///< tasks run: a submitted task counts one, a map batch one per input
+    std::size_t batches = 0;                  ///< queue entries that ran at least one task
+    std::chrono::nanoseconds busy{0};         ///< time spent running tasks
     std::chrono::nanoseconds initializer{0};  ///< time the initializer took
 };
 
@@ -161,7 +164,8 @@ public:
         requires pool_task<F, State, Args...> || pool_task<F, State, std::stop_token, Args...>
     auto submit(task_options options, F f, Args... args) {
         using task = single_task<F, Args...>;
-        auto job = std::make_shared<task>(this, std::move(f), std::tuple<Args...>(std::move(args)...), std::move(options));
+        auto job =
+            std::make_shared<task>(this, std::move(f), std::tuple<Args...>(std::move(args)...), std::move(options));
         auto future = job->promise.get_future();
         if (job->deadline && clock::now() >= *job->deadline) {
             job->time_out();
@@ -183,11 +187,12 @@ public:
     auto map(const Inputs& inputs, F f, batch_options options = {}, const run_options& run = {}) {
         using input = std::ranges::range_reference_t<const Inputs>;
         using result = std::remove_cvref_t<decltype(detail::pool_invoke<State>(f, std::declval<state_type&>(),
-                                                                                std::declval<input>()))>;
+                                                                               std::declval<input>()))>;
         static_assert(!std::is_void_v<result>, "parex: map needs a function that returns a value; use for_each");
         std::vector<std::optional<result>> slots(std::ranges::size(inputs));
         run_batches(std::ranges::size(inputs), options, run, [&](state_type& state, std::size_t i) {
-            slots[i].emplace(detail::pool_invoke<State>(f, state, std::ranges::begin(inputs)[static_cast<std::ptrdiff_t>(i)]));
+            slots[i].emplace(
+                detail::pool_invoke<State>(f, state, std::ranges::begin(inputs)[static_cast<std::ptrdiff_t>(i)]));
         });
         std::vector<result> results;
         results.reserve(slots.size());
@@ -242,10 +247,12 @@ private:
     /// Starts the workers; the public constructors' body.
     template <class Init>
     worker_pool(pool_options options, Init& init, start_tag)
-        : drain_on_destroy_(options.drain_on_destroy), slots_(workers_for(workload::cpu_bound, options.workers)) {
+        : drain_on_destroy_(options.drain_on_destroy),
+          slots_(workers_for(workload::cpu_bound, options.workers)) {
         std::unique_lock lock(mutex_);
         try {
-            for (std::size_t i = 0; i < slots_.size(); ++i) threads_.emplace_back([this, i, &init] { worker_main(i, init); });
+            for (std::size_t i = 0; i < slots_.size(); ++i)
+                threads_.emplace_back([this, i, &init] { worker_main(i, init); });
         } catch (...) {  // no thread could be started: stop those that were
             init_error_ = std::current_exception();
             started_ += slots_.size() - threads_.size();
@@ -300,11 +307,14 @@ private:
         using result = typename detail::pool_result<takes_stop, State, F, Args...>::type;
 
         single_task(worker_pool* owner, F f, std::tuple<Args...> args, task_options options)
-            : fn(std::move(f)), arguments(std::move(args)),
+            : fn(std::move(f)),
+              arguments(std::move(args)),
               // A stop state (a heap allocation) only for a task that can be stopped while it runs.
-              stop(takes_stop && (options.stop.stop_possible() || options.deadline) ? std::stop_source{}
-                                                                                       : std::stop_source{std::nostopstate}),
-              caller_stop(std::move(options.stop)), forward(caller_stop, request{&stop}) {
+              stop(takes_stop && (options.stop.stop_possible() || options.deadline)
+                       ? std::stop_source{}
+                       : std::stop_source{std::nostopstate}),
+              caller_stop(std::move(options.stop)),
+              forward(caller_stop, request{&stop}) {
             this->pool = owner;
             this->deadline = options.deadline;
         }
@@ -346,8 +356,10 @@ private:
         decltype(auto) invoke(state_type& state) {
             return std::apply(
                 [&](Args&... a) -> result {
-                    if constexpr (takes_stop) return detail::pool_invoke<State>(fn, state, stop.get_token(), a...);
-                    else return detail::pool_invoke<State>(fn, state, a...);
+                    if constexpr (takes_stop)
+                        return detail::pool_invoke<State>(fn, state, stop.get_token(), a...);
+                    else
+                        return detail::pool_invoke<State>(fn, state, a...);
                 },
                 arguments);
         }
@@ -399,7 +411,10 @@ private:
     template <class Body>
     struct batch_entry final : entry {
         batch_entry(batch_group* g, Body* b, std::size_t first, std::size_t last)
-            : group(g), body(b), begin(first), end(last) {}
+            : group(g),
+              body(b),
+              begin(first),
+              end(last) {}
         void run(state_type& state, slot& counters) override {
             const auto start = clock::now();
             std::size_t ran = 0;

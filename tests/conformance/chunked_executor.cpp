@@ -10,8 +10,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
-#include <future>
 #include <cstring>
+#include <future>
 #include <mutex>
 #include <random>
 #include <set>
@@ -45,9 +45,7 @@ double chunk_sum(const std::vector<double>& x, parex::chunk c) {
 }
 
 /// A brief, randomly varying delay that scrambles the schedule.
-void jitter(std::size_t seed) {
-    std::this_thread::sleep_for(std::chrono::microseconds((seed * 2654435761u) % 200));
-}
+void jitter(std::size_t seed) { std::this_thread::sleep_for(std::chrono::microseconds((seed * 2654435761u) % 200)); }
 
 }  // namespace
 
@@ -327,9 +325,8 @@ TEST_CASE("progress reports the final count of a cancelled run", "[executor]") {
 TEST_CASE("a chunk may call the same executor again without deadlock", "[executor]") {
     parex::chunked_executor ex({.max_concurrency = 2});
     std::atomic<std::size_t> leaves{0};
-    ex.for_each(parex::chunks(8, parex::grain{1}), [&](parex::chunk) {
-        ex.for_each(parex::chunks(8, parex::grain{1}), [&](parex::chunk) { ++leaves; });
-    });
+    ex.for_each(parex::chunks(8, parex::grain{1}),
+                [&](parex::chunk) { ex.for_each(parex::chunks(8, parex::grain{1}), [&](parex::chunk) { ++leaves; }); });
     CHECK(leaves.load() == 64);
 }
 
@@ -340,8 +337,9 @@ TEST_CASE("one executor serves several calling threads at once", "[executor]") {
         std::vector<std::jthread> callers;
         for (std::size_t t = 0; t < sums.size(); ++t)
             callers.emplace_back([&, t] {
-                sums[t] = ex.map_reduce(parex::chunks(10000 * (t + 1), parex::grain{100}),
-                                        [](parex::chunk c) { return c.size(); }, std::plus<>{}, std::size_t{0});
+                sums[t] = ex.map_reduce(
+                    parex::chunks(10000 * (t + 1), parex::grain{100}), [](parex::chunk c) { return c.size(); },
+                    std::plus<>{}, std::size_t{0});
             });
     }
     for (std::size_t t = 0; t < sums.size(); ++t) CHECK(sums[t] == 10000 * (t + 1));
@@ -368,10 +366,11 @@ TEST_CASE("a user plan is any random-access sequence of chunks and may be empty"
         parex::chunk operator[](std::size_t i) const { return {i, 2 * i + 1, 2 * i + 2}; }
     };
     parex::chunked_executor ex({.max_concurrency = 2});
-    CHECK(ex.map_reduce(odd_elements_plan{100}, [](parex::chunk c) { return c.begin; }, std::plus<>{},
-                        std::size_t{0}) == 100 * 100);
-    CHECK(ex.map_reduce(odd_elements_plan{0}, [](parex::chunk c) { return c.begin; }, std::plus<>{},
-                        std::size_t{7}) == 7);
+    CHECK(ex.map_reduce(
+              odd_elements_plan{100}, [](parex::chunk c) { return c.begin; }, std::plus<>{}, std::size_t{0}) ==
+          100 * 100);
+    CHECK(ex.map_reduce(
+              odd_elements_plan{0}, [](parex::chunk c) { return c.begin; }, std::plus<>{}, std::size_t{7}) == 7);
     CHECK(ex.map(odd_elements_plan{0}, [](parex::chunk c) { return c.begin; }).empty());
 }
 
@@ -512,7 +511,8 @@ TEST_CASE("a submitted task whose stop was requested before it started never run
             [&](std::stop_token token) {
                 started = true;
                 const auto limit = std::chrono::steady_clock::now() + 20s;
-                while (!token.stop_requested() && std::chrono::steady_clock::now() < limit) std::this_thread::sleep_for(1ms);
+                while (!token.stop_requested() && std::chrono::steady_clock::now() < limit)
+                    std::this_thread::sleep_for(1ms);
                 return token.stop_requested();
             },
             stop.get_token());

@@ -132,8 +132,10 @@ TEST_CASE("record-aligned plans never cut a record on random inputs", "[chunking
             std::string data;
             const auto length = std::uniform_int_distribution<std::size_t>(0, 600)(rng);
             while (data.size() < length) {
-                if (rng() % 9 == 0) data += (rng() % 2 ? "<eor>" : "<EOR>");
-                else data += alphabet[rng() % alphabet.size()];
+                if (rng() % 9 == 0)
+                    data += (rng() % 2 ? "<eor>" : "<EOR>");
+                else
+                    data += alphabet[rng() % alphabet.size()];
             }
             const auto target = std::uniform_int_distribution<std::size_t>(1, 80)(rng);
             INFO("delimiter=" << delimiter << " trial=" << trial << " target=" << target);
@@ -159,9 +161,8 @@ TEST_CASE("a user boundary finder that breaks its contract is reported with chun
         CHECK(e.offset() == 60);
     }
     // a user finder that cuts at a fixed record size
-    const auto plan = parex::split_bytes(data, 25, [](std::string_view d, std::size_t pos) {
-        return std::min(d.size(), (pos + 9) / 10 * 10);
-    });
+    const auto plan = parex::split_bytes(
+        data, 25, [](std::string_view d, std::size_t pos) { return std::min(d.size(), (pos + 9) / 10 * 10); });
     check_covers(plan, data.size());
     CHECK(plan[0].size() == 30);
 }

@@ -36,8 +36,7 @@ TEST_CASE("parex's exceptions are parex::error and the standard type they docume
 }
 
 TEST_CASE("shared-memory errors are parex::error too", "[errors][arena]") {
-    check_throws<parex::invalid_argument, std::invalid_argument>(
-        [] { (void)parex::shm_arena::create({.bytes = 0}); });
+    check_throws<parex::invalid_argument, std::invalid_argument>([] { (void)parex::shm_arena::create({.bytes = 0}); });
     check_throws<parex::system_error, std::system_error>(
         [] { (void)parex::shm_arena::attach("/parex-test-errors-no-such-segment"); });
     auto arena = parex::shm_arena::create({.bytes = 4096});
@@ -49,10 +48,13 @@ TEST_CASE("shared-memory errors are parex::error too", "[errors][arena]") {
 TEST_CASE("cancellation, timeouts and misuse are parex::error", "[errors]") {
     std::stop_source stop;
     stop.request_stop();
-    check_throws<parex::operation_cancelled, std::runtime_error>(
-        [&] { parex::chunked_executor({.max_concurrency = 2}).for_each(parex::chunks(8, parex::grain{1}), [](parex::chunk) {}, {.stop = stop.get_token()}); });
+    check_throws<parex::operation_cancelled, std::runtime_error>([&] {
+        parex::chunked_executor({.max_concurrency = 2})
+            .for_each(parex::chunks(8, parex::grain{1}), [](parex::chunk) {}, {.stop = stop.get_token()});
+    });
     parex::chunked_executor ex({.max_concurrency = 2});
-    check_throws<parex::task_cancelled, std::runtime_error>([&] { ex.submit([] { return 1; }, stop.get_token()).get(); });
+    check_throws<parex::task_cancelled, std::runtime_error>(
+        [&] { ex.submit([] { return 1; }, stop.get_token()).get(); });
     parex::worker_local<int> local(ex, [](std::size_t) { return 0; });
     check_throws<parex::logic_error, std::logic_error>([&] { (void)local.get(); });
 }

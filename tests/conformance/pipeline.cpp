@@ -30,9 +30,7 @@ struct counting_source {
     }
 };
 
-void jitter(std::size_t seed) {
-    std::this_thread::sleep_for(std::chrono::microseconds((seed * 2654435761u) % 300));
-}
+void jitter(std::size_t seed) { std::this_thread::sleep_for(std::chrono::microseconds((seed * 2654435761u) % 300)); }
 
 }  // namespace
 
@@ -96,13 +94,13 @@ TEST_CASE("move-only items and results pass through", "[pipeline]") {
 
 TEST_CASE("an empty stream consumes nothing and reports once", "[pipeline]") {
     int reports = 0;
-    const auto consumed = parex::run_pipeline([]() -> std::optional<int> { return std::nullopt; },
-                                              [](int x) { return x; }, [](int) { FAIL("sink called"); }, {},
-                                              {.on_progress = [&](parex::progress p) {
-                                                  ++reports;
-                                                  CHECK(p.done == 0);
-                                                  CHECK(p.total == 0);
-                                              }});
+    const auto consumed =
+        parex::run_pipeline([]() -> std::optional<int> { return std::nullopt; }, [](int x) { return x; },
+                            [](int) { FAIL("sink called"); }, {}, {.on_progress = [&](parex::progress p) {
+                                ++reports;
+                                CHECK(p.done == 0);
+                                CHECK(p.total == 0);
+                            }});
     CHECK(consumed == 0);
     CHECK(reports == 1);
 }
@@ -176,25 +174,23 @@ TEST_CASE("items in flight when a stage fails or the run is stopped are destroye
             if (next == 10000) return std::nullopt;
             return counted(next++);
         };
-        CHECK_THROWS_WITH(parex::run_pipeline(
-                              executor, source,
-                              [](counted&& c) {
-                                  if (c.index == 40) throw std::runtime_error("item 40");
-                                  return std::move(c);
-                              },
-                              slow_sink, {.max_in_flight = 16}),
+        CHECK_THROWS_WITH(parex::run_pipeline(executor, source,
+                                              [](counted&& c) {
+                                                  if (c.index == 40) throw std::runtime_error("item 40");
+                                                  return std::move(c);
+                                              },
+                                              slow_sink, {.max_in_flight = 16}),
                           "item 40");
         CHECK(counted::live == 0);
 
         std::stop_source stop;
         next = 0;
-        CHECK_THROWS_AS(parex::run_pipeline(
-                            executor, source,
-                            [&](counted&& c) {
-                                if (c.index == 30) stop.request_stop();
-                                return std::move(c);
-                            },
-                            slow_sink, {.max_in_flight = 16}, {.stop = stop.get_token()}),
+        CHECK_THROWS_AS(parex::run_pipeline(executor, source,
+                                            [&](counted&& c) {
+                                                if (c.index == 30) stop.request_stop();
+                                                return std::move(c);
+                                            },
+                                            slow_sink, {.max_in_flight = 16}, {.stop = stop.get_token()}),
                         parex::operation_cancelled);
         CHECK(counted::live == 0);
     }
@@ -205,8 +201,9 @@ TEST_CASE("a stop request ends the stream with operation_cancelled", "[pipeline]
         std::stop_source stop;
         stop.request_stop();
         std::size_t calls = 0;
-        CHECK_THROWS_AS(parex::run_pipeline(counting_source{10, 0, &calls}, [](std::size_t i) { return i; },
-                                            [](std::size_t) {}, {}, {.stop = stop.get_token()}),
+        CHECK_THROWS_AS(parex::run_pipeline(
+                            counting_source{10, 0, &calls}, [](std::size_t i) { return i; }, [](std::size_t) {}, {},
+                            {.stop = stop.get_token()}),
                         parex::operation_cancelled);
         CHECK(calls == 0);
     }
@@ -274,7 +271,8 @@ TEST_CASE("a pipeline runs in its executor's arena: at most max_concurrency stag
 
 TEST_CASE("pipeline stages reach the executor's worker_local states", "[pipeline][worker_local]") {
     parex::chunked_executor ex({.max_concurrency = 3});
-    parex::worker_local<std::vector<std::size_t>> seen_by_slot(ex, [](std::size_t) { return std::vector<std::size_t>{}; });
+    parex::worker_local<std::vector<std::size_t>> seen_by_slot(ex,
+                                                               [](std::size_t) { return std::vector<std::size_t>{}; });
     std::size_t calls = 0;
     parex::run_pipeline(
         ex, counting_source{1000, 0, &calls},

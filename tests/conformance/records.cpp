@@ -12,8 +12,8 @@
 TEST_CASE("ASCII case folding touches letters only and ignores the C locale", "[records]") {
     CHECK(parex::ascii_lower('A') == 'a');
     CHECK(parex::ascii_lower('Z') == 'z');
-    CHECK(parex::ascii_lower('@') == '@');  // the byte before 'A'
-    CHECK(parex::ascii_lower('[') == '[');  // the byte after 'Z'
+    CHECK(parex::ascii_lower('@') == '@');                                          // the byte before 'A'
+    CHECK(parex::ascii_lower('[') == '[');                                          // the byte after 'Z'
     CHECK(parex::ascii_lower(static_cast<char>(0xC4)) == static_cast<char>(0xC4));  // Latin-1 capital A umlaut
     CHECK(parex::ascii_iequals("<EoR>", "<eor>"));
     CHECK_FALSE(parex::ascii_iequals("<EOR>", "<EOR "));

@@ -129,7 +129,7 @@ TEST_CASE("named segments are created with mode 0600", "[arena]") {
     auto arena = parex::shm_arena::create({.bytes = 4096, .name = name});
     const int fd = ::shm_open(name.c_str(), O_RDONLY, 0);
     REQUIRE(fd >= 0);
-    struct stat st {};
+    struct stat st{};
     REQUIRE(::fstat(fd, &st) == 0);
     ::close(fd);
     CHECK((st.st_mode & 0777) == 0600);

@@ -54,9 +54,13 @@ TEST_CASE("soak: mixed pool tasks and map_reduce calls settle exactly once, with
     parex::chunked_executor executor({.max_concurrency = 2});
     std::vector<double> data(50'000);
     std::iota(data.begin(), data.end(), 0.0);
-    const double expected_sum = parex::map_reduce(parex::chunks(data.size()), [&](parex::chunk c) {
-        return std::accumulate(data.begin() + static_cast<std::ptrdiff_t>(c.begin), data.begin() + static_cast<std::ptrdiff_t>(c.end), 0.0);
-    }, std::plus<>{}, 0.0);
+    const double expected_sum = parex::map_reduce(
+        parex::chunks(data.size()),
+        [&](parex::chunk c) {
+            return std::accumulate(data.begin() + static_cast<std::ptrdiff_t>(c.begin),
+                                   data.begin() + static_cast<std::ptrdiff_t>(c.end), 0.0);
+        },
+        std::plus<>{}, 0.0);
 
     std::size_t warm = 0, ran = 0, timed_out = 0, cancelled = 0;
     for (std::size_t round = 0; round < rounds; ++round) {
@@ -64,7 +68,8 @@ TEST_CASE("soak: mixed pool tasks and map_reduce calls settle exactly once, with
         std::stop_source stop;
         for (std::size_t i = 0; i < per_round / 2; ++i) {
             if (i % 10 == 3)  // a deadline already past: settles at once with task_timeout, never runs
-                futures.push_back(pool.submit({.deadline = std::chrono::steady_clock::now() - 1ms}, [](std::size_t&) { return std::size_t{1}; }));
+                futures.push_back(pool.submit({.deadline = std::chrono::steady_clock::now() - 1ms},
+                                              [](std::size_t&) { return std::size_t{1}; }));
             else if (i % 10 == 7)  // stopped before it starts
                 futures.push_back(pool.submit({.stop = stop.get_token()}, [](std::size_t&) { return std::size_t{1}; }));
             else
@@ -90,9 +95,13 @@ TEST_CASE("soak: mixed pool tasks and map_reduce calls settle exactly once, with
                 ++cancelled;
             }
         }
-        const double sum = executor.map_reduce(parex::chunks(data.size()), [&](parex::chunk c) {
-            return std::accumulate(data.begin() + static_cast<std::ptrdiff_t>(c.begin), data.begin() + static_cast<std::ptrdiff_t>(c.end), 0.0);
-        }, std::plus<>{}, 0.0);
+        const double sum = executor.map_reduce(
+            parex::chunks(data.size()),
+            [&](parex::chunk c) {
+                return std::accumulate(data.begin() + static_cast<std::ptrdiff_t>(c.begin),
+                                       data.begin() + static_cast<std::ptrdiff_t>(c.end), 0.0);
+            },
+            std::plus<>{}, 0.0);
         REQUIRE(sum == expected_sum);  // the same bits on 2 threads as on the default executor
         if (round == rounds / 4) warm = resident_bytes();
     }

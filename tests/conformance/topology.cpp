@@ -52,8 +52,10 @@ struct fake_machine {
 struct scoped_env {
     std::string name;
     scoped_env(std::string n, const char* value) : name(std::move(n)) {
-        if (value) ::setenv(name.c_str(), value, 1);
-        else ::unsetenv(name.c_str());
+        if (value)
+            ::setenv(name.c_str(), value, 1);
+        else
+            ::unsetenv(name.c_str());
     }
     ~scoped_env() { ::unsetenv(name.c_str()); }
 };

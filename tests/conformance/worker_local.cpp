@@ -20,9 +20,7 @@ namespace {
 // Arenas of up to 8 threads really get 8 threads on a 2-core machine, so slots change hands often.
 const tbb::global_control allow_oversubscription(tbb::global_control::max_allowed_parallelism, 8);
 
-void jitter(std::size_t seed) {
-    std::this_thread::sleep_for(std::chrono::microseconds((seed * 2654435761u) % 150));
-}
+void jitter(std::size_t seed) { std::this_thread::sleep_for(std::chrono::microseconds((seed * 2654435761u) % 150)); }
 
 /// A State that records its slot and thread of construction, counts its uses, and detects two threads
 /// using it at once.
@@ -136,7 +134,8 @@ TEST_CASE("an initializer's exception reaches the caller and the slot is built a
     CHECK_THROWS_WITH(ex.for_each(parex::chunks(3, parex::grain{1}), [&](parex::chunk) { (void)local.get(); }),
                       "first init fails");
     CHECK(local.built() == 0);
-    CHECK(ex.map_reduce(parex::chunks(3, parex::grain{1}), [&](parex::chunk) { return local.get(); }, std::plus<>{}, 0) == 21);
+    CHECK(ex.map_reduce(
+              parex::chunks(3, parex::grain{1}), [&](parex::chunk) { return local.get(); }, std::plus<>{}, 0) == 21);
     // One successful build per slot used; an executor of one may use two slots (see worker_local.hpp).
     CHECK(local.built() >= 1);
     CHECK(attempts == 1 + static_cast<int>(local.built()));

@@ -106,10 +106,12 @@ TEST_CASE("for_each runs every input once with its worker's state", "[pool]") {
     std::vector<std::atomic<int>> hits(500);
     std::vector<std::size_t> index(500);
     std::iota(index.begin(), index.end(), 0);
-    pool.for_each(index, [&](std::vector<int>& seen, std::size_t i) {
-        seen.push_back(static_cast<int>(i));  // per-worker state: no lock needed
-        ++hits[i];
-    }, {.batch = 16});
+    pool.for_each(index,
+                  [&](std::vector<int>& seen, std::size_t i) {
+                      seen.push_back(static_cast<int>(i));  // per-worker state: no lock needed
+                      ++hits[i];
+                  },
+                  {.batch = 16});
     for (auto& h : hits) CHECK(h.load() == 1);
 }
 
@@ -224,7 +226,8 @@ TEST_CASE("a stop token requested before the task starts drops it, while running
         auto f = pool.submit({.stop = stop.get_token()}, [&](int&, std::stop_token token) {
             started = true;
             const auto limit = std::chrono::steady_clock::now() + 20s;
-            while (!token.stop_requested() && std::chrono::steady_clock::now() < limit) std::this_thread::sleep_for(1ms);
+            while (!token.stop_requested() && std::chrono::steady_clock::now() < limit)
+                std::this_thread::sleep_for(1ms);
             return token.stop_requested();
         });
         while (!started) std::this_thread::yield();
@@ -240,7 +243,8 @@ TEST_CASE("a deadline times out the future and requests the task's stop", "[pool
         const auto start = std::chrono::steady_clock::now();
         auto f = pool.submit({.deadline = start + 50ms}, [&](int&, std::stop_token token) {
             const auto limit = std::chrono::steady_clock::now() + 20s;
-            while (!token.stop_requested() && std::chrono::steady_clock::now() < limit) std::this_thread::sleep_for(1ms);
+            while (!token.stop_requested() && std::chrono::steady_clock::now() < limit)
+                std::this_thread::sleep_for(1ms);
             saw_stop = token.stop_requested();
             return 1;
         });
@@ -304,7 +308,8 @@ TEST_CASE("many short maps return only after their last batch let go of the call
 }
 
 TEST_CASE("a task running when destruction starts may still map on its pool", "[pool]") {
-    auto pool = std::make_unique<parex::worker_pool<int>>(parex::pool_options{.workers = 2}, [](std::size_t) { return 0; });
+    auto pool =
+        std::make_unique<parex::worker_pool<int>>(parex::pool_options{.workers = 2}, [](std::size_t) { return 0; });
     auto* raw = pool.get();  // reset() clears `pool` before the destructor runs
     std::promise<void> release;
     auto gate = release.get_future().share();
@@ -321,7 +326,8 @@ TEST_CASE("a task running when destruction starts may still map on its pool", "[
 }
 
 TEST_CASE("after destruction has started, other threads cannot submit", "[pool]") {
-    auto pool = std::make_unique<parex::worker_pool<int>>(parex::pool_options{.workers = 1}, [](std::size_t) { return 0; });
+    auto pool =
+        std::make_unique<parex::worker_pool<int>>(parex::pool_options{.workers = 1}, [](std::size_t) { return 0; });
     std::promise<void> release;
     auto gate = release.get_future().share();
     auto blocker = pool->submit([gate](int&) { gate.wait(); });

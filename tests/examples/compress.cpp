@@ -5,8 +5,8 @@
 
 #include <xxhash.h>
 
-#include "parex_catch.hpp"
 #include "files.hpp"
+#include "parex_catch.hpp"
 #include "temp_dir.hpp"
 
 #include <signal.h>
@@ -263,7 +263,8 @@ TEST_CASE("declared sizes are checked against the input before anything is alloc
             CHECK(e.offset() == 0);
         }
     };
-    refused(zstd_frame_claiming(std::uint64_t{1} << 40), "zstd frame declares 1099511627776 decoded bytes, more than its 16 bytes can hold");
+    refused(zstd_frame_claiming(std::uint64_t{1} << 40),
+            "zstd frame declares 1099511627776 decoded bytes, more than its 16 bytes can hold");
     refused(zstd_frame_claiming(std::uint64_t{3} << 30), "declares 3221225472 decoded bytes");
     refused(lz4_frame_claiming(std::uint64_t{1} << 40), "lz4 frame declares 1099511627776 decoded bytes");
     CHECK(pc::max_decoded_size(pc::codec::zstd, 16) == 16 * 32768 + 65536);
@@ -284,7 +285,8 @@ TEST_CASE("declared sizes are checked against the input before anything is alloc
     }
 }
 
-TEST_CASE("frames beyond max_frame_buffer or of unknown size are decoded as a stream, in bounded pieces", "[compress]") {
+TEST_CASE("frames beyond max_frame_buffer or of unknown size are decoded as a stream, in bounded pieces",
+          "[compress]") {
     const auto data = canterbury();
     parex::test::temp_dir dir;
     const auto in = dir.path() / "in";
@@ -330,7 +332,7 @@ TEST_CASE("an lz4 frame that failed halfway does not spoil the next one on the s
     REQUIRE(run("lz4 -q -f " + quote(in) + " " + quote(dir.path() / "unsized.lz4")) == 0);
     const auto sized = read_file(dir.path() / "sized.lz4"), unsized = read_file(dir.path() / "unsized.lz4");
     auto o = with(pc::codec::lz4, 0, 1);  // one worker: one codec context for every frame
-    o.max_frame_buffer = 4096;             // frames decoded as streams: a sink's exception stops one halfway
+    o.max_frame_buffer = 4096;            // frames decoded as streams: a sink's exception stops one halfway
     pc::decompressor d(o);
     SECTION("after a damaged frame") {
         auto broken = sized;
@@ -344,8 +346,9 @@ TEST_CASE("an lz4 frame that failed halfway does not spoil the next one on the s
     CHECK(d.decompress(pc::archive(unsized)) == read_file(in));
 }
 
-TEST_CASE("parex-compress: numbers out of range, bad sizes and declared sizes are refused with the option or frame named",
-          "[compress][cli]") {
+TEST_CASE(
+    "parex-compress: numbers out of range, bad sizes and declared sizes are refused with the option or frame named",
+    "[compress][cli]") {
     parex::test::temp_dir dir;
     const auto in = dir.path() / "in.bin";
     write_file(in, std::string(300000, 'a'));
@@ -368,12 +371,14 @@ TEST_CASE("parex-compress: numbers out of range, bad sizes and declared sizes ar
     write_file(claim, zstd_frame_claiming(std::uint64_t{1} << 40));
     for (const char* mode : {"-d", "-t", "-d --range 0:10", "-l"}) {
         exits(std::string(mode) + " " + quote(claim) + " -o " + quote(dir.path() / "claim") + " > /dev/null", 1,
-              "claim.zst: zstd frame declares 1099511627776 decoded bytes, more than its 16 bytes can hold (chunk 0) at byte offset 0");
+              "claim.zst: zstd frame declares 1099511627776 decoded bytes, more than its 16 bytes can hold (chunk 0) "
+              "at byte offset 0");
         CHECK_FALSE(fs::exists(dir.path() / "claim"));
     }
 }
 
-TEST_CASE("parex-compress: SIGINT or SIGTERM while compressing leaves no temporary file and the input untouched", "[compress][cli]") {
+TEST_CASE("parex-compress: SIGINT or SIGTERM while compressing leaves no temporary file and the input untouched",
+          "[compress][cli]") {
     parex::test::temp_dir dir;
     const auto in = dir.path() / "in.bin";
     write_file(in, std::string(100000, 'a'));
@@ -381,14 +386,15 @@ TEST_CASE("parex-compress: SIGINT or SIGTERM while compressing leaves no tempora
         INFO("SIG" << signal);
         // the input never ends (a pipe held open), so the program is surely at work when signalled
         const auto job = "(cat " + quote(in) + "; sleep 60) | " + cli + " - -o " + quote(dir.path() / "out.zst");
-        CHECK(parex::test::interrupt_when_file_appears(dir.path() / "job.sh", job, quote(dir.path()) + "/.out.zst.parex-*",
-                                                       signal) == status);
+        CHECK(parex::test::interrupt_when_file_appears(dir.path() / "job.sh", job,
+                                                       quote(dir.path()) + "/.out.zst.parex-*", signal) == status);
         CHECK(parex::test::file_names(dir.path()) == std::vector<std::string>{"in.bin", "job.sh"});
         CHECK(read_file(in) == std::string(100000, 'a'));
     }
 }
 
-TEST_CASE("parex-compress: outputs appear only whole, never over a file without -f, the input untouched", "[compress][cli]") {
+TEST_CASE("parex-compress: outputs appear only whole, never over a file without -f, the input untouched",
+          "[compress][cli]") {
     parex::test::temp_dir dir;
     const auto data = canterbury();
     const auto in = dir.path() / "corpus.bin";

@@ -4,13 +4,13 @@
 #include <transport/dose.hpp>
 #include <transport/transport.hpp>
 
-#include "parex_catch.hpp"
 #include "files.hpp"
+#include "parex_catch.hpp"
 #include "temp_dir.hpp"
 
-#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <sys/wait.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <cstdio>
@@ -29,8 +29,8 @@ namespace pt = transport;
 namespace {
 
 const pt::stopping_power_table& pstar() {
-    static const auto table =
-        pt::stopping_power_table::read_csv(std::string(PAREX_MODULE_DATA) + "/transport/pstar_water_liquid_csda_stopping.csv");
+    static const auto table = pt::stopping_power_table::read_csv(std::string(PAREX_MODULE_DATA) +
+                                                                 "/transport/pstar_water_liquid_csda_stopping.csv");
     return table;
 }
 
@@ -83,10 +83,12 @@ TEST_CASE("transport: a stopping-power table with extra fields, or values whose 
     };
     CHECK_NOTHROW(read("1,260,0.0025\n10,45.6,0.123 \r\n"));
     CHECK_THROWS_WITH(read("1,260,0.0025,7\n10,45.6,0.123\n"), Catch::Contains("t.csv:3: 4 fields, expected 3"));
-    CHECK_THROWS_WITH(read("1,260,0.0025\n10,45.6,0.123x\n"), Catch::Contains("t.csv:4: CSDA range: '0.123x' is not a number"));
-    CHECK_THROWS_AS(read("1,260,-0.5\n10,45.6,0.123\n"), std::invalid_argument);              // a negative range
-    CHECK_THROWS_AS(read("1e-300,1e-300,0\n1e300,1e-300,1\n"), std::invalid_argument);        // the range integral overflows
-    CHECK_THROWS_AS(read("1,1e308,0\n2,1e308,1\n3,1e-308,2\n"), std::invalid_argument);      // not increasing, or not finite
+    CHECK_THROWS_WITH(read("1,260,0.0025\n10,45.6,0.123x\n"),
+                      Catch::Contains("t.csv:4: CSDA range: '0.123x' is not a number"));
+    CHECK_THROWS_AS(read("1,260,-0.5\n10,45.6,0.123\n"), std::invalid_argument);        // a negative range
+    CHECK_THROWS_AS(read("1e-300,1e-300,0\n1e300,1e-300,1\n"), std::invalid_argument);  // the range integral overflows
+    CHECK_THROWS_AS(read("1,1e308,0\n2,1e308,1\n3,1e-308,2\n"),
+                    std::invalid_argument);  // not increasing, or not finite
 }
 
 TEST_CASE("transport: R80 within 1.5 percent of the NIST CSDA range and the dose maximum before it") {
@@ -104,8 +106,8 @@ TEST_CASE("transport: R80 within 1.5 percent of the NIST CSDA range and the dose
 
 TEST_CASE("transport: particles and energy conserved at every step, escapes included") {
     auto c = beam(100);
-    c.nx = 5;      // 5 mm wide: the lateral tails escape
-    c.nz = 60;     // 6 cm deep: the beam leaves through the far face
+    c.nx = 5;   // 5 mm wide: the lateral tails escape
+    c.nz = 60;  // 6 cm deep: the beam leaves through the far face
     c.max_steps = 200;
     {
         pt::simulation<double> sim(c, pstar());
@@ -159,7 +161,9 @@ TEST_CASE("transport: streaming moves a forward beam one cell per step of one ce
     const auto c = beam(70);  // odd angle and lateral counts: the beam sits in one bin
     pt::simulation<double> sim(c, pstar());
     const std::size_t cells = c.nz * c.nx, straight = c.angles / 2, centre = c.nx / 2;
-    const auto at = [&](std::size_t e, std::size_t z) { return sim.fluence()[(e * c.angles + straight) * cells + z * c.nx + centre]; };
+    const auto at = [&](std::size_t e, std::size_t z) {
+        return sim.fluence()[(e * c.angles + straight) * cells + z * c.nx + centre];
+    };
     sim.lose_energy();
     CHECK(at(1, 0) == 1.0);  // the auto grid spaces energies one step of range apart: an exact shift
     CHECK(sim.active_energies() == std::pair<std::size_t, std::size_t>{1, 2});
@@ -201,7 +205,8 @@ TEST_CASE("transport: streaming shares each cell among the cells its moved copy 
                             if (zt < 0 || zt >= static_cast<long>(c.nz) || xt < 0 || xt >= static_cast<long>(c.nx))
                                 escaped += f;
                             else
-                                next[k * cells + static_cast<std::size_t>(zt) * c.nx + static_cast<std::size_t>(xt)] += f;
+                                next[k * cells + static_cast<std::size_t>(zt) * c.nx + static_cast<std::size_t>(xt)] +=
+                                    f;
                         }
         }
         ref = next;
@@ -326,7 +331,8 @@ TEST_CASE("transport CLI: sizes that overflow or never finish, bad numbers and e
         CHECK_THAT(read_file(err), Catch::Contains(message));
         CHECK(read_file(out).empty());  // refused before the simulation: no results
     };
-    refused("--energy 70 --grid 4294967296x4294967296 --steps 1", 2, "--grid 4294967296x4294967296: expected auto, fitted or NZxNX");
+    refused("--energy 70 --grid 4294967296x4294967296 --steps 1", 2,
+            "--grid 4294967296x4294967296: expected auto, fitted or NZxNX");
     refused("--energy 70 --grid -5x10", 2, "--grid -5x10: expected");
     refused("--energy 70 --grid 1048576x1048576", 2, "bins is above the limit");
     refused("--energy 70 --dz 1e-300", 2, "dz_cm = 1e-300: the beam's range of 4.08");
@@ -353,7 +359,8 @@ TEST_CASE("transport CLI: killed at random points (SIGKILL, SIGINT), --dose-out 
     REQUIRE(status == 0);
     const auto expected = read_file(reference);
     const auto whole = [&](const fs::path& p) { return read_file(p) == expected; };
-    const int finished = parex::test::crash_test(cli + args + "'" + out.string() + "' > /dev/null", out, whole, 5, duration);
+    const int finished =
+        parex::test::crash_test(cli + args + "'" + out.string() + "' > /dev/null", out, whole, 5, duration);
     CHECK(finished >= 0);
     CHECK(finished < 2 * 5);  // some rounds were interrupted
 }

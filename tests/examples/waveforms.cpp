@@ -69,20 +69,54 @@ double relative_error(const std::vector<cplx>& h, const std::vector<cplx>& ref) 
 
 // The three fixtures' parameters (tests/data/gw/datasets_index.json).
 wf::parameters taylor_f2_1() {
-    return {.m1 = 10, .m2 = 1.4, .chi1z = -0.7, .chi2z = 0.05, .lambda1 = 0, .lambda2 = 90.5, .distance = 100,
-            .inclination = 0.79, .phi_ref = 1.3, .f_ref = 20, .f_min = 20, .f_max = 0, .delta_f = 1.5};
+    return {.m1 = 10,
+            .m2 = 1.4,
+            .chi1z = -0.7,
+            .chi2z = 0.05,
+            .lambda1 = 0,
+            .lambda2 = 90.5,
+            .distance = 100,
+            .inclination = 0.79,
+            .phi_ref = 1.3,
+            .f_ref = 20,
+            .f_min = 20,
+            .f_max = 0,
+            .delta_f = 1.5};
 }
 wf::parameters taylor_f2_3() {
-    return {.m1 = 1.4, .m2 = 1.4, .chi1z = 0, .chi2z = 0, .lambda1 = 90.5, .lambda2 = 112, .distance = 50,
-            .inclination = 0.3, .phi_ref = 0, .f_ref = 0, .f_min = 10, .f_max = 1200, .delta_f = 2.5};
+    return {.m1 = 1.4,
+            .m2 = 1.4,
+            .chi1z = 0,
+            .chi2z = 0,
+            .lambda1 = 90.5,
+            .lambda2 = 112,
+            .distance = 50,
+            .inclination = 0.3,
+            .phi_ref = 0,
+            .f_ref = 0,
+            .f_min = 10,
+            .f_max = 1200,
+            .delta_f = 2.5};
 }
 wf::parameters phenom_d_1() {
-    return {.m1 = 4, .m2 = 12, .chi1z = 0.9, .chi2z = 0.5, .lambda1 = 0, .lambda2 = 0, .distance = 100,
-            .inclination = 1.0471975511965976, .phi_ref = 1.2, .f_ref = 0, .f_min = 40, .f_max = 0, .delta_f = 0.825};
+    return {.m1 = 4,
+            .m2 = 12,
+            .chi1z = 0.9,
+            .chi2z = 0.5,
+            .lambda1 = 0,
+            .lambda2 = 0,
+            .distance = 100,
+            .inclination = 1.0471975511965976,
+            .phi_ref = 1.2,
+            .f_ref = 0,
+            .f_min = 40,
+            .f_max = 0,
+            .delta_f = 0.825};
 }
 
 /// The waveform on LAL's own length for p.
-std::pair<std::vector<cplx>, std::vector<cplx>> lal_length(wf::approximant model, const wf::parameters& p, const wf::constants& c) {
+std::pair<std::vector<cplx>, std::vector<cplx>> lal_length(wf::approximant model, const wf::parameters& p,
+                                                           const wf::constants& c) {
     const auto e = wf::extent_of(p, model, c);
     wf::waveform_generator g(model, c, p.delta_f, e.length);
     std::vector<cplx> hp(e.length), hc(e.length);
@@ -201,7 +235,8 @@ TEST_CASE("bad parameters throw std::invalid_argument naming the parameter and i
     const auto c = wf::constants::today();
     wf::waveform_generator g(wf::approximant::imr_phenom_d, c, 0.125, 8193);
     std::vector<cplx> hp(8193), hc(8193);
-    auto expect = [&](wf::parameters p, const std::string& name, wf::approximant model = wf::approximant::imr_phenom_d) {
+    auto expect = [&](wf::parameters p, const std::string& name,
+                      wf::approximant model = wf::approximant::imr_phenom_d) {
         const auto message = refusal(p, model, c);
         INFO(name << ": " << message);
         CHECK(message.rfind(name + " = ", 0) == 0);
@@ -222,8 +257,10 @@ TEST_CASE("bad parameters throw std::invalid_argument naming the parameter and i
     expect(with([](auto& p) { p.f_min = 0; }), "f_min");
     expect(with([](auto& p) { p.m1 = 5001 * p.m2; }), "mass ratio");
     expect(with([](auto& p) { p.f_min = 500, p.f_max = 0, p.m1 = p.m2 = 50; }), "f_min");  // ends at M f = 0.2, 406 Hz
-    expect(with([](auto& p) { p.f_min = 300, p.f_max = 0, p.m1 = p.m2 = 20; }), "f_min", wf::approximant::taylor_f2);  // ISCO
-    CHECK_THROWS_AS(g.generate(with([](auto& p) { p.delta_f = 0.25; }), hp, hc), std::invalid_argument);  // not the grid's
+    expect(with([](auto& p) { p.f_min = 300, p.f_max = 0, p.m1 = p.m2 = 20; }), "f_min",
+           wf::approximant::taylor_f2);  // ISCO
+    CHECK_THROWS_AS(g.generate(with([](auto& p) { p.delta_f = 0.25; }), hp, hc),
+                    std::invalid_argument);  // not the grid's
     CHECK_NOTHROW(g.generate(good, hp, hc));
 }
 
@@ -255,8 +292,16 @@ TEST_CASE("masses in either order: labels and spins swap together") {
     const auto c = wf::constants::today();
     for (auto model : {wf::approximant::taylor_f2, wf::approximant::imr_phenom_d}) {
         wf::waveform_generator g(model, c, 0.25, 4097);
-        wf::parameters a{.m1 = 35, .m2 = 12, .chi1z = 0.6, .chi2z = -0.3, .distance = 400, .inclination = 0.4,
-                         .phi_ref = 0.7, .f_min = 20, .f_max = 1024, .delta_f = 0.25};
+        wf::parameters a{.m1 = 35,
+                         .m2 = 12,
+                         .chi1z = 0.6,
+                         .chi2z = -0.3,
+                         .distance = 400,
+                         .inclination = 0.4,
+                         .phi_ref = 0.7,
+                         .f_min = 20,
+                         .f_max = 1024,
+                         .delta_f = 0.25};
         auto b = a;
         std::swap(b.m1, b.m2);
         std::swap(b.chi1z, b.chi2z);
@@ -387,8 +432,9 @@ TEST_CASE("parameter tables: columns like the flags, errors with line and column
 TEST_CASE("parex-waveforms: generate, sample-prior and batch, errors exit non-zero without output") {
     parex::test::temp_dir dir;
     const auto csv = dir.path() / "phenomd.csv";
-    REQUIRE(run(cli + " generate --approximant IMRPhenomD --constants lal-2015 --m1 4 --m2 12 --chi1z 0.9 --chi2z 0.5"
-                      " --distance 100 --inclination 1.0471975511965976 --phi-ref 1.2 --f-min 40 --delta-f 0.825 -o " +
+    REQUIRE(run(cli +
+                " generate --approximant IMRPhenomD --constants lal-2015 --m1 4 --m2 12 --chi1z 0.9 --chi2z 0.5"
+                " --distance 100 --inclination 1.0471975511965976 --phi-ref 1.2 --f-min 40 --delta-f 0.825 -o " +
                 quote(csv)) == 0);
     {
         std::ifstream in(csv);
@@ -415,8 +461,10 @@ TEST_CASE("parex-waveforms: generate, sample-prior and batch, errors exit non-ze
     const auto params = dir.path() / "params.csv";
     REQUIRE(run(cli + " sample-prior --n 24 --seed 5 -o " + quote(params)) == 0);
     const auto h5 = dir.path() / "batch.h5";
-    REQUIRE(run(cli + " batch --approximant IMRPhenomD --params " + quote(params) + " --f-min 20 --f-max 512 --delta-f 0.5"
-                      " --threads 2 -o " + quote(h5) + " 2>/dev/null") == 0);
+    REQUIRE(run(cli + " batch --approximant IMRPhenomD --params " + quote(params) +
+                " --f-min 20 --f-max 512 --delta-f 0.5"
+                " --threads 2 -o " +
+                quote(h5) + " 2>/dev/null") == 0);
     const auto [dims, plus] = wf::read_hdf5_dataset(h5, "h_plus");
     CHECK(dims == std::vector<hsize_t>{24, 1025});
     const auto rows = wf::read_parameter_table(params.string(), {.f_min = 20, .f_max = 512, .delta_f = 0.5});
@@ -424,7 +472,8 @@ TEST_CASE("parex-waveforms: generate, sample-prior and batch, errors exit non-ze
     std::vector<cplx> hp(1025), hc(1025);
     g.generate(rows[23], hp, hc);
     CHECK(std::equal(hp.begin(), hp.end(), plus.begin() + 23 * 1025));
-    CHECK(run(cli + " batch --params " + quote(params) + " --f-max 0 -o " + quote(dir.path() / "x.h5") + " 2>/dev/null") == 2);
+    CHECK(run(cli + " batch --params " + quote(params) + " --f-max 0 -o " + quote(dir.path() / "x.h5") +
+              " 2>/dev/null") == 2);
     CHECK_FALSE(fs::exists(dir.path() / "x.h5"));
 }
 
@@ -444,7 +493,8 @@ TEST_CASE("parex-waveforms: out-of-range numbers are usage errors naming the opt
     refused("sample-prior --n 1e12 -o -", "--n: Value 1e12 not in range 1 to 100000000");
     refused("sample-prior --n -1 -o -", "--n: Value -1 not in range 1 to 100000000");
     refused("batch --params /dev/null --f-max 1024 --threads -1 -o x.h5", "--threads: Value -1 not in range 0 to 1024");
-    refused("batch --params /dev/null --f-max 1024 --threads 100000 -o x.h5", "--threads: Value 100000 not in range 0 to 1024");
+    refused("batch --params /dev/null --f-max 1024 --threads 100000 -o x.h5",
+            "--threads: Value 100000 not in range 0 to 1024");
     CHECK(run(cli + " generate --help > /dev/null") == 0);
     CHECK(run(cli + " generate --help | grep -q 'FLOAT in \\[1e-06, 1000\\]'") == 0);  // the range is in --help
 }
@@ -456,9 +506,10 @@ TEST_CASE("parex-waveforms: SIGTERM or SIGINT during a batch leaves neither the 
     const auto before = parex::test::read_file(params);
     for (const auto& [signal, status] : {std::pair{"TERM", 128 + 15}, std::pair{"INT", 128 + 2}}) {
         INFO("SIG" << signal);
-        const auto batch = cli + " batch --params " + quote(params) + " --f-max 1024 --threads 2 -o " + quote(dir.path() / "b.h5");
-        CHECK(parex::test::interrupt_when_file_appears(dir.path() / "job.sh", batch, quote(dir.path()) + "/.b.h5.parex-*",
-                                                       signal) == status);
+        const auto batch =
+            cli + " batch --params " + quote(params) + " --f-max 1024 --threads 2 -o " + quote(dir.path() / "b.h5");
+        CHECK(parex::test::interrupt_when_file_appears(dir.path() / "job.sh", batch,
+                                                       quote(dir.path()) + "/.b.h5.parex-*", signal) == status);
         CHECK(parex::test::file_names(dir.path()) == std::vector<std::string>{"job.sh", "params.csv"});
         CHECK(parex::test::read_file(params) == before);
     }
@@ -476,7 +527,8 @@ TEST_CASE("parex-waveforms: a batch killed at random points never leaves a parti
             return false;
         }
     };
-    const auto command = cli + " batch --params " + quote(params) + " --f-max 1024 --threads 2 -o " + quote(out) + " 2> /dev/null";
+    const auto command =
+        cli + " batch --params " + quote(params) + " --f-max 1024 --threads 2 -o " + quote(out) + " 2> /dev/null";
     const auto [status, duration] = parex::test::timed_run(command);  // an uninterrupted run, for its time
     REQUIRE(status == 0);
     REQUIRE(whole(out));

@@ -57,9 +57,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (!a || !file->decompressed_size()) return 0;
         if (*file->decompressed_size() != a->size()) std::abort();
         const auto n = a->size();
-        for (const auto& [start, length] : {std::pair{std::size_t{0}, n}, std::pair{n / 3, n / 2}, std::pair{n, std::size_t{0}}})
+        for (const auto& [start, length] :
+             {std::pair{std::size_t{0}, n}, std::pair{n / 3, n / 2}, std::pair{n, std::size_t{0}}})
             if (whole.read_range(*file, start, length) != a->substr(start, length)) std::abort();
-    } catch (const too_large&) {
-    }
+    } catch (const too_large&) {}
     return 0;
 }

@@ -45,8 +45,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto bytes = rest.substr(delimiter_length);
 
     check_cover(parex::split_bytes(bytes, target), bytes);
-    const auto plan = parex::split_bytes(bytes, target,
-                                         parex::after_delimiter(std::string(delimiter), ignore ? parex::ignore_case : parex::match_case::exact));
+    const auto plan = parex::split_bytes(
+        bytes, target,
+        parex::after_delimiter(std::string(delimiter), ignore ? parex::ignore_case : parex::match_case::exact));
     check_cover(plan, bytes);
     for (std::size_t i = 0; i + 1 < plan.size(); ++i) {
         const auto before = bytes.substr(0, plan[i].end);
@@ -61,7 +62,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     };
     try {
         check_cover(parex::split_bytes(bytes, target, finder), bytes);
-    } catch (const parex::chunking_error&) {
-    }
+    } catch (const parex::chunking_error&) {}
     return 0;
 }

@@ -28,11 +28,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             const auto span = arena.allocate<std::uint64_t>(3);
             for (auto& v : span) v = 0x5A5A5A5A5A5A5A5Aull;  // inside the segment, or ASan reports it
             (void)arena.at<std::uint64_t>(arena.offset_of(span.data()), span.size());
-        } catch (const parex::arena_full&) {
-        }
+        } catch (const parex::arena_full&) {}
     } catch (const parex::segment_error&) {
-    } catch (const std::system_error&) {
-    }
+    } catch (const std::system_error&) {}
     ::shm_unlink(name.c_str());
     return 0;
 }

@@ -8,15 +8,15 @@
 
 #include <algorithm>
 #include <chrono>
-#include <random>
-#include <thread>
-#include <utility>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <random>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <utility>
 #include <vector>
 
 extern "C" char** environ;
@@ -62,10 +62,15 @@ inline std::string quote(const std::filesystem::path& p) { return "'" + p.string
 /// 128 + the signal's number when the signal ended it.
 inline int interrupt_when_file_appears(const std::filesystem::path& script, const std::string& command,
                                        const std::string& glob, const std::string& signal) {
-    write_file(script, "set -m\n" + command + " &\n"
-                       "for i in $(seq 1000); do ls " + glob + " > /dev/null 2>&1 && break; sleep 0.01; done\n"
-                       "kill -" + signal + " -- -$(jobs -p)\n"
-                       "wait $!\n");
+    write_file(script, "set -m\n" + command +
+                           " &\n"
+                           "for i in $(seq 1000); do ls " +
+                           glob +
+                           " > /dev/null 2>&1 && break; sleep 0.01; done\n"
+                           "kill -" +
+                           signal +
+                           " -- -$(jobs -p)\n"
+                           "wait $!\n");
     return run("bash " + quote(script));
 }
 
@@ -81,7 +86,8 @@ inline int interrupt_when_file_appears(const std::filesystem::path& script, cons
 /// Returns the number of rounds (of 2 x rounds) in which the program had finished before the signal
 /// (target complete), or a negative number when a check failed.
 template <class Complete>
-int crash_test(const std::string& command, const std::filesystem::path& target, Complete&& complete, int rounds, std::chrono::milliseconds max_delay, const std::filesystem::path& input = {},
+int crash_test(const std::string& command, const std::filesystem::path& target, Complete&& complete, int rounds,
+               std::chrono::milliseconds max_delay, const std::filesystem::path& input = {},
                const std::string& input_bytes = {}, const std::vector<std::string>& may_remain = {}) {
     namespace fs = std::filesystem;
     const auto folder = target.parent_path();
@@ -95,14 +101,16 @@ int crash_test(const std::string& command, const std::filesystem::path& target, 
         ::posix_spawnattr_init(&attr);
         sigset_t all;
         ::sigfillset(&all);
-        ::posix_spawnattr_setsigdefault(&attr, &all);  // INT and TERM as by default, even from a shell that ignored them
+        ::posix_spawnattr_setsigdefault(&attr,
+                                        &all);  // INT and TERM as by default, even from a shell that ignored them
         ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF);
         ::posix_spawnattr_setpgroup(&attr, 0);
         const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
         pid_t pid = 0;
         if (::posix_spawn(&pid, "/bin/sh", nullptr, &attr, const_cast<char**>(argv), environ) != 0) return -1;
         ::posix_spawnattr_destroy(&attr);
-        std::this_thread::sleep_for(std::chrono::microseconds(rng() % (1000 * static_cast<unsigned>(std::max<std::int64_t>(max_delay.count(), 1)))));
+        std::this_thread::sleep_for(std::chrono::microseconds(
+            rng() % (1000 * static_cast<unsigned>(std::max<std::int64_t>(max_delay.count(), 1)))));
         ::kill(-pid, signal);
         int status = 0;
         ::waitpid(pid, &status, 0);

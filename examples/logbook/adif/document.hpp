@@ -33,8 +33,10 @@ public:
     index_iterator() = default;
     index_iterator(Owner owner, std::size_t position) : owner_(owner), position_(position) {}
     Value operator*() const {
-        if constexpr (std::is_pointer_v<Owner>) return (*owner_)[position_];
-        else return owner_[position_];
+        if constexpr (std::is_pointer_v<Owner>)
+            return (*owner_)[position_];
+        else
+            return owner_[position_];
     }
     index_iterator& operator++() {
         ++position_;

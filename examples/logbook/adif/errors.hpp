@@ -49,7 +49,8 @@ struct adif_issue {
     std::string field;
 
     [[nodiscard]] std::string message() const {
-        std::string where = record_index == header_index ? std::string("header") : "record " + std::to_string(record_index);
+        std::string where =
+            record_index == header_index ? std::string("header") : "record " + std::to_string(record_index);
         return "ADIF: " + std::string(to_string(kind)) + " at byte " + std::to_string(offset) + " (" + where +
                (field.empty() ? std::string() : ", field " + field) + ")";
     }

@@ -89,9 +89,7 @@ inline chunk_parse parse_records(std::string_view text, std::size_t base, std::s
                 out.trailer = r.first_tag;
                 pos = text.size();
                 break;
-            case scan_end::eoh:
-                r.issue = {adif_error_kind::unexpected_eoh, r.next - 5, 0, {}};
-                [[fallthrough]];
+            case scan_end::eoh: r.issue = {adif_error_kind::unexpected_eoh, r.next - 5, 0, {}}; [[fallthrough]];
             case scan_end::error:
                 out.fields.resize(mark);
                 r.issue.record_index = out.records_seen++;
@@ -136,7 +134,8 @@ inline document parse(std::string_view text, const parse_options& options, parex
             records_begin = h.next;
             const auto* base = text.data() + h.first_tag;
             for (const auto& f : header_fields)
-                doc.header_.push_back({{base + f.name_offset, f.name_length}, {base + f.data_offset, f.data_length}, f.type});
+                doc.header_.push_back(
+                    {{base + f.name_offset, f.name_length}, {base + f.data_offset, f.data_length}, f.type});
         } else if (h.how == detail::scan_end::error) {
             // A problem before any <EOH> or <EOR>: it is in the header when an <EOH> follows before any <EOR>.
             const auto eoh = detail::find_ci(text, "<EOH>", h.issue.offset);
@@ -168,7 +167,8 @@ inline document parse(std::string_view text, const parse_options& options, parex
     }
 
     // Merge: prefix sums, then each chunk copies its fields and records into place in parallel.
-    std::vector<std::size_t> field_base(parts.size() + 1, 0), record_base(parts.size() + 1, 0), seen_base(parts.size() + 1, 0);
+    std::vector<std::size_t> field_base(parts.size() + 1, 0), record_base(parts.size() + 1, 0),
+        seen_base(parts.size() + 1, 0);
     for (std::size_t i = 0; i < parts.size(); ++i) {
         field_base[i + 1] = field_base[i] + parts[i].fields.size();
         record_base[i + 1] = record_base[i] + parts[i].record_offsets.size();
@@ -178,7 +178,9 @@ inline document parse(std::string_view text, const parse_options& options, parex
             if (!options.lenient) throw adif_error(std::move(issue));  // the first in file order
             doc.skipped_.push_back(std::move(issue));
         }
-        if (parts[i].trailer) doc.trailer_ = text.substr(*parts[i].trailer, detail::find_char(text, '>', *parts[i].trailer) + 1 - *parts[i].trailer);
+        if (parts[i].trailer)
+            doc.trailer_ =
+                text.substr(*parts[i].trailer, detail::find_char(text, '>', *parts[i].trailer) + 1 - *parts[i].trailer);
     }
     doc.field_count_ = field_base.back();
     doc.fields_ = std::make_unique_for_overwrite<detail::packed_field[]>(doc.field_count_);

@@ -48,8 +48,9 @@ inline std::size_t find_char(std::string_view text, char c, std::size_t from) {
 }
 
 inline bool only_space_after(std::string_view text, std::size_t from) {
-    return std::all_of(text.begin() + static_cast<std::ptrdiff_t>(from), text.end(),
-                       [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; });
+    return std::all_of(text.begin() + static_cast<std::ptrdiff_t>(from), text.end(), [](char c) {
+        return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+    });
 }
 
 /// How a record scan ended.

@@ -20,7 +20,9 @@ class run_state {
 public:
     /// `with_token`: token() is needed (the work takes a std::stop_token, or a pipeline cancels on it).
     run_state(const run_options& options, std::size_t total, bool with_token = true)
-        : options_(options), total_(total), last_report_(clock::now()) {
+        : options_(options),
+          total_(total),
+          last_report_(clock::now()) {
         if (!with_token) return;
         stop_.emplace();
         if (options.stop.stop_possible()) caller_stop_.emplace(options.stop, forward_stop{&*stop_});
