@@ -1,7 +1,7 @@
 # cmake -DROOT=<source dir> -P docs_examples.cmake
 # Every docs/*.md line "<!-- example: PATH -->" must be followed by a fenced code block whose text is
 # exactly the file PATH (relative to ROOT). Fails listing each page that drifted.
-file(GLOB pages "${ROOT}/docs/*.md")
+file(GLOB pages "${ROOT}/docs/*.md" "${ROOT}/docs/guide/*.md" "${ROOT}/README.md")
 set(failures "")
 set(checked 0)
 foreach(page IN LISTS pages)
