@@ -12,9 +12,15 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <numeric>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -186,6 +192,106 @@ void skew_tbb_auto(benchmark::State& state) { skew_tbb<tbb::auto_partitioner>(st
 void skew_tbb_static(benchmark::State& state) { skew_tbb<tbb::static_partitioner>(state, 1); }
 
 // ---------------------------------------------------------------------------------------------
+// heterogeneous tasks, scheduled by cost: the block sort of each file of the Canterbury corpus (its
+// 16-byte windows at every offset sorted, as a Burrows-Wheeler block sort does), 11 files of 3.7 KB to
+// 1 MB in name order, the largest in the middle. Cost estimate: the file's size.
+const std::vector<std::string>& corpus_files() {
+    static const std::vector<std::string> files = [] {
+        std::vector<std::string> out;
+        std::vector<std::filesystem::path> paths;
+        for (const auto& entry : std::filesystem::directory_iterator(std::string(PAREX_TEST_DATA) + "/canterbury"))
+            if (entry.is_regular_file() && entry.path().extension() != ".md") paths.push_back(entry.path());
+        std::sort(paths.begin(), paths.end());
+        for (const auto& path : paths) {
+            std::ifstream in(path, std::ios::binary);
+            out.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        }
+        return out;
+    }();
+    return files;
+}
+
+std::uint64_t block_sort(const std::string& s) {
+    std::vector<std::uint32_t> offsets(s.size());
+    std::iota(offsets.begin(), offsets.end(), std::uint32_t{0});
+    std::sort(offsets.begin(), offsets.end(), [&](std::uint32_t a, std::uint32_t b) {
+        const auto la = std::min<std::size_t>(16, s.size() - a), lb = std::min<std::size_t>(16, s.size() - b);
+        const int c = std::memcmp(s.data() + a, s.data() + b, std::min(la, lb));
+        return c != 0 ? c < 0 : (la != lb ? la < lb : a < b);
+    });
+    return offsets.empty() ? 0 : offsets.front() + offsets[offsets.size() / 2];
+}
+
+/// max(sum / threads, largest) of the tasks' times, each measured alone (best of 3), in ms.
+double block_sort_bound_ms() {
+    static const double bound = [] {
+        std::vector<double> ms;
+        for (const auto& file : corpus_files()) {
+            double best = 1e300;
+            for (int r = 0; r < 3; ++r) {
+                const auto start = std::chrono::steady_clock::now();
+                benchmark::DoNotOptimize(block_sort(file));
+                best = std::min(
+                    best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+            }
+            ms.push_back(best);
+        }
+        return parex::makespan_lower_bound(ms, pb::threads());
+    }();
+    return bound;
+}
+
+void set_block_sort_counters(benchmark::State& state) {
+    std::size_t bytes = 0;
+    for (const auto& file : corpus_files()) bytes += file.size();
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
+}
+
+void block_sort_sequential(benchmark::State& state) {
+    for (auto _ : state)
+        for (const auto& file : corpus_files()) benchmark::DoNotOptimize(block_sort(file));
+    set_block_sort_counters(state);
+}
+
+void block_sort_parex(benchmark::State& state) {
+    const auto& files = corpus_files();
+    const double bound = block_sort_bound_ms();
+    parex::chunked_executor ex({.max_concurrency = pb::threads()});
+    double total_ms = 0;
+    for (auto _ : state) {
+        const auto start = std::chrono::steady_clock::now();
+        benchmark::DoNotOptimize(parex::map_by_cost(
+            ex, files.size(), [&](std::size_t i) { return static_cast<double>(files[i].size()); },
+            [&](std::size_t i) { return block_sort(files[i]); }));
+        total_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    }
+    set_block_sort_counters(state);
+    state.counters["lpt_bound_ms"] = bound;
+    state.counters["makespan_over_bound"] = total_ms / static_cast<double>(state.iterations()) / bound;
+}
+
+void block_sort_input_order(benchmark::State& state) {
+    const auto& files = corpus_files();
+    parex::chunked_executor ex({.max_concurrency = pb::threads()});
+    for (auto _ : state)
+        benchmark::DoNotOptimize(ex.map(parex::chunks(files.size(), parex::grain{1}),
+                                        [&](parex::chunk c) { return block_sort(files[c.begin]); }));
+    set_block_sort_counters(state);
+}
+
+void block_sort_tbb(benchmark::State& state) {
+    const auto& files = corpus_files();
+    tbb::task_arena arena(static_cast<int>(pb::threads()));
+    std::vector<std::uint64_t> out(files.size());
+    for (auto _ : state)
+        arena.execute([&] {
+            tbb::parallel_for(std::size_t{0}, files.size(), [&](std::size_t i) { out[i] = block_sort(files[i]); });
+        });
+    benchmark::DoNotOptimize(out.data());
+    set_block_sort_counters(state);
+}
+
+// ---------------------------------------------------------------------------------------------
 // ordered pipeline: 2048 blocks of 64 KiB, FNV-1a checksum each (parallel), folded in order (serial)
 constexpr std::size_t block_bytes = 64 << 10;
 constexpr std::size_t block_count = 2048;
@@ -331,6 +437,12 @@ PAREX_BENCH(skew_tbb_auto, "executor/skewed work - grain 256/peer:tbb auto_parti
 PAREX_BENCH(skew_sequential, "executor/skewed work - one chunk per thread/sequential");
 PAREX_BENCH(skew_parex_per_thread, "executor/skewed work - one chunk per thread/parex");
 PAREX_BENCH(skew_tbb_static, "executor/skewed work - one chunk per thread/peer:tbb static_partitioner");
+
+PAREX_BENCH(block_sort_sequential, "cost_schedule/block sort of 11 corpus files - heaviest first/sequential");
+PAREX_BENCH(block_sort_parex, "cost_schedule/block sort of 11 corpus files - heaviest first/parex");
+PAREX_BENCH(block_sort_input_order,
+            "cost_schedule/block sort of 11 corpus files - heaviest first/peer:executor map in input order");
+PAREX_BENCH(block_sort_tbb, "cost_schedule/block sort of 11 corpus files - heaviest first/peer:tbb::parallel_for");
 
 PAREX_BENCH(pipeline_sequential, "pipeline/2048 blocks of 64 KiB - FNV-1a in order/sequential");
 PAREX_BENCH(pipeline_parex, "pipeline/2048 blocks of 64 KiB - FNV-1a in order/parex");

@@ -3,6 +3,7 @@
 
 #include <parex/chunked_executor.hpp>
 #include <parex/chunking.hpp>
+#include <parex/cost_schedule.hpp>
 #include <parex/errors.hpp>
 #include <parex/pipeline.hpp>
 #include <parex/records.hpp>
