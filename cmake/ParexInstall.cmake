@@ -9,6 +9,10 @@ set(PAREX_INSTALL_CMAKEDIR "${CMAKE_INSTALL_DATADIR}/cmake/parex")
 install(TARGETS parex EXPORT parexTargets)
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/parex" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
 install(EXPORT parexTargets NAMESPACE parex:: DESTINATION "${PAREX_INSTALL_CMAKEDIR}")
+if(TARGET parex_mpi)  # parex::mpi, loaded by parexConfig.cmake when the consumer has MPI too
+  install(TARGETS parex_mpi EXPORT parexMpiTargets)
+  install(EXPORT parexMpiTargets NAMESPACE parex:: DESTINATION "${PAREX_INSTALL_CMAKEDIR}")
+endif()
 
 configure_package_config_file("${PROJECT_SOURCE_DIR}/cmake/parexConfig.cmake.in"
   "${PROJECT_BINARY_DIR}/parexConfig.cmake" INSTALL_DESTINATION "${PAREX_INSTALL_CMAKEDIR}")

@@ -114,6 +114,25 @@ struct executor_core {
     }
 };
 
+/// The combine tree of map_reduce over n partial results: level by level, stride 1, 2, 4, ..., pair p
+/// of a level combines partials[2 p stride] with partials[2 p stride + stride] into the left one. The
+/// shape depends on n alone. tree_pairs is the number of pairs of a level.
+inline constexpr std::size_t tree_pairs(std::size_t n, std::size_t stride) noexcept {
+    return (n - stride + 2 * stride - 1) / (2 * stride);
+}
+template <class T, class Reduce>
+void combine_pair(std::vector<T>& partials, std::size_t stride, std::size_t pair, Reduce& reduce) {
+    const auto left = pair * 2 * stride;
+    partials[left] = reduce(std::move(partials[left]), std::move(partials[left + stride]));
+}
+/// The whole tree on the calling thread; the result is then partials[0] (when there is one).
+template <class T, class Reduce>
+void combine_tree(std::vector<T>& partials, Reduce& reduce) {
+    for (std::size_t stride = 1; stride < partials.size(); stride *= 2)
+        for (std::size_t p = 0, pairs = tree_pairs(partials.size(), stride); p < pairs; ++p)
+            combine_pair(partials, stride, p, reduce);
+}
+
 /// The executor whose work this thread is running (a chunk, a pipeline stage, a task), or nullptr.
 inline thread_local const executor_core* running_core = nullptr;
 
@@ -287,11 +306,8 @@ public:
         const auto combine_levels = [&] {
             detail::running_on here(core_.get());
             for (std::size_t stride = 1; stride < partials.size(); stride *= 2) {
-                const auto pairs = (partials.size() - stride + 2 * stride - 1) / (2 * stride);
-                const auto combine = [&](std::size_t pair) {
-                    const auto left = pair * 2 * stride;
-                    partials[left] = reduce(std::move(partials[left]), std::move(partials[left + stride]));
-                };
+                const auto pairs = detail::tree_pairs(partials.size(), stride);
+                const auto combine = [&](std::size_t pair) { detail::combine_pair(partials, stride, pair, reduce); };
                 if (runs_inline(plan) || pairs < 2) {
                     for (std::size_t p = 0; p < pairs; ++p) combine(p);
                 } else {
