@@ -22,7 +22,10 @@ for binary in "$out"/parex-bench-*; do
   name=$(basename "$binary")
   [[ $name == parex-bench-report ]] && continue
   echo "running $name" >&2
-  "$binary" --benchmark_out="$out/raw-$name.json" --benchmark_out_format=json \
+  launch=()
+  # The MPI layer: 2 ranks of 1 thread on this machine's cores (docs/mpi.md runs other shapes).
+  [[ $name == parex-bench-mpi ]] && launch=(env PAREX_NUM_THREADS=1 mpirun -np 2 --oversubscribe --bind-to none --allow-run-as-root)
+  "${launch[@]}" "$binary" --benchmark_out="$out/raw-$name.json" --benchmark_out_format=json \
     --benchmark_repetitions=3 --benchmark_enable_random_interleaving=true --benchmark_min_time=0.1 \
     --benchmark_report_aggregates_only=true "$@" >/dev/null
   raw+=("$out/raw-$name.json")

@@ -1,0 +1,129 @@
+// The MPI layer on this machine: parex::mpi::map_reduce over 256 MiB of doubles on the ranks and threads
+// it is started with, against one process with as many threads in all (ranks x threads) and the
+// sequential loop, and the cost of the combine (status exchange, gather to rank 0, tree, broadcast) by
+// number of chunks.
+// Run it under mpirun; the threads per rank come from PAREX_NUM_THREADS (default: the cores):
+//   PAREX_NUM_THREADS=1 mpirun -np 2 --bind-to none build/release/benchmarks/parex-bench-mpi
+// Every rank runs every benchmark with a fixed number of iterations, so that the collective calls stay
+// in step; rank 0 prints and writes --benchmark_out. In the single-process rows the other ranks wait at
+// a barrier.
+#include "kernels.hpp"
+
+#include <parex/mpi.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace pb = parex::bench;
+
+namespace {
+
+int rank() { return parex::mpi::detail::rank_of(MPI_COMM_WORLD); }
+int ranks() { return parex::mpi::detail::size_of(MPI_COMM_WORLD); }
+
+const std::vector<double>& sum_data() {
+    static const std::vector<double> x = [] {
+        std::vector<double> v(pb::sum_n);
+        for (std::size_t i = 0; i < v.size(); ++i) v[i] = 1.0 / static_cast<double>(i % 1000 + 1);
+        return v;
+    }();
+    return x;
+}
+
+void set_sum_counters(benchmark::State& state) {
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * pb::sum_n * sizeof(double)));
+}
+
+/// Rank 0 runs `work`; the others wait for it at a barrier, every iteration.
+template <class Work>
+void on_rank_0(benchmark::State& state, Work&& work) {
+    for (auto _ : state) {
+        if (rank() == 0) work();
+        MPI_Barrier(MPI_COMM_WORLD);
+    }
+}
+
+void sum_sequential(benchmark::State& state) {
+    const auto& x = sum_data();
+    on_rank_0(state, [&] { benchmark::DoNotOptimize(pb::sum(x.data(), 0, x.size())); });
+    set_sum_counters(state);
+}
+
+void sum_one_process(benchmark::State& state) {
+    const auto& x = sum_data();
+    parex::chunked_executor ex({.max_concurrency = static_cast<std::size_t>(ranks()) * pb::threads()});
+    const auto plan = parex::chunks(x.size(), parex::grain{pb::sum_grain});
+    on_rank_0(state, [&] {
+        benchmark::DoNotOptimize(
+            ex.map_reduce(plan, [&](parex::chunk c) { return pb::sum(x.data(), c.begin, c.end); }, std::plus<>{}, 0.0));
+    });
+    set_sum_counters(state);
+}
+
+void sum_mpi(benchmark::State& state) {
+    const auto& x = sum_data();
+    parex::chunked_executor ex({.max_concurrency = pb::threads()});
+    const auto plan = parex::chunks(x.size(), parex::grain{pb::sum_grain});
+    for (auto _ : state)
+        benchmark::DoNotOptimize(parex::mpi::map_reduce(
+            MPI_COMM_WORLD, plan, [&](parex::chunk c) { return pb::sum(x.data(), c.begin, c.end); }, std::plus<>{}, 0.0,
+            ex));
+    set_sum_counters(state);
+}
+
+void combine(benchmark::State& state) {
+    parex::chunked_executor ex({.max_concurrency = 1});
+    const auto plan = parex::chunks(static_cast<std::size_t>(state.range(0)), parex::grain{1});
+    for (auto _ : state)
+        benchmark::DoNotOptimize(parex::mpi::map_reduce(
+            MPI_COMM_WORLD, plan, [](parex::chunk c) { return static_cast<double>(c.index); }, std::plus<>{}, 0.0, ex));
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * state.range(0)));
+}
+
+class quiet_reporter : public benchmark::BenchmarkReporter {
+public:
+    bool ReportContext(const Context&) override { return true; }
+    void ReportRuns(const std::vector<Run>&) override {}
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    MPI_Init(&argc, &argv);
+    const std::string shape =
+        " - " + std::to_string(ranks()) + " ranks x " + std::to_string(pb::threads()) + " threads/";
+    const std::string sum = "mpi/map_reduce sum of 256 MiB doubles" + shape;
+    const auto add = [](const std::string& name, auto fn, int iterations) {
+        benchmark::RegisterBenchmark(name.c_str(), fn)
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond)
+            ->Iterations(iterations);
+    };
+    add(sum + "sequential", sum_sequential, 10);
+    add(sum + "parex", sum_mpi, 10);
+    add(sum + "peer:one process, ranks x threads threads", sum_one_process, 10);
+    for (const int chunks : {64, 1024, 16384})
+        benchmark::RegisterBenchmark(("mpi/combine of " + std::to_string(chunks) + " chunks" + shape + "parex").c_str(),
+                                     combine)
+            ->Arg(chunks)
+            ->UseRealTime()
+            ->Unit(benchmark::kMicrosecond)
+            ->Iterations(200);
+    // Only rank 0 writes the output file: the others drop --benchmark_out* from their arguments.
+    std::vector<char*> args;
+    for (int i = 0; i < argc; ++i)
+        if (rank() == 0 || std::string(argv[i]).rfind("--benchmark_out", 0) != 0) args.push_back(argv[i]);
+    int count = static_cast<int>(args.size());
+    benchmark::Initialize(&count, args.data());
+    if (rank() == 0) {
+        benchmark::RunSpecifiedBenchmarks();
+    } else {
+        quiet_reporter quiet;
+        benchmark::RunSpecifiedBenchmarks(&quiet);
+    }
+    benchmark::Shutdown();
+    MPI_Finalize();
+}
