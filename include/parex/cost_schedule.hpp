@@ -45,7 +45,10 @@ inline std::vector<std::size_t> heaviest_first(std::span<const double> costs) {
                                           std::to_string(costs[i]) + "; costs must be finite and >= 0");
     std::vector<std::size_t> order(costs.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return costs[a] > costs[b]; });
+    // ties by index: a total order, so std::sort gives the same order everywhere (std::stable_sort
+    // would too, but libstdc++ 12's uses get_temporary_buffer, which clang warns is deprecated)
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t a, std::size_t b) { return costs[a] > costs[b] || (costs[a] == costs[b] && a < b); });
     return order;
 }
 
