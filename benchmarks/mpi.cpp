@@ -112,10 +112,15 @@ int main(int argc, char** argv) {
             ->UseRealTime()
             ->Unit(benchmark::kMicrosecond)
             ->Iterations(200);
-    // Only rank 0 writes the output file: the others drop --benchmark_out* from their arguments.
+    // Only rank 0 writes the output file: the others drop --benchmark_out* from their arguments. Every
+    // rank drops --benchmark_enable_random_interleaving, whose order would differ between processes
+    // and leave the ranks in different collective calls.
     std::vector<char*> args;
-    for (int i = 0; i < argc; ++i)
-        if (rank() == 0 || std::string(argv[i]).rfind("--benchmark_out", 0) != 0) args.push_back(argv[i]);
+    for (int i = 0; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg.rfind("--benchmark_enable_random_interleaving", 0) == 0) continue;
+        if (rank() == 0 || arg.rfind("--benchmark_out", 0) != 0) args.push_back(argv[i]);
+    }
     int count = static_cast<int>(args.size());
     benchmark::Initialize(&count, args.data());
     if (rank() == 0) {
