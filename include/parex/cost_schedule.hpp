@@ -53,8 +53,8 @@ inline std::vector<std::size_t> heaviest_first(std::span<const double> costs) {
 }
 
 /// A lower bound on the makespan of tasks of these costs on `workers` workers: the larger of the mean
-/// load, sum / workers, and the largest task. LPT reaches it within a factor (4/3 - 1/(3m)).
-/// Throws parex::invalid_argument when workers == 0.
+/// load, sum / workers, and the largest task. No schedule beats it; LPT's makespan is at most
+/// (4/3 - 1/(3m)) times the optimal one. Throws parex::invalid_argument when workers == 0.
 inline double makespan_lower_bound(std::span<const double> costs, std::size_t workers) {
     if (workers == 0) throw parex::invalid_argument("parex: makespan_lower_bound needs at least one worker");
     double sum = 0, largest = 0;
