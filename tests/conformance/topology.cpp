@@ -36,7 +36,8 @@ struct fake_machine {
             std::string list;  // the node's cores and their siblings
             for (std::size_t t = 0; t < threads; ++t) {
                 const auto first = t * cores + node * per_node;
-                list += (list.empty() ? "" : ",") + std::to_string(first) + "-" + std::to_string(first + per_node - 1);
+                if (!list.empty()) list += ',';
+                list += std::to_string(first) + "-" + std::to_string(first + per_node - 1);
             }
             dir.write("node/node" + std::to_string(node) + "/cpulist", list + "\n");
         }

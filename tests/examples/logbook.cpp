@@ -77,7 +77,7 @@ std::string generated_log(std::mt19937& rng, std::size_t count, std::vector<plai
         return d;
     };
     for (std::size_t i = 0; i < count; ++i) {
-        plain_record r = {{"CALL", "K" + std::to_string(rng() % 10) + "AB"},
+        plain_record r = {{"CALL", std::string("K").append(std::to_string(rng() % 10)) + "AB"},
                           {"QSO_DATE:D", "20240101"},
                           {"COMMENT", data()},
                           {"notes", data()},
@@ -85,7 +85,8 @@ std::string generated_log(std::mt19937& rng, std::size_t count, std::vector<plai
                           {"APP_PAREX_X", data()}};
         for (const auto& [name, value] : r) {
             const auto colon = name.find(':');
-            text += "<" + name.substr(0, colon) + ":" + std::to_string(value.size()) +
+            text += '<';
+            text += name.substr(0, colon) + ":" + std::to_string(value.size()) +
                     (colon == std::string::npos ? "" : name.substr(colon)) + ">" + value + (rng() % 2 ? " " : "\n");
         }
         text += rng() % 2 ? "<EOR>\n" : "<eor>";
@@ -676,7 +677,7 @@ TEST_CASE("logbook: export killed at random points (SIGKILL, SIGINT) never leave
     parex::test::temp_dir dir;
     const auto db = quote(dir.path() / "log.sqlite");
     std::string logs;
-    for (const auto& log : real_logs) logs += " " + quote(logs_dir / log.file);
+    for (const auto& log : real_logs) logs.append(" ").append(quote(logs_dir / log.file));
     REQUIRE(run(cli + " import" + logs + " --db " + db + " > /dev/null") == 0);
     const auto reference = dir.path() / "reference.adi", out = dir.path() / "out.adi";
     const auto [status, duration] =

@@ -54,7 +54,7 @@ inline std::pair<int, std::chrono::milliseconds> timed_run(const std::string& co
 }
 
 /// `p` in single quotes, for a shell command line (paths here hold no quote).
-inline std::string quote(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+inline std::string quote(const std::filesystem::path& p) { return std::string("'").append(p.string()) + "'"; }
 
 /// Runs `command` (a shell pipeline; the script is written to `script`) as a job of its own, waits
 /// until a file matching `glob` exists (at most 10 s), sends `signal` ("INT", "TERM") to the job's
@@ -92,7 +92,7 @@ int crash_test(const std::string& command, const std::filesystem::path& target, 
     namespace fs = std::filesystem;
     const auto folder = target.parent_path();
     const auto before = file_names(folder);
-    const auto temporary_prefix = "." + target.filename().string() + ".parex-";
+    const auto temporary_prefix = std::string(".").append(target.filename().string()) + ".parex-";
     std::mt19937 rng(static_cast<unsigned>(rounds));
     int finished = 0;
     for (int round = 0; round < 2 * rounds; ++round) {
