@@ -64,6 +64,19 @@ inline double sum(const double* x, std::size_t begin, std::size_t end) {
     for (; i < end; ++i) a += x[i];
     return (a + b) + (c + d);
 }
+/// The 256 MiB the sum rows read: 1 / (i % 1000 + 1), built once per process.
+inline const std::vector<double>& sum_data() {
+    static const std::vector<double> x = [] {
+        std::vector<double> v(sum_n);
+        for (std::size_t i = 0; i < v.size(); ++i) v[i] = 1.0 / static_cast<double>(i % 1000 + 1);
+        return v;
+    }();
+    return x;
+}
+/// Bytes processed of a sum row: 256 MiB per iteration.
+inline void set_sum_counters(benchmark::State& state) {
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * sum_n * sizeof(double)));
+}
 /// STREAM's triad a = b + s*c (McCalpin, https://www.cs.virginia.edu/stream/): counts 3 x 8 bytes
 /// per element, as STREAM does.
 inline void triad(double* a, const double* b, const double* c, std::size_t begin, std::size_t end) {

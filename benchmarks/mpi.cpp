@@ -26,19 +26,6 @@ namespace {
 int rank() { return parex::mpi::detail::rank_of(MPI_COMM_WORLD); }
 int ranks() { return parex::mpi::detail::size_of(MPI_COMM_WORLD); }
 
-const std::vector<double>& sum_data() {
-    static const std::vector<double> x = [] {
-        std::vector<double> v(pb::sum_n);
-        for (std::size_t i = 0; i < v.size(); ++i) v[i] = 1.0 / static_cast<double>(i % 1000 + 1);
-        return v;
-    }();
-    return x;
-}
-
-void set_sum_counters(benchmark::State& state) {
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * pb::sum_n * sizeof(double)));
-}
-
 /// A barrier that sleeps while it waits: MPI_Barrier polls, and a rank polling on a core would take it
 /// from the rank that works.
 void sleeping_barrier() {
@@ -58,31 +45,31 @@ void on_rank_0(benchmark::State& state, Work&& work) {
 }
 
 void sum_sequential(benchmark::State& state) {
-    const auto& x = sum_data();
+    const auto& x = pb::sum_data();
     on_rank_0(state, [&] { benchmark::DoNotOptimize(pb::sum(x.data(), 0, x.size())); });
-    set_sum_counters(state);
+    pb::set_sum_counters(state);
 }
 
 void sum_one_process(benchmark::State& state) {
-    const auto& x = sum_data();
+    const auto& x = pb::sum_data();
     parex::chunked_executor ex({.max_concurrency = static_cast<std::size_t>(ranks()) * pb::threads()});
     const auto plan = parex::chunks(x.size(), parex::grain{pb::sum_grain});
     on_rank_0(state, [&] {
         benchmark::DoNotOptimize(
             ex.map_reduce(plan, [&](parex::chunk c) { return pb::sum(x.data(), c.begin, c.end); }, std::plus<>{}, 0.0));
     });
-    set_sum_counters(state);
+    pb::set_sum_counters(state);
 }
 
 void sum_mpi(benchmark::State& state) {
-    const auto& x = sum_data();
+    const auto& x = pb::sum_data();
     parex::chunked_executor ex({.max_concurrency = pb::threads()});
     const auto plan = parex::chunks(x.size(), parex::grain{pb::sum_grain});
     for (auto _ : state)
         benchmark::DoNotOptimize(parex::mpi::map_reduce(
             MPI_COMM_WORLD, plan, [&](parex::chunk c) { return pb::sum(x.data(), c.begin, c.end); }, std::plus<>{}, 0.0,
             ex));
-    set_sum_counters(state);
+    pb::set_sum_counters(state);
 }
 
 void combine(benchmark::State& state) {

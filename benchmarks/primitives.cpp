@@ -96,37 +96,24 @@ void overhead_tbb_1e5(benchmark::State& state) { overhead_tbb(state, pb::small_o
 
 // ---------------------------------------------------------------------------------------------
 // map_reduce sum over 256 MiB of doubles, and the STREAM triad it is held against
-const std::vector<double>& sum_data() {
-    static const std::vector<double> x = [] {
-        std::vector<double> v(pb::sum_n);
-        for (std::size_t i = 0; i < v.size(); ++i) v[i] = 1.0 / static_cast<double>(i % 1000 + 1);
-        return v;
-    }();
-    return x;
-}
-
-void set_sum_counters(benchmark::State& state) {
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * pb::sum_n * sizeof(double)));
-}
-
 void sum_sequential(benchmark::State& state) {
-    const auto& x = sum_data();
+    const auto& x = pb::sum_data();
     for (auto _ : state) benchmark::DoNotOptimize(pb::sum(x.data(), 0, x.size()));
-    set_sum_counters(state);
+    pb::set_sum_counters(state);
 }
 
 void sum_parex(benchmark::State& state) {
-    const auto& x = sum_data();
+    const auto& x = pb::sum_data();
     parex::chunked_executor ex({.max_concurrency = pb::threads()});
     const auto plan = parex::chunks(x.size(), parex::grain{pb::sum_grain});
     for (auto _ : state)
         benchmark::DoNotOptimize(
             ex.map_reduce(plan, [&](parex::chunk c) { return pb::sum(x.data(), c.begin, c.end); }, std::plus<>{}, 0.0));
-    set_sum_counters(state);
+    pb::set_sum_counters(state);
 }
 
 void sum_tbb_reduce(benchmark::State& state) {
-    const auto& x = sum_data();
+    const auto& x = pb::sum_data();
     tbb::task_arena arena(static_cast<int>(pb::threads()));
     for (auto _ : state)
         benchmark::DoNotOptimize(arena.execute([&] {
@@ -134,11 +121,11 @@ void sum_tbb_reduce(benchmark::State& state) {
                 tbb::blocked_range<std::size_t>(0, x.size()), 0.0,
                 [&](const auto& r, double s) { return s + pb::sum(x.data(), r.begin(), r.end()); }, std::plus<>{});
         }));
-    set_sum_counters(state);
+    pb::set_sum_counters(state);
 }
 
 void sum_tbb_deterministic(benchmark::State& state) {
-    const auto& x = sum_data();
+    const auto& x = pb::sum_data();
     tbb::task_arena arena(static_cast<int>(pb::threads()));
     for (auto _ : state)
         benchmark::DoNotOptimize(arena.execute([&] {
@@ -146,7 +133,7 @@ void sum_tbb_deterministic(benchmark::State& state) {
                 tbb::blocked_range<std::size_t>(0, x.size(), pb::sum_grain), 0.0,
                 [&](const auto& r, double s) { return s + pb::sum(x.data(), r.begin(), r.end()); }, std::plus<>{});
         }));
-    set_sum_counters(state);
+    pb::set_sum_counters(state);
 }
 
 void stream_triad(benchmark::State& state) { pb::measure_triad(state); }
