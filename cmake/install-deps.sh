@@ -14,6 +14,7 @@ packages=(
   libzstd-dev liblz4-dev libxxhash-dev zstd lz4  # compression module; its tests run the zstd and lz4 CLIs
   libsqlite3-dev                 # logbook module's SQLite store
   libhdf5-dev                    # waveform module's batch files
+  libeigen3-dev libspectra-dev   # reservoir module: linear algebra, spectral radius
   libopenmpi-dev openmpi-bin     # parex::mpi and its tests under mpirun
   python3-matplotlib             # parex-transport --plot, the main job's charts
 )

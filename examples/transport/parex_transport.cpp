@@ -4,6 +4,7 @@
 #include <common/cli.hpp>
 #include <common/module_data.hpp>
 #include <common/output_file.hpp>
+#include <common/plot.hpp>
 #include <transport/dose.hpp>
 #include <transport/transport.hpp>
 
@@ -11,21 +12,12 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <charconv>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
-
-extern char** environ;
 
 namespace pt = transport;
 namespace fs = std::filesystem;
@@ -83,28 +75,12 @@ std::string dose_csv(const pt::config& c, const std::vector<double>& dose_gy) {
     return s;
 }
 
-/// Runs python3 plot_dose.py (matplotlib) on a temporary dose CSV, drawing into `png` (a path it writes
-/// as PNG whatever its name); throws when it fails.
+/// Runs plot_dose.py (matplotlib) on the dose map, drawing into `png` (a path it writes as PNG
+/// whatever its name); throws when it fails.
 void plot(const pt::config& c, const std::vector<double>& dose_gy, const nlohmann::json& summary,
           const std::string& png) {
-    char name[] = "/tmp/parex-transport-dose-XXXXXX";
-    const int fd = ::mkstemp(name);
-    if (fd < 0) throw std::runtime_error("cannot create a temporary dose file for --plot");
-    ::close(fd);
-    std::ofstream(name) << dose_csv(c, dose_gy);
-    const auto script = (examples::module_data_dir("transport") / "plot_dose.py").string();
-    std::vector<std::string> args = {PAREX_PLOT_PYTHON, script, name, png, summary.dump()};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = 0;
-    const int spawned = ::posix_spawnp(&pid, PAREX_PLOT_PYTHON, nullptr, nullptr, argv.data(), environ);
-    int status = 0;
-    if (spawned == 0) ::waitpid(pid, &status, 0);
-    fs::remove(name);
-    if (spawned != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        throw std::runtime_error("--plot: " PAREX_PLOT_PYTHON " " + script +
-                                 " failed (it needs matplotlib: apt-get install python3-matplotlib)");
+    examples::run_plot_script("--plot", PAREX_PLOT_PYTHON, examples::module_data_dir("transport") / "plot_dose.py",
+                              dose_csv(c, dose_gy), {png, summary.dump()});
 }
 
 /// The outputs asked for, created (as temporary files) before the simulation, so that an existing file

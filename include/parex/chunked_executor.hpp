@@ -512,6 +512,22 @@ T map_reduce(const Plan& plan, Map&& map_fn, Reduce&& reduce, T init, const run_
                                          options);
 }
 
+/// map_reduce with no executor: map(plan[i]) on the calling thread in chunk order, then the same fixed
+/// combine tree, so the result is bitwise that of map_reduce on any executor. For work that must stay
+/// on one thread (a task of an outer parallel loop that holds per-worker state while it runs) and for
+/// reference results in tests. map's exception propagates at once; no cancellation, no progress.
+/// Memory: one partial result per chunk.
+template <chunk_plan Plan, class Map, class T, class Reduce>
+    requires std::invocable<Map&, const chunk_of<Plan>&> && std::invocable<Reduce&, T, T>
+T sequential_map_reduce(const Plan& plan, Map&& map_fn, Reduce&& reduce, T init) {
+    std::vector<T> partials;
+    partials.reserve(plan.size());
+    for (std::size_t i = 0; i < plan.size(); ++i) partials.push_back(static_cast<T>(map_fn(plan[i])));
+    detail::combine_tree(partials, reduce);
+    if (partials.empty()) return init;
+    return reduce(std::move(init), std::move(partials.front()));
+}
+
 /// default_executor().submit(f, stop).
 template <task_function F>
 auto submit(F f, std::stop_token stop = {}) {

@@ -83,7 +83,7 @@ TEST_CASE("map works for results that are not default-constructible", "[executor
     for (std::size_t i = 0; i < out.size(); ++i) CHECK(out[i].value == i);
 }
 
-TEST_CASE("map_reduce is bitwise identical for 1 2 3 and 8 threads and inline", "[executor]") {
+TEST_CASE("map_reduce is bitwise identical for 1 2 3 and 8 threads, inline and sequential_map_reduce", "[executor]") {
     const auto x = ill_conditioned(200003);
     const auto plan = parex::chunks(x.size(), parex::grain{1000});
     const auto sum = [&](parex::chunked_executor& ex) {
@@ -100,6 +100,9 @@ TEST_CASE("map_reduce is bitwise identical for 1 2 3 and 8 threads and inline", 
     parex::chunked_executor inline_ex({.max_concurrency = 4, .sequential_below = x.size() + 1});
     const double inline_sum = sum(inline_ex);
     CHECK(std::memcmp(&inline_sum, &expected, sizeof(double)) == 0);
+    const double no_executor =
+        parex::sequential_map_reduce(plan, [&](parex::chunk c) { return chunk_sum(x, c); }, std::plus<>{}, 0.0);
+    CHECK(std::memcmp(&no_executor, &expected, sizeof(double)) == 0);
     for (std::size_t threads : {1u, 2u, 3u, 8u})
         for (int repeat = 0; repeat < 5; ++repeat) {
             parex::chunked_executor ex({.max_concurrency = threads});
