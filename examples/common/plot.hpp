@@ -28,7 +28,10 @@ inline void run_plot_script(const std::string& option, const std::string& python
     const int fd = ::mkstemp(name);
     if (fd < 0) throw std::runtime_error(option + ": cannot create a temporary data file");
     ::close(fd);
-    std::ofstream(name) << csv;
+    if (!(std::ofstream(name) << csv)) {
+        std::filesystem::remove(name);
+        throw std::runtime_error(option + ": cannot write the temporary data file " + name);
+    }
     std::vector<std::string> words = {python, script.string(), name};
     words.insert(words.end(), args.begin(), args.end());
     std::vector<char*> argv;

@@ -58,7 +58,22 @@ struct experiment {
     std::size_t trials = 50, horizon = 84;  ///< free runs (Mackey-Glass only)
 
     [[nodiscard]] std::size_t units() const noexcept { return model == model::esn ? esn.units : lif.units; }
+    [[nodiscard]] double input_scaling() const noexcept {
+        return model == model::esn ? esn.input_scaling : lif.input_scaling;
+    }
 };
+
+/// The parameters both models have, those of the model `e` uses: what a command line or a grid row sets
+/// without naming the model's own config.
+struct shared_parameters {
+    std::size_t& units;
+    std::size_t& connections;
+    double& input_scaling;
+};
+[[nodiscard]] inline shared_parameters shared(experiment& e) {
+    if (e.model == model::esn) return {e.esn.units, e.esn.connections, e.esn.input_scaling};
+    return {e.lif.units, e.lif.connections, e.lif.input_scaling};
+}
 
 /// The defaults of `parex-reservoir run` for a task and model: for the ESN, the hyper-parameters that
 /// docs/reservoir.md reports (Mackey-Glass: the defaults of esn_config, 8000 training steps, ridge
@@ -110,6 +125,11 @@ inline double variance(const std::vector<double>& v) {
 
 inline void validate(const experiment& e) {
     const auto bad = [](const std::string& what) { throw std::invalid_argument("experiment: " + what); };
+    const auto units = e.units(), connections = e.model == model::esn ? e.esn.connections : e.lif.connections;
+    if (units == 0 || units > max_units)
+        bad("units: " + std::to_string(units) + " outside [1, " + std::to_string(max_units) + "]");
+    if (connections == 0 || connections > units)
+        bad("connections: " + std::to_string(connections) + " outside [1, units]");
     if (e.train == 0 || e.test == 0) bad("train and test need at least one step each");
     if (e.washout > max_series_length || e.train > max_series_length || e.test > max_series_length ||
         e.washout + e.train + e.test > max_series_length)
@@ -164,16 +184,18 @@ experiment_result evaluate(parex::chunked_executor* executor, const Net& net, co
         Eigen::VectorXd features(d);
         for (std::size_t t = begin; t < begin + e.washout; ++t) net.step(state, u[t], features.data());
         trial_result out;
-        double next = features.dot(w);  // prediction of y(begin + washout - 1) = u(begin + washout)
-        for (std::size_t k = 1; k < e.horizon; ++k) {
-            if (trial == 0) out.prediction.push_back(next), out.truth.push_back(y[begin + e.washout + k - 2]);
+        // the k-th prediction, k steps ahead of the last true input, estimates y(begin + washout + k - 2)
+        double next = features.dot(w);
+        for (std::size_t k = 1;; ++k) {
+            const double truth = y[begin + e.washout + k - 2];
+            if (trial == 0) out.prediction.push_back(next), out.truth.push_back(truth);
+            if (k == e.horizon) {
+                out.squared_error = (next - truth) * (next - truth);
+                return out;
+            }
             net.step(state, next, features.data());
             next = features.dot(w);
         }
-        const double truth = y[begin + e.washout + e.horizon - 2];
-        if (trial == 0) out.prediction.push_back(next), out.truth.push_back(truth);
-        out.squared_error = (next - truth) * (next - truth);
-        return out;
     };
     std::vector<trial_result> trials;
     if (executor) {

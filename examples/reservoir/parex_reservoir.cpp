@@ -22,6 +22,7 @@
 #include <iostream>
 #include <limits>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -46,16 +47,13 @@ rc::task task_of(const options& o) { return o.task == "narma10" ? rc::task::narm
 rc::experiment experiment_of(const options& o) {
     auto e = rc::defaults_for(task_of(o), o.model == "lif" ? rc::model::lif : rc::model::esn);
     e.seed = o.seed;
-    auto& units = e.model == rc::model::esn ? e.esn.units : e.lif.units;
-    auto& connections = e.model == rc::model::esn ? e.esn.connections : e.lif.connections;
-    units = o.units;
-    if (o.connections) connections = o.connections;
-    if (connections > units)
-        throw cli::usage_failure(fmt::format("--connections {}: at most --units ({})", connections, units));
+    const auto own = rc::shared(e);
+    own.units = o.units;
+    if (o.connections) own.connections = o.connections;
+    if (o.input_scaling > 0) own.input_scaling = o.input_scaling;
     if (o.train) e.train = o.train;
     if (o.spectral_radius > 0) e.esn.spectral_radius = o.spectral_radius;
     if (o.leak_rate > 0) e.esn.leak_rate = o.leak_rate;
-    if (o.input_scaling > 0) (e.model == rc::model::esn ? e.esn.input_scaling : e.lif.input_scaling) = o.input_scaling;
     if (o.ridge >= 0) e.ridge = o.ridge;
     return e;
 }
@@ -87,7 +85,13 @@ int run(const options& o) {
     if (!o.plot.empty()) png.emplace(fs::path(o.plot), o.force);  // before the work: exists? writable?
     parex::chunked_executor executor({.max_concurrency = o.threads});
     rc::workspace space;
-    const auto r = rc::run_experiment(executor, e, space);
+    const auto r = [&] {
+        try {
+            return rc::run_experiment(executor, e, space);
+        } catch (const std::invalid_argument& error) {  // every parameter came from an option: a usage error
+            throw cli::usage_failure(error.what());
+        }
+    }();
     auto j = summary(e, r);
     if (png) {
         cli::run_plot_script("--plot", PAREX_PLOT_PYTHON, cli::module_data_dir("reservoir") / "plot_prediction.py",
@@ -113,9 +117,8 @@ std::string results_csv(const std::vector<rc::experiment>& grid, const rc::sweep
     for (std::size_t i = 0; i < grid.size(); ++i) {
         const auto& e = grid[i];
         const auto& r = out.results[i];
-        const double input_scaling = e.model == rc::model::esn ? e.esn.input_scaling : e.lif.input_scaling;
         s += fmt::format("{},{},{},{:g},{:g},{:g},{:g},{},{},{:.9g},{},{:.6f}\n", i + 1, rc::name(e.model), e.units(),
-                         e.esn.spectral_radius, e.esn.leak_rate, input_scaling, e.ridge, e.seed, e.train, r.nrmse,
+                         e.esn.spectral_radius, e.esn.leak_rate, e.input_scaling(), e.ridge, e.seed, e.train, r.nrmse,
                          e.task == rc::task::mackey_glass ? fmt::format("{:.9g}", r.nrmse_horizon) : std::string(),
                          r.seconds);
     }

@@ -60,12 +60,10 @@ inline std::vector<experiment> read_grid(const std::filesystem::path& path, task
             if (const auto text = field(name); !text.empty())
                 value = examples::csv_number<std::remove_reference_t<decltype(value)>>(text, name);
         };
-        auto& units = e.model == model::esn ? e.esn.units : e.lif.units;
-        auto& connections = e.model == model::esn ? e.esn.connections : e.lif.connections;
-        auto& input_scaling = e.model == model::esn ? e.esn.input_scaling : e.lif.input_scaling;
-        set("units", units);
-        set("connections", connections);
-        set("input_scaling", input_scaling);
+        const auto own = shared(e);
+        set("units", own.units);
+        set("connections", own.connections);
+        set("input_scaling", own.input_scaling);
         set("spectral_radius", e.esn.spectral_radius);
         set("leak_rate", e.esn.leak_rate);
         set("ridge", e.ridge);
@@ -73,9 +71,6 @@ inline std::vector<experiment> read_grid(const std::filesystem::path& path, task
         set("train", e.train);
         set("test", e.test);
         detail::validate(e);
-        if (units == 0 || units > max_units)
-            throw std::invalid_argument("units: " + std::to_string(units) + " outside [1, " +
-                                        std::to_string(max_units) + "]");
         grid.push_back(e);
     };
     examples::read_csv(path, {.header = true, .comment = '#'}, header, row);
