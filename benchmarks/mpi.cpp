@@ -23,8 +23,8 @@ namespace pb = parex::bench;
 
 namespace {
 
-int rank() { return parex::mpi::detail::rank_of(MPI_COMM_WORLD); }
-int ranks() { return parex::mpi::detail::size_of(MPI_COMM_WORLD); }
+int rank() { return parex::mpi::rank(); }
+int ranks() { return parex::mpi::ranks(); }
 
 /// A barrier that sleeps while it waits: MPI_Barrier polls, and a rank polling on a core would take it
 /// from the rank that works.

@@ -10,6 +10,12 @@
 // order. The program calls MPI_Init and MPI_Finalize; every rank must call the same operations in the
 // same order (they are collective).
 //
+// Files: split_file cuts one file into record-aligned chunks without any rank reading all of it (each
+// rank maps the file and touches only the bytes it parses), and map_records parses them speculatively
+// across ranks, the true record boundaries travelling from rank to rank (parex/records.hpp).
+// exchange_status, gather and combine are the steps of these operations, for programs that compute
+// their leaves themselves.
+//
 // Failures: before anything is combined the ranks exchange their status, so an exception on any rank
 // makes every rank throw remote_error (naming the lowest failing rank and its message), and a stop on
 // any rank makes every rank throw operation_cancelled; no rank waits for a rank that failed. A stop
@@ -20,22 +26,46 @@
 #include <parex/chunked_executor.hpp>
 #include <parex/chunking.hpp>
 #include <parex/errors.hpp>
+#include <parex/records.hpp>
 #include <parex/run_control.hpp>
 
+#include <fcntl.h>
 #include <mpi.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <climits>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <exception>
+#include <filesystem>
+#include <limits>
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace parex::mpi {
+
+/// This process's rank in `comm`, in [0, ranks(comm)). Throws std::runtime_error when MPI fails.
+inline int rank(MPI_Comm comm = MPI_COMM_WORLD) {
+    int r = 0;
+    if (MPI_Comm_rank(comm, &r) != MPI_SUCCESS) throw std::runtime_error("parex::mpi: MPI_Comm_rank failed");
+    return r;
+}
+/// The number of ranks in `comm`. Throws std::runtime_error when MPI fails.
+inline int ranks(MPI_Comm comm = MPI_COMM_WORLD) {
+    int n = 0;
+    if (MPI_Comm_size(comm, &n) != MPI_SUCCESS) throw std::runtime_error("parex::mpi: MPI_Comm_size failed");
+    return n;
+}
 
 /// Thrown on every rank when the work failed on some rank: which rank, and what its exception said.
 class remote_error : public parex::detail::error_as<std::runtime_error> {
@@ -114,17 +144,6 @@ inline void check(int code, const char* call) {
     if (code != MPI_SUCCESS) throw std::runtime_error(std::string("parex::mpi: ") + call + " failed");
 }
 
-inline int rank_of(MPI_Comm comm) {
-    int rank = 0;
-    check(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
-    return rank;
-}
-inline int size_of(MPI_Comm comm) {
-    int size = 0;
-    check(MPI_Comm_size(comm, &size), "MPI_Comm_size");
-    return size;
-}
-
 inline int to_int(std::size_t n, const char* what) {
     if (n > static_cast<std::size_t>(INT_MAX))
         throw parex::invalid_argument(std::string("parex::mpi: ") + what + " of " + std::to_string(n) +
@@ -133,7 +152,7 @@ inline int to_int(std::size_t n, const char* what) {
 }
 
 /// Every rank's outcome, exchanged before any result crosses: 0 ok, 1 cancelled, 2 failed. `done` and
-/// `total` are this rank's chunks (done is taken from operation_cancelled when the rank was stopped).
+/// `total` are this rank's units of work (taken from operation_cancelled when the rank was stopped).
 /// Throws the same exception on every rank when any rank did not finish: remote_error for the lowest
 /// failing rank (its message broadcast from it), else operation_cancelled with the chunks done and the
 /// chunks in all over the ranks.
@@ -146,6 +165,7 @@ inline void exchange_status(MPI_Comm comm, std::exception_ptr local, std::size_t
         } catch (const parex::operation_cancelled& e) {
             status = 1;
             done = e.done();
+            total = e.total();
         } catch (const std::exception& e) {
             status = 2;
             message = e.what();
@@ -154,7 +174,7 @@ inline void exchange_status(MPI_Comm comm, std::exception_ptr local, std::size_t
             message = "an exception not derived from std::exception";
         }
     }
-    const int ranks = size_of(comm);
+    const int ranks = mpi::ranks(comm);
     std::vector<int> statuses(static_cast<std::size_t>(ranks));
     check(MPI_Allgather(&status, 1, MPI_INT, statuses.data(), 1, MPI_INT, comm), "MPI_Allgather");
     int failed = -1;
@@ -164,7 +184,7 @@ inline void exchange_status(MPI_Comm comm, std::exception_ptr local, std::size_t
         cancelled = cancelled || statuses[static_cast<std::size_t>(r)] == 1;
     }
     if (failed >= 0) {
-        int length = rank_of(comm) == failed ? to_int(message.size(), "an error message") : 0;
+        int length = mpi::rank(comm) == failed ? to_int(message.size(), "an error message") : 0;
         check(MPI_Bcast(&length, 1, MPI_INT, failed, comm), "MPI_Bcast");
         message.resize(static_cast<std::size_t>(length));
         check(MPI_Bcast(message.data(), length, MPI_CHAR, failed, comm), "MPI_Bcast");
@@ -188,7 +208,7 @@ std::vector<T> gather(MPI_Comm comm, const std::vector<T>& local, int root) {
         serializer<T>::write(value, bytes);
         sizes.push_back(to_int(bytes.size() - before, "a value"));
     }
-    const int ranks = size_of(comm), me = rank_of(comm);
+    const int ranks = mpi::ranks(comm), me = mpi::rank(comm);
     const bool here = root < 0 || me == root;
     // counts of values and of bytes per rank, then the sizes and the bytes themselves
     int counts[2] = {to_int(sizes.size(), "a block's values"), to_int(bytes.size(), "a block")};
@@ -242,22 +262,225 @@ std::vector<T> gather(MPI_Comm comm, const std::vector<T>& local, int root) {
 template <class T>
 T broadcast(MPI_Comm comm, const T& value, int root) {
     std::vector<std::byte> bytes;
-    if (rank_of(comm) == root) serializer<T>::write(value, bytes);
+    if (mpi::rank(comm) == root) serializer<T>::write(value, bytes);
     int size = to_int(bytes.size(), "a result");
     check(MPI_Bcast(&size, 1, MPI_INT, root, comm), "MPI_Bcast");
     bytes.resize(static_cast<std::size_t>(size));
     check(MPI_Bcast(bytes.data(), size, MPI_BYTE, root, comm), "MPI_Bcast");
-    return rank_of(comm) == root ? value : serializer<T>::read(bytes);
+    return mpi::rank(comm) == root ? value : serializer<T>::read(bytes);
 }
 
+/// A file mapped read-only into memory. The kernel reads a page when it is first touched, so a rank
+/// that touches only its chunks (and the bytes its boundary search looks at) reads only those.
+/// Move-only; the bytes stay valid, at the same address, for the object's lifetime.
+class mapped_file {
+public:
+    mapped_file() = default;
+    /// Throws std::system_error naming the path when it cannot be opened, examined or mapped.
+    explicit mapped_file(const std::filesystem::path& path) {
+        const auto fail = [&](const char* what) {
+            throw std::system_error(errno, std::generic_category(),
+                                    "parex::mpi: cannot " + std::string(what) + " " + path.string());
+        };
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) fail("open");
+        struct ::stat st{};
+        if (::fstat(fd, &st) != 0) {
+            const int e = errno;
+            ::close(fd);
+            errno = e;
+            fail("examine");
+        }
+        size_ = static_cast<std::size_t>(st.st_size);
+        if (size_ > 0) {
+            void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+            if (p == MAP_FAILED) {
+                const int e = errno;
+                ::close(fd);
+                errno = e;
+                fail("map");
+            }
+            data_ = static_cast<const char*>(p);
+        }
+        ::close(fd);  // the mapping keeps the file
+    }
+    mapped_file(mapped_file&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+    mapped_file& operator=(mapped_file&& o) noexcept {
+        if (this != &o) {
+            unmap();
+            data_ = std::exchange(o.data_, nullptr);
+            size_ = std::exchange(o.size_, 0);
+        }
+        return *this;
+    }
+    mapped_file(const mapped_file&) = delete;
+    mapped_file& operator=(const mapped_file&) = delete;
+    ~mapped_file() { unmap(); }
+
+    [[nodiscard]] std::string_view bytes() const noexcept { return {data_ == nullptr ? "" : data_, size_}; }
+
+private:
+    void unmap() noexcept {
+        if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
+        data_ = nullptr;
+    }
+    const char* data_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+/// The point-to-point tag of map_records' chain of true boundaries.
+inline constexpr int boundary_tag = 0x7078;
+
 }  // namespace detail
+
+/// Throws on every rank when some rank's local work failed: `error` is this rank's outcome (null when
+/// it succeeded). remote_error names the lowest failing rank and its message; when no rank failed but
+/// some were stopped (operation_cancelled), every rank throws operation_cancelled with the units done
+/// and in all summed over the stopped ranks. Returns normally on every rank when no rank had an error.
+/// Call it after local work that can throw and before the next collective call, so that no rank waits
+/// in that call for a rank that failed. Collective: an allgather of one int, plus a broadcast of the
+/// message on failure.
+inline void exchange_status(MPI_Comm comm, const std::exception_ptr& error) {
+    detail::exchange_status(comm, error, 0, 0);
+}
+
+/// Every rank's `local` values concatenated in rank order: on rank 0 (results_on::root; other ranks get
+/// an empty vector) or on every rank (results_on::all). T must have a serializer. Throws
+/// parex::invalid_argument when a rank's values exceed 2 GiB (one MPI call's count). Collective.
+template <class T>
+std::vector<T> gather(MPI_Comm comm, const std::vector<T>& local, results_on where = results_on::root) {
+    return detail::gather(comm, local, where == results_on::all ? -1 : 0);
+}
+
+/// The combine step of map_reduce, for leaves the ranks computed themselves (map_records' results, a
+/// file's chunks): `leaves` are this rank's partial results, and concatenated in rank order the ranks'
+/// leaves are a plan's leaves in chunk order. They are gathered to rank 0, combined there in the tree of
+/// chunked_executor::map_reduce, and reduce(init, root) is broadcast: on every rank the bits of
+/// executor.map_reduce over that plan in one process, whatever the number of ranks. T must have a
+/// serializer. Memory on rank 0: every leaf. Collective; call exchange_status first when computing the
+/// leaves can throw.
+template <class T, class Reduce>
+    requires std::invocable<Reduce&, T, T>
+T combine(MPI_Comm comm, const std::vector<T>& leaves, Reduce&& reduce, T init) {
+    auto all = detail::gather(comm, leaves, 0);
+    T result = init;
+    if (rank(comm) == 0) {
+        parex::detail::combine_tree(all, reduce);
+        if (!all.empty()) result = reduce(std::move(init), std::move(all.front()));
+    }
+    return detail::broadcast(comm, result, 0);
+}
+
+/// The record-aligned chunks of one file, the same on every rank (split_file). Chunk offsets are the
+/// file's byte offsets, and a chunk's bytes are a view of the file mapped read-only: a page is read
+/// from storage when first touched, so a rank reads only the chunks it uses. Usable as the plan of
+/// parex::mpi::map, for_each, map_reduce and map_records, and of a single-process executor. Move-only;
+/// the views stay valid while the plan lives.
+class file_plan {
+public:
+    [[nodiscard]] std::size_t size() const noexcept { return plan_.size(); }
+    /// Bytes covered: the file's size less the first byte's offset.
+    [[nodiscard]] std::size_t input_size() const noexcept { return plan_[size() - 1].end - plan_[0].begin; }
+    [[nodiscard]] byte_chunk operator[](std::size_t i) const noexcept { return plan_[i]; }
+    /// The whole file (offsets as the chunks'): touching bytes outside this rank's chunks reads them.
+    [[nodiscard]] std::string_view data() const noexcept { return file_.bytes(); }
+    /// The chunks this rank runs in the communicator the plan was split on (block_of).
+    [[nodiscard]] block mine() const noexcept { return mine_; }
+    [[nodiscard]] const byte_plan& plan() const noexcept { return plan_; }
+
+    /// What split_file builds: `bounds` as byte_plan's, file offsets starting at the first byte.
+    file_plan(detail::mapped_file file, std::vector<std::size_t> bounds, block mine)
+        : file_(std::move(file)),
+          plan_(file_.bytes(), std::move(bounds)),
+          mine_(mine) {}
+
+private:
+    detail::mapped_file file_;
+    byte_plan plan_;
+    block mine_;
+};
+
+/// Splits the file at `path` (the same file on every rank: a shared file system across machines) into
+/// record-aligned chunks without any rank reading the whole file. The bytes [first_byte, file size)
+/// are cut at the first record boundary at or after each multiple of `target_bytes` past first_byte:
+/// the cut near first_byte + k * target_bytes is finder(bytes, k * target_bytes) over the bytes from
+/// first_byte, as split_bytes calls it. Rank r finds the cuts of its block_of the nominal positions,
+/// reading only the bytes its finder looks at there; the cuts are then exchanged (an allgather of one
+/// 8-byte offset per target_bytes of file), so every rank holds the same plan. The plan depends on the
+/// file, target_bytes and the finder only, not on the number of ranks. Cuts that coincide (a record
+/// longer than target_bytes) make one chunk; chunks are never empty except the single chunk of an empty
+/// range. Throws on every rank: remote_error when a rank could not map the file (std::system_error
+/// there), when target_bytes == 0, first_byte is past the end, a finder returned an offset outside
+/// [position, size] (chunking_error there), or ranks saw the file at different sizes. Collective.
+template <boundary_finder Finder>
+file_plan split_file(MPI_Comm comm, const std::filesystem::path& path, std::size_t target_bytes, const Finder& finder,
+                     std::size_t first_byte = 0) {
+    const int me = rank(comm), p = ranks(comm);
+    std::exception_ptr error;
+    detail::mapped_file file;
+    try {
+        if (target_bytes == 0) throw chunking_error("target chunk size must be positive", 0, 0);
+        file = detail::mapped_file(path);
+        if (first_byte > file.bytes().size())
+            throw parex::invalid_argument("parex::mpi: first byte " + std::to_string(first_byte) +
+                                          " is past the end of " + path.string() + " (" +
+                                          std::to_string(file.bytes().size()) + " bytes)");
+    } catch (...) {
+        error = std::current_exception();
+    }
+    detail::exchange_status(comm, error, 0, 0);
+
+    std::uint64_t size = file.bytes().size(), size_on_root = size;
+    detail::check(MPI_Bcast(&size_on_root, 1, MPI_UINT64_T, 0, comm), "MPI_Bcast");
+    const auto range = file.bytes().substr(first_byte);
+    // nominal cut k (1-based) at k * target_bytes into `range`, for every such position inside it
+    const std::size_t nominal = range.empty() ? 0 : (range.size() - 1) / target_bytes;
+    const auto cuts_of = [&](int r) { return block_of(nominal, r, p); };
+    std::vector<std::uint64_t> my_cuts;
+    try {
+        if (size != size_on_root)
+            throw std::runtime_error("parex::mpi: " + path.string() + " has " + std::to_string(size) +
+                                     " bytes here and " + std::to_string(size_on_root) +
+                                     " on rank 0 (is it being written?)");
+        const auto b = cuts_of(me);
+        for (auto k = b.begin; k < b.end; ++k) {
+            const auto pos = (k + 1) * target_bytes;
+            const auto cut = static_cast<std::size_t>(finder(range, pos));
+            if (cut < pos || cut > range.size())
+                throw chunking_error(
+                    "boundary finder returned " + std::to_string(cut) + " for search position " + std::to_string(pos),
+                    k, first_byte + pos);
+            my_cuts.push_back(first_byte + cut);
+        }
+    } catch (...) {
+        error = std::current_exception();
+    }
+    detail::exchange_status(comm, error, 0, 0);
+
+    std::vector<int> counts, offsets;
+    for (int r = 0; r < p; ++r) {
+        const auto b = cuts_of(r);
+        offsets.push_back(detail::to_int(b.begin, "the cuts' count"));
+        counts.push_back(detail::to_int(b.end - b.begin, "a rank's cuts"));
+    }
+    std::vector<std::uint64_t> cuts(nominal);
+    detail::check(MPI_Allgatherv(my_cuts.data(), counts[static_cast<std::size_t>(me)], MPI_UINT64_T, cuts.data(),
+                                 counts.data(), offsets.data(), MPI_UINT64_T, comm),
+                  "MPI_Allgatherv");
+    std::vector<std::size_t> bounds{first_byte};
+    for (const auto cut : cuts)
+        if (cut > bounds.back() && cut < size) bounds.push_back(static_cast<std::size_t>(cut));
+    bounds.push_back(static_cast<std::size_t>(size));  // {first_byte, size}: one chunk, empty when size is
+    const auto chunks = bounds.size() - 1;
+    return file_plan(std::move(file), std::move(bounds), block_of(chunks, me, p));
+}
 
 /// Runs this rank's block of `plan` (block_of) on `executor`: f(chunk) for each of its chunks. Returns
 /// on every rank once every rank's block has run. Throws on every rank: remote_error when a rank's f
 /// threw, operation_cancelled when a rank was stopped (options.stop). Collective.
 template <chunk_plan Plan, class F>
 void for_each(MPI_Comm comm, const Plan& plan, F&& f, chunked_executor& executor, const run_options& options = {}) {
-    const auto mine = block_of(plan.size(), detail::rank_of(comm), detail::size_of(comm));
+    const auto mine = block_of(plan.size(), rank(comm), ranks(comm));
     std::exception_ptr error;
     try {
         executor.for_each(detail::sub_plan<Plan>{&plan, mine}, f, options);
@@ -273,7 +496,7 @@ void for_each(MPI_Comm comm, const Plan& plan, F&& f, chunked_executor& executor
 template <chunk_plan Plan, class F>
 auto map(MPI_Comm comm, const Plan& plan, F&& f, chunked_executor& executor, results_on where = results_on::root,
          const run_options& options = {}) {
-    const auto mine = block_of(plan.size(), detail::rank_of(comm), detail::size_of(comm));
+    const auto mine = block_of(plan.size(), rank(comm), ranks(comm));
     using result = std::remove_cvref_t<decltype(executor.map(detail::sub_plan<Plan>{&plan, mine}, f, options))>;
     result local;
     std::exception_ptr error;
@@ -295,7 +518,7 @@ template <chunk_plan Plan, class Map, class T, class Reduce>
     requires std::invocable<Reduce&, T, T>
 T map_reduce(MPI_Comm comm, const Plan& plan, Map&& map_fn, Reduce&& reduce, T init, chunked_executor& executor,
              const run_options& options = {}) {
-    const auto mine = block_of(plan.size(), detail::rank_of(comm), detail::size_of(comm));
+    const auto mine = block_of(plan.size(), rank(comm), ranks(comm));
     std::vector<T> local;
     std::exception_ptr error;
     try {
@@ -305,13 +528,58 @@ T map_reduce(MPI_Comm comm, const Plan& plan, Map&& map_fn, Reduce&& reduce, T i
         error = std::current_exception();
     }
     detail::exchange_status(comm, error, mine.end - mine.begin, mine.end - mine.begin);
-    auto leaves = detail::gather(comm, local, 0);
-    T result = init;
-    if (detail::rank_of(comm) == 0) {
-        parex::detail::combine_tree(leaves, reduce);
-        if (!leaves.empty()) result = reduce(std::move(init), std::move(leaves.front()));
+    return combine(comm, local, reduce, std::move(init));
+}
+
+/// Speculative record parsing across ranks (parex/records.hpp's map_records, one file over many
+/// processes). Every rank calls parse(c.begin, c.end) for the chunks of its block (plan.mine()) on
+/// `executor`, in parallel, offsets being the file's. Then the true boundaries travel from rank to rank:
+/// rank r receives where the true parse of the chunks before its block stopped, validates and repairs
+/// its chunks from there (repair_speculative: a chunk that began inside a record of an earlier chunk,
+/// on this rank or the one before, is parsed again from the true boundary), and sends where its own
+/// block's true parse stopped to rank r + 1. Returns this rank's results, one per chunk of its block in
+/// chunk order, and how many of them it parsed again: concatenated over the ranks, the results equal a
+/// sequential parse's chunk by chunk (records.hpp), for any number of ranks and threads.
+/// The chain costs one small message per rank, in sequence, plus the chunks parsed again. It uses
+/// point-to-point messages with tag 0x7078 on `comm`. parse should report bad data in its result rather
+/// than throw (as for map_records); an exception or a stop on any rank makes every rank throw
+/// (remote_error, operation_cancelled), during the parallel parse or the repair. Collective.
+template <class Parse>
+    requires std::invocable<Parse&, std::size_t, std::size_t> &&
+             speculative_result<std::invoke_result_t<Parse&, std::size_t, std::size_t>>
+auto map_records(MPI_Comm comm, const file_plan& plan, Parse&& parse, chunked_executor& executor,
+                 const run_options& options = {}) {
+    using result = std::invoke_result_t<Parse&, std::size_t, std::size_t>;
+    const int me = rank(comm), p = ranks(comm);
+    const auto mine = block_of(plan.size(), me, p);
+    const detail::sub_plan<file_plan> part{&plan, mine};
+    std::vector<result> results;
+    std::exception_ptr error;
+    try {
+        results = executor.map(part, [&](const byte_chunk& c) { return parse(c.begin, c.end); }, options);
+    } catch (...) {
+        error = std::current_exception();
     }
-    return detail::broadcast(comm, result, 0);
+    detail::exchange_status(comm, error, mine.end - mine.begin, mine.end - mine.begin);
+
+    constexpr auto failed = std::numeric_limits<std::uint64_t>::max();  // a rank before this one threw
+    std::uint64_t start = plan[0].begin;
+    if (me > 0)
+        detail::check(MPI_Recv(&start, 1, MPI_UINT64_T, me - 1, detail::boundary_tag, comm, MPI_STATUS_IGNORE),
+                      "MPI_Recv");
+    std::uint64_t stop = failed;
+    std::size_t repaired = 0;
+    if (start != failed) {
+        try {
+            repaired = repair_speculative(part, results, static_cast<std::size_t>(start), parse);
+            stop = results.empty() ? start : static_cast<std::uint64_t>(results.back().end);
+        } catch (...) {
+            error = std::current_exception();
+        }
+    }
+    if (me + 1 < p) detail::check(MPI_Send(&stop, 1, MPI_UINT64_T, me + 1, detail::boundary_tag, comm), "MPI_Send");
+    detail::exchange_status(comm, error, 0, 0);
+    return parsed_records<result>{std::move(results), repaired};
 }
 
 }  // namespace parex::mpi

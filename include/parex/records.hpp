@@ -87,7 +87,8 @@ concept speculative_result = requires(const R& r) {
     { r.end } -> std::convertible_to<std::size_t>;
 };
 
-/// Validates speculative parses and repairs the chunks that began at a false boundary.
+/// Validates speculative parses and repairs the chunks that began at a false boundary. `plan` is a
+/// byte_plan or any chunk plan of byte ranges (a part of one: errors name the chunk's own index).
 ///
 /// - `results[i]` is `parse(plan[i].begin, plan[i].end)` for every chunk i (computed in any order);
 /// - `parse(begin, stop_after)` -> R parses the records that start at `begin` and after it, up to the
@@ -101,10 +102,10 @@ concept speculative_result = requires(const R& r) {
 /// chunks parsed again. Sequential: O(chunks + bytes of the chunks parsed again).
 /// Throws chunking_error (naming the chunk) when a result breaks the contract: a parse that stopped
 /// before the next chunk's start, or a result whose `begin` is not the chunk's.
-template <speculative_result R, class Parse>
+template <chunk_plan Plan, speculative_result R, class Parse>
     requires std::invocable<Parse&, std::size_t, std::size_t> &&
              std::convertible_to<std::invoke_result_t<Parse&, std::size_t, std::size_t>, R>
-std::size_t repair_speculative(const byte_plan& plan, std::vector<R>& results, std::size_t start, Parse&& parse) {
+std::size_t repair_speculative(const Plan& plan, std::vector<R>& results, std::size_t start, Parse&& parse) {
     if (results.size() != plan.size())
         throw chunking_error("speculative results: " + std::to_string(results.size()) + " for " +
                                  std::to_string(plan.size()) + " chunks",
@@ -114,9 +115,9 @@ std::size_t repair_speculative(const byte_plan& plan, std::vector<R>& results, s
     for (std::size_t i = 0; i < plan.size(); ++i) {
         const auto c = plan[i];
         if (static_cast<std::size_t>(results[i].begin) != c.begin)
-            throw chunking_error("speculative result begins at " + std::to_string(results[i].begin), i, c.begin);
+            throw chunking_error("speculative result begins at " + std::to_string(results[i].begin), c.index, c.begin);
         if (pos < c.begin)
-            throw chunking_error("the parse before this chunk stopped at " + std::to_string(pos), i, c.begin);
+            throw chunking_error("the parse before this chunk stopped at " + std::to_string(pos), c.index, c.begin);
         if (pos != c.begin) {  // began inside a record the chunks before it parsed
             results[i] = parse(pos, std::max(pos, c.end));
             ++repaired;

@@ -15,8 +15,8 @@
 
 namespace {
 
-int rank() { return parex::mpi::detail::rank_of(MPI_COMM_WORLD); }
-int ranks() { return parex::mpi::detail::size_of(MPI_COMM_WORLD); }
+int rank() { return parex::mpi::rank(); }
+int ranks() { return parex::mpi::ranks(); }
 
 template <class T>
 std::vector<T> random_values(std::size_t n, unsigned seed) {
