@@ -1,7 +1,8 @@
 // The MPI layer on this machine: parex::mpi::map_reduce over 256 MiB of doubles on the ranks and threads
 // it is started with, against one process with as many threads in all (ranks x threads) and the
-// sequential loop, and the cost of the combine (status exchange, gather to rank 0, tree, broadcast) by
-// number of chunks.
+// sequential loop; the cost of the combine (status exchange, gather to rank 0, tree, broadcast) by
+// number of chunks; and the waveform module's batch across the ranks (waveforms/mpi.hpp: each rank its
+// rows, gathered to rank 0) against one process's pool of ranks x threads workers.
 // Run it under mpirun; the threads per rank come from PAREX_NUM_THREADS (default: the cores):
 //   PAREX_NUM_THREADS=1 mpirun -np 2 --bind-to none build/release/benchmarks/parex-bench-mpi
 // Every rank runs every benchmark with a fixed number of iterations, so that the collective calls stay
@@ -10,10 +11,17 @@
 #include "kernels.hpp"
 
 #include <parex/mpi.hpp>
+#if defined(PAREX_BENCH_WAVEFORMS)
+#include <waveforms/generator.hpp>
+#include <waveforms/mpi.hpp>
+#include <waveforms/parameter_table.hpp>
+#endif
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
+#include <complex>
 #include <functional>
 #include <string>
 #include <thread>
@@ -81,6 +89,49 @@ void combine(benchmark::State& state) {
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * state.range(0)));
 }
 
+#if defined(PAREX_BENCH_WAVEFORMS)
+namespace wf = waveforms;
+
+/// 1000 IMRPhenomD waveforms from the module's prior on a 20-1024 Hz grid of 4097 bins (a 131 MB batch).
+constexpr std::size_t batch_rows = 1000;
+const wf::domain batch_grid{0.25, 1024};
+const std::vector<wf::parameters>& batch_rows_table() {
+    static const auto rows = wf::sample_prior(batch_rows, 2015, {.f_min = 20, .f_max = 1024, .delta_f = 0.25});
+    return rows;
+}
+
+/// The whole batch on rank 0, this rank's rows elsewhere; pages touched once, outside the timed runs.
+wf::batch& batch_here() {
+    static auto b = [] {
+        const auto mine = wf::mpi::rows_of(batch_rows, rank(), ranks());
+        auto made = wf::make_batch(rank() == 0 ? batch_rows : mine.end - mine.begin, batch_grid.bins());
+        std::fill(made.h_plus.begin(), made.h_plus.end(), std::complex<double>{});
+        std::fill(made.h_cross.begin(), made.h_cross.end(), std::complex<double>{});
+        return made;
+    }();
+    return b;
+}
+
+void batch_mpi(benchmark::State& state) {
+    auto pool =
+        wf::make_generator_pool(pb::threads(), wf::approximant::imr_phenom_d, wf::constants::today(), batch_grid);
+    auto& out = batch_here();
+    double gather = 0;
+    for (auto _ : state)
+        gather += wf::mpi::generate_batch(MPI_COMM_WORLD, pool, batch_rows_table(), &out, batch_grid.bins(), 16)
+                      .gather_seconds;
+    state.counters["gather_ms"] = 1e3 * gather / static_cast<double>(state.iterations());
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch_rows));
+}
+
+void batch_one_process(benchmark::State& state) {
+    auto pool = wf::make_generator_pool(static_cast<std::size_t>(ranks()) * pb::threads(),
+                                        wf::approximant::imr_phenom_d, wf::constants::today(), batch_grid);
+    on_rank_0(state, [&] { wf::generate_batch(pool, batch_rows_table(), batch_here(), 16); });
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch_rows));
+}
+#endif
+
 class quiet_reporter : public benchmark::BenchmarkReporter {
 public:
     bool ReportContext(const Context&) override { return true; }
@@ -110,6 +161,11 @@ int main(int argc, char** argv) {
             ->UseRealTime()
             ->Unit(benchmark::kMicrosecond)
             ->Iterations(200);
+#if defined(PAREX_BENCH_WAVEFORMS)
+    const std::string batch = "mpi/waveform batch of 1000 IMRPhenomD x 4097 bins" + shape;
+    add(batch + "parex", batch_mpi, 5);
+    add(batch + "peer:one process, ranks x threads workers", batch_one_process, 5);
+#endif
     // Only rank 0 writes the output file: the others drop --benchmark_out* from their arguments. Every
     // rank drops --benchmark_enable_random_interleaving, whose order would differ between processes
     // and leave the ranks in different collective calls.

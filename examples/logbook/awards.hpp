@@ -176,6 +176,11 @@ private:
 /// by union. insert is O(1) amortised; merge, size and keys are O(largest key / 64).
 class key_set {
 public:
+    key_set() = default;
+    /// The set whose bit k of words[k / 64] marks key k (what words() returns).
+    explicit key_set(std::vector<std::uint64_t> words) : words_(std::move(words)) {}
+    /// The bitset: key k is bit k % 64 of words()[k / 64].
+    [[nodiscard]] const std::vector<std::uint64_t>& words() const noexcept { return words_; }
     void insert(std::size_t key) {
         const auto word = key / 64;
         if (word >= words_.size()) words_.resize(word + 1);

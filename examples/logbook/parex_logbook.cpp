@@ -5,7 +5,8 @@
 //   parex-logbook awards FILE... [--json]         parex-logbook import FILE... --db PATH
 //   parex-logbook export --db PATH -o FILE
 // Every command takes --threads N and --lenient (skip and report bad records instead of failing), before
-// or after the command's name. Exit status (cli.hpp): 0 ok, 1 bad data, 2 usage, 3 I/O; no partial
+// or after the command's name. Under mpirun, stats and awards split each file among the ranks (threads
+// per rank), and rank 0 prints; the other commands run with one rank only. Exit status (cli.hpp): 0 ok, 1 bad data, 2 usage, 3 I/O; no partial
 // output file in any case.
 
 #include <common/cli.hpp>
@@ -16,6 +17,10 @@
 #include <logbook/awards.hpp>
 #include <logbook/qso.hpp>
 #include <logbook/store.hpp>
+#if defined(PAREX_EXAMPLES_MPI)
+#include <common/mpi_session.hpp>
+#include <logbook/mpi.hpp>
+#endif
 
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
@@ -93,31 +98,49 @@ json record_object(const lb::record& r) {
     return o;
 }
 
-int cmd_stats(const options& o, parex::chunked_executor& ex) {
+/// What stats reports of one file.
+struct file_stats {
+    std::string path;
+    std::size_t records = 0, fields = 0, bytes = 0, header_fields = 0, skipped = 0, repaired = 0, threads = 0;
+    int ranks = 1;
+    double seconds = 0;
+};
+
+void print_stats(const std::vector<file_stats>& files, bool json_out) {
     json all = json::array();
+    for (const auto& f : files) {
+        const double mb_s = f.seconds > 0 ? static_cast<double>(f.bytes) / 1e6 / f.seconds : 0;
+        if (json_out) {
+            all.push_back({{"file", f.path},
+                           {"records", f.records},
+                           {"fields", f.fields},
+                           {"bytes", f.bytes},
+                           {"parse_seconds", f.seconds},
+                           {"mb_per_s", mb_s},
+                           {"header_fields", f.header_fields},
+                           {"skipped", f.skipped},
+                           {"repaired_chunks", f.repaired},
+                           {"threads", f.threads},
+                           {"ranks", f.ranks}});
+        } else {
+            fmt::print("{}: {} records, {} fields, {} bytes, parsed in {:.6f} s ({:.1f} MB/s, {}{} threads){}\n",
+                       f.path, f.records, f.fields, f.bytes, f.seconds, mb_s,
+                       f.ranks > 1 ? fmt::format("{} ranks x ", f.ranks) : std::string(), f.threads,
+                       f.skipped == 0 ? std::string() : fmt::format(", {} bad records skipped", f.skipped));
+        }
+    }
+    if (json_out) std::cout << all.dump(2, ' ', false, json::error_handler_t::replace) << '\n';
+}
+
+int cmd_stats(const options& o, parex::chunked_executor& ex) {
+    std::vector<file_stats> stats;
     for (const auto& path : o.files) {
         const auto file = load(path, o, ex);
         const auto& l = *file;
-        const double mb_s = l.seconds > 0 ? static_cast<double>(l.text.size()) / 1e6 / l.seconds : 0;
-        if (o.json_out) {
-            all.push_back({{"file", path},
-                           {"records", l.doc.size()},
-                           {"fields", l.doc.field_count()},
-                           {"bytes", l.text.size()},
-                           {"parse_seconds", l.seconds},
-                           {"mb_per_s", mb_s},
-                           {"header_fields", l.doc.header().size()},
-                           {"skipped", l.doc.skipped().size()},
-                           {"repaired_chunks", l.doc.repaired_chunks()},
-                           {"threads", ex.max_concurrency()}});
-        } else {
-            fmt::print("{}: {} records, {} fields, {} bytes, parsed in {:.6f} s ({:.1f} MB/s, {} threads){}\n", path,
-                       l.doc.size(), l.doc.field_count(), l.text.size(), l.seconds, mb_s, ex.max_concurrency(),
-                       l.doc.skipped().empty() ? std::string()
-                                               : fmt::format(", {} bad records skipped", l.doc.skipped().size()));
-        }
+        stats.push_back({path, l.doc.size(), l.doc.field_count(), l.text.size(), l.doc.header().size(),
+                         l.doc.skipped().size(), l.doc.repaired_chunks(), ex.max_concurrency(), 1, l.seconds});
     }
-    if (o.json_out) std::cout << all.dump(2, ' ', false, json::error_handler_t::replace) << '\n';
+    print_stats(stats, o.json_out);
     return 0;
 }
 
@@ -143,16 +166,7 @@ json credit_json(lb::award a, const lb::credit& c, const lb::award_tables& t) {
     return {{"worked", n.worked}, {"confirmed", n.confirmed}};
 }
 
-int cmd_awards(const options& o, parex::chunked_executor& ex) {
-    const auto tables = lb::award_tables::read(o.spec_dir);
-    std::vector<std::unique_ptr<const loaded>> files;
-    std::vector<lb::qso> qsos;
-    for (const auto& path : o.files) {
-        files.push_back(load(path, o, ex));
-        const auto q = lb::to_qsos(files.back()->doc, tables.for_qsos(), ex);
-        qsos.insert(qsos.end(), q.begin(), q.end());
-    }
-    const auto s = lb::summarize(qsos, tables, ex);
+void print_awards(const lb::award_summary& s, const lb::award_tables& tables, const options& o) {
     if (o.json_out) {
         json out = {{"qsos", s.qsos}, {"dxcc_derived", s.dxcc_derived}, {"cqz_derived", s.cqz_derived}};
         for (const auto a : lb::all_awards) {
@@ -174,7 +188,7 @@ int cmd_awards(const options& o, parex::chunked_executor& ex) {
             out[std::string(lb::to_string(a))] = award;
         }
         std::cout << out.dump(2) << '\n';
-        return 0;
+        return;
     }
     fmt::print("{} QSOs; DXCC derived from the call for {}, CQ zone for {}\n", s.qsos, s.dxcc_derived, s.cqz_derived);
     fmt::print("{:<6} {:>8} {:>10}\n", "award", "worked", "confirmed");
@@ -197,8 +211,83 @@ int cmd_awards(const options& o, parex::chunked_executor& ex) {
         }
         fmt::print("\n");
     }
+}
+
+int cmd_awards(const options& o, parex::chunked_executor& ex) {
+    const auto tables = lb::award_tables::read(o.spec_dir);
+    std::vector<std::unique_ptr<const loaded>> files;
+    std::vector<lb::qso> qsos;
+    for (const auto& path : o.files) {
+        files.push_back(load(path, o, ex));
+        const auto q = lb::to_qsos(files.back()->doc, tables.for_qsos(), ex);
+        qsos.insert(qsos.end(), q.begin(), q.end());
+    }
+    print_awards(lb::summarize(qsos, tables, ex), tables, o);
     return 0;
 }
+
+#if defined(PAREX_EXAMPLES_MPI)
+// Under mpirun: each file is split among the ranks (logbook/mpi.hpp), rank 0 prints.
+
+lb::mpi::file_part load_part(const std::string& path, const options& o, parex::chunked_executor& ex) {
+    auto part = lb::mpi::parse_file(MPI_COMM_WORLD, path, {.lenient = o.lenient}, ex);
+    for (const auto& issue : part.doc.skipped())
+        fmt::print(stderr, "parex-logbook: {}: skipped: {}\n", path, issue.message());
+    return part;
+}
+
+int cmd_stats_mpi(const options& o, parex::chunked_executor& ex, const examples::mpi_session& mpi) {
+    struct counts {
+        std::uint64_t records, fields, skipped, repaired;
+    };
+    std::vector<file_stats> stats;
+    for (const auto& path : o.files) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto part = load_part(path, o, ex);
+        const counts here{part.doc.size(), part.doc.field_count(), part.doc.skipped().size(),
+                          part.doc.repaired_chunks()};
+        const auto all = parex::mpi::gather(MPI_COMM_WORLD, std::vector<counts>{here});  // on rank 0
+        file_stats f{path,
+                     0,
+                     0,
+                     part.plan.data().size(),
+                     part.doc.header().size(),
+                     0,
+                     0,
+                     ex.max_concurrency(),
+                     mpi.ranks(),
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
+        for (const auto& c : all) {
+            f.records += c.records;
+            f.fields += c.fields;
+            f.skipped += c.skipped;
+            f.repaired += c.repaired;
+        }
+        stats.push_back(std::move(f));
+    }
+    if (mpi.rank() == 0) print_stats(stats, o.json_out);
+    return 0;
+}
+
+int cmd_awards_mpi(const options& o, parex::chunked_executor& ex, const examples::mpi_session& mpi) {
+    const auto tables = lb::award_tables::read(o.spec_dir);
+    lb::award_summary total;
+    for (const auto& path : o.files) {
+        const auto part = load_part(path, o, ex);
+        lb::award_summary mine;
+        std::exception_ptr error;
+        try {
+            mine = lb::summarize(lb::to_qsos(part.doc, tables.for_qsos(), ex), tables, ex);
+        } catch (...) {
+            error = std::current_exception();
+        }
+        parex::mpi::exchange_status(MPI_COMM_WORLD, error);
+        total.merge(lb::mpi::merge_across(MPI_COMM_WORLD, mine));  // the files in order, each in rank order
+    }
+    if (mpi.rank() == 0) print_awards(total, tables, o);
+    return 0;
+}
+#endif
 
 int cmd_import(const options& o, parex::chunked_executor& ex) {
     const auto tables = lb::award_tables::read(o.spec_dir);
@@ -258,6 +347,21 @@ int main(int argc, char** argv) {
     exp->add_option("-o,--output", o.output, "output ADI file (- for stdout)")->required();
     exp->add_flag("-f,--force", o.force, "overwrite an existing output file");
 
+#if defined(PAREX_EXAMPLES_MPI)
+    const cli::mpi_session mpi(argc, argv);
+    if (mpi.active())
+        return cli::run_program(app, argc, argv, [&] {
+            return mpi.run([&] {
+                parex::chunked_executor ex({.max_concurrency = o.threads});
+                if (*stats) return cmd_stats_mpi(o, ex, mpi);
+                if (*awards) return cmd_awards_mpi(o, ex, mpi);
+                mpi.single_process_only(app.get_subcommands().front()->get_name());
+                if (*to_json) return cmd_to_json(o, ex);
+                if (*import) return cmd_import(o, ex);
+                return cmd_export(o);
+            });
+        });
+#endif
     return cli::run_program(app, argc, argv, [&] {
         parex::chunked_executor ex({.max_concurrency = o.threads});
         if (*stats) return cmd_stats(o, ex);

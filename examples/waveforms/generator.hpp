@@ -155,28 +155,40 @@ inline generator_pool make_generator_pool(std::size_t workers, approximant model
                           [=](std::size_t) { return waveform_generator(model, c, d); });
 }
 
-/// Generates every parameter set into `out` (row i = params[i]), `per_task` waveforms per pool task.
-/// Every p.delta_f must equal the pool's domain. The first std::invalid_argument (with the row index
-/// prepended) stops the batch and is rethrown; `run.stop` cancels it (operation_cancelled),
-/// `run.on_progress` counts finished tasks. O(waveforms * bins) / workers.
-inline void generate_batch(generator_pool& pool, std::span<const parameters> params, batch& out,
-                           std::size_t per_task = 16, const parex::run_options& run = {}) {
-    if (out.waveforms != params.size())
-        throw std::invalid_argument(
-            fmt::format("batch has {} rows for {} parameter sets", out.waveforms, params.size()));
+/// Generates params[i] into rows i of `h_plus` and `h_cross` ([params.size()][bins], row-major),
+/// `per_task` waveforms per pool task. Every p.delta_f must equal the pool's domain. The first
+/// std::invalid_argument (with the row index, counted from `first_row`, prepended) stops the work and
+/// is rethrown; `run.stop` cancels it (operation_cancelled), `run.on_progress` counts finished tasks.
+/// Throws std::invalid_argument when a span is not params.size() x bins. O(waveforms * bins) / workers.
+inline void generate_rows(generator_pool& pool, std::span<const parameters> params,
+                          std::span<std::complex<double>> h_plus, std::span<std::complex<double>> h_cross,
+                          std::size_t bins, std::size_t per_task = 16, const parex::run_options& run = {},
+                          std::size_t first_row = 0) {
+    if (h_plus.size() != params.size() * bins || h_cross.size() != params.size() * bins)
+        throw std::invalid_argument(fmt::format("{} and {} values for {} parameter sets of {} bins", h_plus.size(),
+                                                h_cross.size(), params.size(), bins));
     std::vector<std::size_t> rows(params.size());
     std::iota(rows.begin(), rows.end(), std::size_t{0});
     pool.for_each(
         rows,
         [&](waveform_generator& generator, std::size_t i) {
             try {
-                generator.generate(params[i], out.h_plus.subspan(i * out.bins, out.bins),
-                                   out.h_cross.subspan(i * out.bins, out.bins));
+                generator.generate(params[i], h_plus.subspan(i * bins, bins), h_cross.subspan(i * bins, bins));
             } catch (const std::invalid_argument& e) {
-                throw std::invalid_argument(fmt::format("row {}: {}", i, e.what()));
+                throw std::invalid_argument(fmt::format("row {}: {}", first_row + i, e.what()));
             }
         },
         parex::batch_options{.batch = per_task}, run);
+}
+
+/// generate_rows into the whole of `out` (row i = params[i]). Throws std::invalid_argument when `out`
+/// does not have params.size() rows, and as generate_rows.
+inline void generate_batch(generator_pool& pool, std::span<const parameters> params, batch& out,
+                           std::size_t per_task = 16, const parex::run_options& run = {}) {
+    if (out.waveforms != params.size())
+        throw std::invalid_argument(
+            fmt::format("batch has {} rows for {} parameter sets", out.waveforms, params.size()));
+    generate_rows(pool, params, out.h_plus, out.h_cross, out.bins, per_task, run);
 }
 
 }  // namespace waveforms

@@ -77,7 +77,8 @@ struct batch_settings {
 
 /// Writes the batch to `path` (created or truncated): /h_plus and /h_cross [waveforms, bins] complex128
 /// from the spans (row-major, read in place: no copy), /frequencies [bins], /parameters/<name> [waveforms],
-/// and root attributes approximant, constants, delta_f, f_min, f_max. Throws hdf5_error naming what failed.
+/// and root attributes approximant, constants, delta_f, f_min, f_max. No modification times are stored,
+/// so the same batch always gives the same bytes. Throws hdf5_error naming what failed.
 inline void write_batch_hdf5(const std::filesystem::path& path, std::size_t waveforms, std::size_t bins,
                              std::span<const std::complex<double>> h_plus,
                              std::span<const std::complex<double>> h_cross, std::span<const double> frequencies,
@@ -88,10 +89,15 @@ inline void write_batch_hdf5(const std::filesystem::path& path, std::size_t wave
     const std::string where = path.string();
     h5_handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, "creating " + where);
     const auto complex = detail::complex_type();
+    // No modification times in object headers: the same batch gives the same bytes, whichever run made it.
+    h5_handle dataset_props(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "dataset properties");
+    check(H5Pset_obj_track_times(dataset_props, false), "dataset properties");
+    h5_handle group_props(H5Pcreate(H5P_GROUP_CREATE), H5Pclose, "group properties");
+    check(H5Pset_obj_track_times(group_props, false), "group properties");
     auto write_matrix = [&](const char* name, std::span<const std::complex<double>> data) {
         const hsize_t dims[2] = {waveforms, bins};
         h5_handle space(H5Screate_simple(2, dims, nullptr), H5Sclose, "dataspace");
-        h5_handle set(H5Dcreate2(file, name, complex, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose,
+        h5_handle set(H5Dcreate2(file, name, complex, space, H5P_DEFAULT, dataset_props, H5P_DEFAULT), H5Dclose,
                       fmt::format("creating {} in {}", name, where));
         if (waveforms * bins > 0)
             check(H5Dwrite(set, complex, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()),
@@ -100,7 +106,7 @@ inline void write_batch_hdf5(const std::filesystem::path& path, std::size_t wave
     auto write_vector = [&](hid_t group, const std::string& name, std::span<const double> data) {
         const hsize_t dims[1] = {data.size()};
         h5_handle space(H5Screate_simple(1, dims, nullptr), H5Sclose, "dataspace");
-        h5_handle set(H5Dcreate2(group, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+        h5_handle set(H5Dcreate2(group, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, dataset_props, H5P_DEFAULT),
                       H5Dclose, fmt::format("creating {} in {}", name, where));
         if (!data.empty())
             check(H5Dwrite(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()),
@@ -109,7 +115,7 @@ inline void write_batch_hdf5(const std::filesystem::path& path, std::size_t wave
     write_matrix("h_plus", h_plus);
     write_matrix("h_cross", h_cross);
     write_vector(file, "frequencies", frequencies);
-    h5_handle group(H5Gcreate2(file, "parameters", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
+    h5_handle group(H5Gcreate2(file, "parameters", H5P_DEFAULT, group_props, H5P_DEFAULT), H5Gclose,
                     "creating /parameters in " + where);
     for (const auto& column : params) write_vector(group, column.name, column.values);
     auto attribute_double = [&](const char* name, double value) {

@@ -1,5 +1,6 @@
 // parex-waveforms: TaylorF2 and IMRPhenomD frequency-domain waveforms, one (generate) or a batch over a
-// parameter table on a parex worker pool (batch, HDF5), and parameter tables drawn from a prior.
+// parameter table on a parex worker pool (batch, HDF5), and parameter tables drawn from a prior. Under
+// mpirun, batch splits the table's rows among the ranks and rank 0 writes the file.
 
 #include <chrono>
 #include <cstdint>
@@ -17,6 +18,10 @@
 #include <waveforms/generator.hpp>
 #include <waveforms/hdf5_file.hpp>
 #include <waveforms/parameter_table.hpp>
+#if defined(PAREX_EXAMPLES_MPI)
+#include <common/mpi_session.hpp>
+#include <waveforms/mpi.hpp>
+#endif
 
 namespace wf = waveforms;
 namespace cli = examples;
@@ -55,9 +60,8 @@ int cmd_generate(const options& o) {
     return 0;
 }
 
-int cmd_batch(const options& o) {
-    const auto model = wf::parse_approximant(o.approximant);
-    const auto c = wf::constants::named(o.constants);
+/// The batch's grid, from the options; a bad grid is a usage error.
+wf::domain batch_domain(const options& o) {
     if (!(o.p.f_max > 0))
         throw cli::usage_failure(fmt::format("--f-max {}: a batch needs its grid's end (--f-max > 0)", o.p.f_max));
     const wf::domain d{o.p.delta_f, o.p.f_max};
@@ -66,13 +70,12 @@ int cmd_batch(const options& o) {
     } catch (const std::invalid_argument& error) {
         throw cli::usage_failure(error.what());
     }
-    const auto rows = wf::read_parameter_table(o.params, o.p);
-    cli::output_file out(std::filesystem::path(o.output), o.force);  // refuses an existing file early
-    auto pool = wf::make_generator_pool(o.threads, model, c, d);
-    auto b = wf::make_batch(rows.size(), d.bins());
-    const auto start = std::chrono::steady_clock::now();
-    wf::generate_batch(pool, rows, b, o.per_task, examples::terminal_progress("generating"));
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return d;
+}
+
+/// Writes the batch file through `out` (its temporary, then the rename).
+void write_batch(cli::output_file& out, const options& o, const std::vector<wf::parameters>& rows, const wf::batch& b,
+                 wf::approximant model, const wf::constants& c, const wf::domain& d) {
     std::vector<wf::parameter_column> columns;
     for (std::size_t col = 0; col < wf::table_columns.size(); ++col) {
         wf::parameter_column column{std::string(wf::table_columns[col]), {}};
@@ -84,11 +87,67 @@ int cmd_batch(const options& o) {
     wf::write_batch_hdf5(*out.temporary_path(), rows.size(), d.bins(), b.h_plus, b.h_cross, d.frequencies(), columns,
                          {std::string(wf::name_of(model)), std::string(c.name), d.delta_f, o.p.f_min, o.p.f_max});
     out.commit();
+}
+
+int cmd_batch(const options& o) {
+    const auto model = wf::parse_approximant(o.approximant);
+    const auto c = wf::constants::named(o.constants);
+    const auto d = batch_domain(o);
+    const auto rows = wf::read_parameter_table(o.params, o.p);
+    cli::output_file out(std::filesystem::path(o.output), o.force);  // refuses an existing file early
+    auto pool = wf::make_generator_pool(o.threads, model, c, d);
+    auto b = wf::make_batch(rows.size(), d.bins());
+    const auto start = std::chrono::steady_clock::now();
+    wf::generate_batch(pool, rows, b, o.per_task, examples::terminal_progress("generating"));
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    write_batch(out, o, rows, b, model, c, d);
     fmt::print(stderr, "parex-waveforms: {} {} waveforms x {} bins in {:.3f} s ({:.3f} ms per waveform, {} workers)\n",
                rows.size(), wf::name_of(model), d.bins(), seconds,
                rows.empty() ? 0.0 : 1e3 * seconds / double(rows.size()), pool.size());
     return 0;
 }
+
+#if defined(PAREX_EXAMPLES_MPI)
+/// batch under mpirun: every rank reads the table and generates its block of rows (waveforms/mpi.hpp);
+/// rank 0 gathers them and writes the file, the same bytes as one process's.
+int cmd_batch_mpi(const options& o, const cli::mpi_session& mpi) {
+    const auto model = wf::parse_approximant(o.approximant);
+    const auto c = wf::constants::named(o.constants);
+    const auto d = batch_domain(o);
+    const auto rows = wf::read_parameter_table(o.params, o.p);
+    std::optional<cli::output_file> out;
+    std::optional<wf::batch> b;
+    std::exception_ptr error;
+    if (mpi.rank() == 0) {
+        try {
+            out.emplace(std::filesystem::path(o.output), o.force);  // refuses an existing file early
+            b.emplace(wf::make_batch(rows.size(), d.bins()));
+        } catch (...) {
+            error = std::current_exception();
+        }
+    }
+    mpi.agree(error);
+    auto pool = wf::make_generator_pool(o.threads, model, c, d);
+    const auto start = std::chrono::steady_clock::now();
+    const auto timing = wf::mpi::generate_batch(MPI_COMM_WORLD, pool, rows, b ? &*b : nullptr, d.bins(), o.per_task);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (mpi.rank() == 0) {
+        try {
+            write_batch(*out, o, rows, *b, model, c, d);
+        } catch (...) {
+            error = std::current_exception();
+        }
+    }
+    mpi.agree(error);
+    if (mpi.rank() == 0)
+        fmt::print(stderr,
+                   "parex-waveforms: {} {} waveforms x {} bins in {:.3f} s on {} ranks x {} workers "
+                   "(generating {:.3f} s, gathering to rank 0 {:.3f} s)\n",
+                   rows.size(), wf::name_of(model), d.bins(), seconds, mpi.ranks(), pool.size(),
+                   timing.generate_seconds, timing.gather_seconds);
+    return 0;
+}
+#endif
 
 int cmd_sample_prior(const options& o) {
     cli::output_file out(o.output == "-" ? std::nullopt : std::optional<std::filesystem::path>(o.output), o.force);
@@ -157,6 +216,18 @@ int main(int argc, char** argv) {
     sample->add_option("-o,--output", o.output, "CSV file (- for stdout)")->required();
     sample->add_flag("-f,--force", o.force, "overwrite an existing output");
 
+#if defined(PAREX_EXAMPLES_MPI)
+    const cli::mpi_session mpi(argc, argv);
+    if (mpi.active())
+        return cli::run_program(app, argc, argv, [&] {
+            return mpi.run([&] {
+                if (*batch) return cmd_batch_mpi(o, mpi);
+                mpi.single_process_only(app.get_subcommands().front()->get_name());
+                if (*generate) return cmd_generate(o);
+                return cmd_sample_prior(o);
+            });
+        });
+#endif
     return cli::run_program(app, argc, argv, [&] {
         if (*generate) return cmd_generate(o);
         if (*batch) return cmd_batch(o);

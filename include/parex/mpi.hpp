@@ -270,14 +270,20 @@ T broadcast(MPI_Comm comm, const T& value, int root) {
     return mpi::rank(comm) == root ? value : serializer<T>::read(bytes);
 }
 
-/// A file mapped read-only into memory. The kernel reads a page when it is first touched, so a rank
-/// that touches only its chunks (and the bytes its boundary search looks at) reads only those.
-/// Move-only; the bytes stay valid, at the same address, for the object's lifetime.
+/// The point-to-point tag of map_records' chain of true boundaries.
+inline constexpr int boundary_tag = 0x7078;
+
+}  // namespace detail
+
+/// A file mapped read-only into memory (POSIX mmap). The kernel reads a page when it is first touched,
+/// so a rank that touches only its chunks (and the bytes its boundary search looks at) reads only
+/// those. Move-only; the bytes stay valid, at the same address, for the object's lifetime, moves
+/// included.
 class mapped_file {
 public:
     mapped_file() = default;
     /// Throws std::system_error naming the path when it cannot be opened, examined or mapped.
-    explicit mapped_file(const std::filesystem::path& path) {
+    explicit mapped_file(const std::filesystem::path& path) : path_(path) {
         const auto fail = [&](const char* what) {
             throw std::system_error(errno, std::generic_category(),
                                     "parex::mpi: cannot " + std::string(what) + " " + path.string());
@@ -304,10 +310,14 @@ public:
         }
         ::close(fd);  // the mapping keeps the file
     }
-    mapped_file(mapped_file&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+    mapped_file(mapped_file&& o) noexcept
+        : path_(std::move(o.path_)),
+          data_(std::exchange(o.data_, nullptr)),
+          size_(std::exchange(o.size_, 0)) {}
     mapped_file& operator=(mapped_file&& o) noexcept {
         if (this != &o) {
             unmap();
+            path_ = std::move(o.path_);
             data_ = std::exchange(o.data_, nullptr);
             size_ = std::exchange(o.size_, 0);
         }
@@ -317,21 +327,19 @@ public:
     mapped_file& operator=(const mapped_file&) = delete;
     ~mapped_file() { unmap(); }
 
+    /// The file's bytes, as they were when it was mapped (empty for an empty file).
     [[nodiscard]] std::string_view bytes() const noexcept { return {data_ == nullptr ? "" : data_, size_}; }
+    [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
 
 private:
     void unmap() noexcept {
         if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
         data_ = nullptr;
     }
+    std::filesystem::path path_;
     const char* data_ = nullptr;
     std::size_t size_ = 0;
 };
-
-/// The point-to-point tag of map_records' chain of true boundaries.
-inline constexpr int boundary_tag = 0x7078;
-
-}  // namespace detail
 
 /// Throws on every rank when some rank's local work failed: `error` is this rank's outcome (null when
 /// it succeeded). remote_error names the lowest failing rank and its message; when no rank failed but
@@ -389,57 +397,39 @@ public:
     [[nodiscard]] const byte_plan& plan() const noexcept { return plan_; }
 
     /// What split_file builds: `bounds` as byte_plan's, file offsets starting at the first byte.
-    file_plan(detail::mapped_file file, std::vector<std::size_t> bounds, block mine)
+    file_plan(mapped_file file, std::vector<std::size_t> bounds, block mine)
         : file_(std::move(file)),
           plan_(file_.bytes(), std::move(bounds)),
           mine_(mine) {}
 
 private:
-    detail::mapped_file file_;
+    mapped_file file_;
     byte_plan plan_;
     block mine_;
 };
 
-/// Splits the file at `path` (the same file on every rank: a shared file system across machines) into
-/// record-aligned chunks without any rank reading the whole file. The bytes [first_byte, file size)
-/// are cut at the first record boundary at or after each multiple of `target_bytes` past first_byte:
-/// the cut near first_byte + k * target_bytes is finder(bytes, k * target_bytes) over the bytes from
-/// first_byte, as split_bytes calls it. Rank r finds the cuts of its block_of the nominal positions,
-/// reading only the bytes its finder looks at there; the cuts are then exchanged (an allgather of one
-/// 8-byte offset per target_bytes of file), so every rank holds the same plan. The plan depends on the
-/// file, target_bytes and the finder only, not on the number of ranks. Cuts that coincide (a record
-/// longer than target_bytes) make one chunk; chunks are never empty except the single chunk of an empty
-/// range. Throws on every rank: remote_error when a rank could not map the file (std::system_error
-/// there), when target_bytes == 0, first_byte is past the end, a finder returned an offset outside
-/// [position, size] (chunking_error there), or ranks saw the file at different sizes. Collective.
+/// split_file (below) on a file this rank has mapped already, to read a header and find first_byte,
+/// say. Its path names it in errors.
 template <boundary_finder Finder>
-file_plan split_file(MPI_Comm comm, const std::filesystem::path& path, std::size_t target_bytes, const Finder& finder,
+file_plan split_file(MPI_Comm comm, mapped_file file, std::size_t target_bytes, const Finder& finder,
                      std::size_t first_byte = 0) {
     const int me = rank(comm), p = ranks(comm);
     std::exception_ptr error;
-    detail::mapped_file file;
-    try {
-        if (target_bytes == 0) throw chunking_error("target chunk size must be positive", 0, 0);
-        file = detail::mapped_file(path);
-        if (first_byte > file.bytes().size())
-            throw parex::invalid_argument("parex::mpi: first byte " + std::to_string(first_byte) +
-                                          " is past the end of " + path.string() + " (" +
-                                          std::to_string(file.bytes().size()) + " bytes)");
-    } catch (...) {
-        error = std::current_exception();
-    }
-    detail::exchange_status(comm, error, 0, 0);
-
     std::uint64_t size = file.bytes().size(), size_on_root = size;
     detail::check(MPI_Bcast(&size_on_root, 1, MPI_UINT64_T, 0, comm), "MPI_Bcast");
-    const auto range = file.bytes().substr(first_byte);
+    const auto range = file.bytes().substr(std::min<std::size_t>(first_byte, size));
     // nominal cut k (1-based) at k * target_bytes into `range`, for every such position inside it
-    const std::size_t nominal = range.empty() ? 0 : (range.size() - 1) / target_bytes;
+    const std::size_t nominal = range.empty() || target_bytes == 0 ? 0 : (range.size() - 1) / target_bytes;
     const auto cuts_of = [&](int r) { return block_of(nominal, r, p); };
     std::vector<std::uint64_t> my_cuts;
     try {
+        if (target_bytes == 0) throw chunking_error("target chunk size must be positive", 0, 0);
+        if (first_byte > size)
+            throw parex::invalid_argument("parex::mpi: first byte " + std::to_string(first_byte) +
+                                          " is past the end of " + file.path().string() + " (" + std::to_string(size) +
+                                          " bytes)");
         if (size != size_on_root)
-            throw std::runtime_error("parex::mpi: " + path.string() + " has " + std::to_string(size) +
+            throw std::runtime_error("parex::mpi: " + file.path().string() + " has " + std::to_string(size) +
                                      " bytes here and " + std::to_string(size_on_root) +
                                      " on rank 0 (is it being written?)");
         const auto b = cuts_of(me);
@@ -473,6 +463,32 @@ file_plan split_file(MPI_Comm comm, const std::filesystem::path& path, std::size
     bounds.push_back(static_cast<std::size_t>(size));  // {first_byte, size}: one chunk, empty when size is
     const auto chunks = bounds.size() - 1;
     return file_plan(std::move(file), std::move(bounds), block_of(chunks, me, p));
+}
+
+/// Splits the file at `path` (the same file on every rank: a shared file system across machines) into
+/// record-aligned chunks without any rank reading the whole file. The bytes [first_byte, file size)
+/// are cut at the first record boundary at or after each multiple of `target_bytes` past first_byte:
+/// the cut near first_byte + k * target_bytes is finder(bytes, k * target_bytes) over the bytes from
+/// first_byte, as split_bytes calls it. Rank r finds the cuts of its block_of the nominal positions,
+/// reading only the bytes its finder looks at there; the cuts are then exchanged (an allgather of one
+/// 8-byte offset per target_bytes of file), so every rank holds the same plan. The plan depends on the
+/// file, target_bytes and the finder only, not on the number of ranks. Cuts that coincide (a record
+/// longer than target_bytes) make one chunk; chunks are never empty except the single chunk of an empty
+/// range. Throws on every rank: remote_error when a rank could not map the file (std::system_error
+/// there), when target_bytes == 0, first_byte is past the end, a finder returned an offset outside
+/// [position, size] (chunking_error there), or ranks saw the file at different sizes. Collective.
+template <boundary_finder Finder>
+file_plan split_file(MPI_Comm comm, const std::filesystem::path& path, std::size_t target_bytes, const Finder& finder,
+                     std::size_t first_byte = 0) {
+    std::exception_ptr error;
+    mapped_file file;
+    try {
+        file = mapped_file(path);
+    } catch (...) {
+        error = std::current_exception();
+    }
+    detail::exchange_status(comm, error, 0, 0);
+    return split_file(comm, std::move(file), target_bytes, finder, first_byte);
 }
 
 /// Runs this rank's block of `plan` (block_of) on `executor`: f(chunk) for each of its chunks. Returns

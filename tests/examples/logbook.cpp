@@ -612,6 +612,41 @@ TEST_CASE("logbook: the CLI's commands, JSON keys, files and exit codes") {
     CHECK(run(cli + " frobnicate 2> /dev/null") == 2);
 }
 
+#if defined(PAREX_MPIEXEC)
+TEST_CASE("logbook: awards and stats under mpirun print what one process prints") {
+    parex::test::temp_dir dir;
+    std::string logs;
+    for (const auto& entry : fs::directory_iterator(logs_dir)) logs += " " + quote(entry.path());
+    const std::string mpirun = std::string(PAREX_MPIEXEC) + " --oversubscribe --bind-to none --allow-run-as-root -np ";
+    REQUIRE(run(cli + " awards --json" + logs + " > " + quote(dir.path() / "one.json")) == 0);
+    REQUIRE(run(cli + " stats --json" + logs + " > " + quote(dir.path() / "one-stats.json")) == 0);
+    const auto one_stats = nlohmann::json::parse(read_file(dir.path() / "one-stats.json"));
+    for (const int np : {2, 3}) {
+        INFO(np << " ranks");
+        const auto out = dir.path() / ("awards-" + std::to_string(np) + ".json");
+        REQUIRE(run(mpirun + std::to_string(np) + " " + cli + " awards --threads 1 --json" + logs + " > " +
+                    quote(out)) == 0);
+        CHECK(read_file(out) == read_file(dir.path() / "one.json"));
+        const auto stats_out = dir.path() / ("stats-" + std::to_string(np) + ".json");
+        REQUIRE(run(mpirun + std::to_string(np) + " " + cli + " stats --threads 1 --json" + logs + " > " +
+                    quote(stats_out)) == 0);
+        const auto stats = nlohmann::json::parse(read_file(stats_out));
+        REQUIRE(stats.size() == one_stats.size());
+        for (std::size_t i = 0; i < stats.size(); ++i) {
+            for (const char* key : {"file", "records", "fields", "bytes", "header_fields", "skipped"})
+                CHECK(stats[i][key] == one_stats[i][key]);
+            CHECK(stats[i]["ranks"] == np);
+        }
+    }
+    // a bad record fails every rank with the message one process gives; to-json refuses more than one rank
+    parex::test::write_file(dir.path() / "bad.adi", "<CALL:4>W1AW<EOR><CALL:x>W1AW<EOR>");
+    CHECK(run(mpirun + "2 " + cli + " stats " + quote(dir.path() / "bad.adi") + " 2> " + quote(dir.path() / "err.txt") +
+              " > /dev/null") == 1);
+    CHECK(read_file(dir.path() / "err.txt").find("bad length at byte 17 (record 1, field CALL)") != std::string::npos);
+    CHECK(run(mpirun + "2 " + cli + " to-json " + quote(logs_dir / "lotw_report.adi") + " > /dev/null 2>&1") == 2);
+}
+#endif
+
 TEST_CASE("logbook: the CLI takes its options after the command too, refuses bad numbers, and keeps existing outputs") {
     parex::test::temp_dir dir;
     const auto lotw = quote(logs_dir / "lotw_report.adi");

@@ -13,6 +13,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <complex>
 #include <filesystem>
@@ -20,6 +21,7 @@
 #include <numbers>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -475,6 +477,29 @@ TEST_CASE("parex-waveforms: generate, sample-prior and batch, errors exit non-ze
     CHECK(run(cli + " batch --params " + quote(params) + " --f-max 0 -o " + quote(dir.path() / "x.h5") +
               " 2>/dev/null") == 2);
     CHECK_FALSE(fs::exists(dir.path() / "x.h5"));
+}
+
+TEST_CASE("parex-waveforms: a batch file's bytes depend on its contents only") {
+    parex::test::temp_dir dir;
+    const auto params = dir.path() / "params.csv";
+    REQUIRE(run(cli + " sample-prior --n 9 --seed 2 -o " + quote(params)) == 0);
+    const std::string batch = cli + " batch --params " + quote(params) + " --f-min 20 --f-max 256 --delta-f 0.5 -o ";
+    REQUIRE(run(batch + quote(dir.path() / "a.h5") + " --threads 2 2>/dev/null") == 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // HDF5 object times have 1 s resolution
+    REQUIRE(run(batch + quote(dir.path() / "b.h5") + " --threads 1 2>/dev/null") == 0);
+    CHECK(parex::test::read_file(dir.path() / "a.h5") == parex::test::read_file(dir.path() / "b.h5"));
+#if defined(PAREX_MPIEXEC)
+    // under mpirun: rank 0 gathers every rank's rows and writes the same file; an existing one is kept
+    const std::string mpirun = std::string(PAREX_MPIEXEC) + " --oversubscribe --bind-to none --allow-run-as-root -np ";
+    for (const int np : {1, 2, 3}) {
+        INFO(np << " ranks");
+        const auto out = dir.path() / ("mpi-" + std::to_string(np) + ".h5");
+        REQUIRE(run(mpirun + std::to_string(np) + " " + batch + quote(out) + " --threads 1 2>/dev/null") == 0);
+        CHECK(parex::test::read_file(out) == parex::test::read_file(dir.path() / "a.h5"));
+    }
+    CHECK(run(mpirun + "2 " + batch + quote(dir.path() / "a.h5") + " > /dev/null 2>&1") == 2);
+    CHECK(parex::test::read_file(dir.path() / "a.h5") == parex::test::read_file(dir.path() / "b.h5"));
+#endif
 }
 
 TEST_CASE("parex-waveforms: out-of-range numbers are usage errors naming the option and its range") {

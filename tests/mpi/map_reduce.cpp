@@ -1,6 +1,5 @@
 // The MPI layer's tests, run by ctest under mpirun with 1, 2 and 3 ranks: every rank checks its own
 // results against single-process parex, which it computes itself.
-#define CATCH_CONFIG_RUNNER
 #include <parex/mpi.hpp>
 
 #include "parex_catch.hpp"
@@ -177,13 +176,4 @@ TEST_CASE("a stop on one rank is operation_cancelled on every rank", "[mpi]") {
         CHECK(e.total() == 30);
         CHECK(e.done() < e.total());
     }
-}
-
-int main(int argc, char** argv) {
-    MPI_Init(&argc, &argv);
-    const int failed = Catch::Session().run(argc, argv);
-    int any = 0;
-    MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    MPI_Finalize();
-    return any;
 }

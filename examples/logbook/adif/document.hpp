@@ -57,7 +57,10 @@ private:
 }  // namespace detail
 
 class document;
-class document;
+
+namespace detail {
+struct document_builder;  // reader.hpp: fills a document
+}  // namespace detail
 
 /// A record of a document: its fields in file order. Cheap to copy; valid while the document and its
 /// text are.
@@ -120,7 +123,7 @@ public:
 
 private:
     friend class record;
-    friend document parse(std::string_view, const parse_options&, parex::chunked_executor&);
+    friend struct detail::document_builder;
 
     std::string_view text_;
     bool has_header_ = false;

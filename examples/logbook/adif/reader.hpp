@@ -111,35 +111,35 @@ inline std::size_t auto_chunk_bytes(std::size_t bytes, std::size_t threads) {
 
 }  // namespace detail
 
-/// Parses ADI text. Records are parsed in parallel on `executor` (speculatively, see the file comment);
-/// the result is the same as a sequential parse's for every input and chunk size.
-/// Throws adif_error (byte offset, record index, field name) at the first problem unless
-/// `options.lenient`. O(bytes); the header is parsed sequentially first.
-inline document parse(std::string_view text, const parse_options& options, parex::chunked_executor& executor) {
-    document doc;
-    doc.text_ = text;
-    std::size_t start = 0;
-    if (text.starts_with("\xEF\xBB\xBF")) start = 3;  // UTF-8 byte order mark
+namespace detail {
 
-    // Header: fields before <EOH>, if <EOH> comes before any <EOR> (ADIF: a file starting with '<' has no
-    // header, but exports that start with <ADIF_VER:...> and <EOH> exist, so both are accepted).
-    auto records_begin = start;
-    const auto first_lt = detail::find_char(text, '<', start);
-    doc.header_text_ = text.substr(start, (first_lt == std::string_view::npos ? text.size() : first_lt) - start);
-    {
-        std::vector<detail::packed_field> header_fields;
-        const auto h = detail::scan_record(text, start, header_fields);
-        if (h.how == detail::scan_end::eoh) {
+/// The steps of parse(), shared with the parse across MPI ranks (logbook/mpi.hpp).
+struct document_builder {
+    /// Reads the header (on the calling thread) into `doc`, whose text is `text`. Returns the offset
+    /// where the records begin. Throws adif_error for a bad header unless options.lenient.
+    static std::size_t read_header(document& doc, std::string_view text, const parse_options& options) {
+        doc.text_ = text;
+        std::size_t start = 0;
+        if (text.starts_with("\xEF\xBB\xBF")) start = 3;  // UTF-8 byte order mark
+
+        // Header: fields before <EOH>, if <EOH> comes before any <EOR> (ADIF: a file starting with '<' has
+        // no header, but exports that start with <ADIF_VER:...> and <EOH> exist, so both are accepted).
+        auto records_begin = start;
+        const auto first_lt = find_char(text, '<', start);
+        doc.header_text_ = text.substr(start, (first_lt == std::string_view::npos ? text.size() : first_lt) - start);
+        std::vector<packed_field> header_fields;
+        const auto h = scan_record(text, start, header_fields);
+        if (h.how == scan_end::eoh) {
             doc.has_header_ = true;
             records_begin = h.next;
             const auto* base = text.data() + h.first_tag;
             for (const auto& f : header_fields)
                 doc.header_.push_back(
                     {{base + f.name_offset, f.name_length}, {base + f.data_offset, f.data_length}, f.type});
-        } else if (h.how == detail::scan_end::error) {
+        } else if (h.how == scan_end::error) {
             // A problem before any <EOH> or <EOR>: it is in the header when an <EOH> follows before any <EOR>.
-            const auto eoh = detail::find_ci(text, "<EOH>", h.issue.offset);
-            if (eoh != std::string_view::npos && eoh < detail::find_ci(text, "<EOR>", h.issue.offset)) {
+            const auto eoh = find_ci(text, "<EOH>", h.issue.offset);
+            if (eoh != std::string_view::npos && eoh < find_ci(text, "<EOR>", h.issue.offset)) {
                 auto issue = h.issue;
                 issue.record_index = header_index;
                 if (!options.lenient) throw adif_error(std::move(issue));
@@ -148,8 +148,65 @@ inline document parse(std::string_view text, const parse_options& options, parex
                 records_begin = eoh + 5;
             }
         }
+        return records_begin;
     }
 
+    /// Moves the chunks' records into `doc`: prefix sums, then each chunk copies its fields and records
+    /// into place in parallel on `executor`. `seen_before` counts the records (bad ones included) that
+    /// come before parts[0] in the file, for the issues' record indices. Throws adif_error for the first
+    /// issue in file order unless options.lenient.
+    static void assemble(document& doc, std::vector<chunk_parse>& parts, std::size_t repaired, std::size_t seen_before,
+                         const parse_options& options, parex::chunked_executor& executor) {
+        const auto text = doc.text_;
+        doc.repaired_ = repaired;
+        std::vector<std::size_t> field_base(parts.size() + 1, 0), record_base(parts.size() + 1, 0),
+            seen_base(parts.size() + 1, seen_before);
+        for (std::size_t i = 0; i < parts.size(); ++i) {
+            field_base[i + 1] = field_base[i] + parts[i].fields.size();
+            record_base[i + 1] = record_base[i] + parts[i].record_offsets.size();
+            seen_base[i + 1] = seen_base[i] + parts[i].records_seen;
+            for (auto& issue : parts[i].issues) {
+                issue.record_index += seen_base[i];
+                if (!options.lenient) throw adif_error(std::move(issue));  // the first in file order
+                doc.skipped_.push_back(std::move(issue));
+            }
+            if (parts[i].trailer)
+                doc.trailer_ =
+                    text.substr(*parts[i].trailer, find_char(text, '>', *parts[i].trailer) + 1 - *parts[i].trailer);
+        }
+        doc.field_count_ = field_base.back();
+        doc.fields_ = std::make_unique_for_overwrite<packed_field[]>(doc.field_count_);
+        doc.record_offsets_.resize(record_base.back());
+        doc.first_field_.resize(record_base.back() + 1);
+        const auto copy_part = [&](std::size_t i) {
+            const auto& p = parts[i];
+            std::copy(p.fields.begin(), p.fields.end(), doc.fields_.get() + field_base[i]);
+            std::copy(p.record_offsets.begin(), p.record_offsets.end(),
+                      doc.record_offsets_.begin() + static_cast<std::ptrdiff_t>(record_base[i]));
+            for (std::size_t r = 0; r < p.field_ends.size(); ++r)
+                doc.first_field_[record_base[i] + r + 1] = field_base[i] + p.field_ends[r];
+        };
+        if (parts.size() == 1) {
+            copy_part(0);
+        } else if (!parts.empty()) {
+            executor.for_each(parex::chunks(parts.size(), parex::grain{1}),
+                              [&](parex::chunk c) { copy_part(c.begin); });
+        }
+    }
+};
+
+/// The "<EOR>" boundary finder of the parallel parse.
+inline parex::after_delimiter eor_finder() { return parex::after_delimiter("<EOR>", parex::ignore_case); }
+
+}  // namespace detail
+
+/// Parses ADI text. Records are parsed in parallel on `executor` (speculatively, see the file comment);
+/// the result is the same as a sequential parse's for every input and chunk size.
+/// Throws adif_error (byte offset, record index, field name) at the first problem unless
+/// `options.lenient`. O(bytes); the header is parsed sequentially first.
+inline document parse(std::string_view text, const parse_options& options, parex::chunked_executor& executor) {
+    document doc;
+    const auto records_begin = detail::document_builder::read_header(doc, text, options);
     const auto body = text.substr(records_begin);
     const auto target = options.chunk_bytes > 0 ? options.chunk_bytes
                                                 : detail::auto_chunk_bytes(body.size(), executor.max_concurrency());
@@ -157,48 +214,16 @@ inline document parse(std::string_view text, const parse_options& options, parex
         return detail::parse_records(text, records_begin, b, stop, options.lenient);
     };
     std::vector<detail::chunk_parse> parts;
+    std::size_t repaired = 0;
     if (body.size() <= target) {
         parts.push_back(parse_chunk(0, body.size()));
     } else {
-        const auto plan = parex::split_bytes(body, target, parex::after_delimiter("<EOR>", parex::ignore_case));
+        const auto plan = parex::split_bytes(body, target, detail::eor_finder());
         auto parsed = parex::map_records(executor, plan, parse_chunk, options.run);
         parts = std::move(parsed.results);
-        doc.repaired_ = parsed.repaired;
+        repaired = parsed.repaired;
     }
-
-    // Merge: prefix sums, then each chunk copies its fields and records into place in parallel.
-    std::vector<std::size_t> field_base(parts.size() + 1, 0), record_base(parts.size() + 1, 0),
-        seen_base(parts.size() + 1, 0);
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-        field_base[i + 1] = field_base[i] + parts[i].fields.size();
-        record_base[i + 1] = record_base[i] + parts[i].record_offsets.size();
-        seen_base[i + 1] = seen_base[i] + parts[i].records_seen;
-        for (auto& issue : parts[i].issues) {
-            issue.record_index += seen_base[i];
-            if (!options.lenient) throw adif_error(std::move(issue));  // the first in file order
-            doc.skipped_.push_back(std::move(issue));
-        }
-        if (parts[i].trailer)
-            doc.trailer_ =
-                text.substr(*parts[i].trailer, detail::find_char(text, '>', *parts[i].trailer) + 1 - *parts[i].trailer);
-    }
-    doc.field_count_ = field_base.back();
-    doc.fields_ = std::make_unique_for_overwrite<detail::packed_field[]>(doc.field_count_);
-    doc.record_offsets_.resize(record_base.back());
-    doc.first_field_.resize(record_base.back() + 1);
-    const auto copy_part = [&](std::size_t i) {
-        const auto& p = parts[i];
-        std::copy(p.fields.begin(), p.fields.end(), doc.fields_.get() + field_base[i]);
-        std::copy(p.record_offsets.begin(), p.record_offsets.end(),
-                  doc.record_offsets_.begin() + static_cast<std::ptrdiff_t>(record_base[i]));
-        for (std::size_t r = 0; r < p.field_ends.size(); ++r)
-            doc.first_field_[record_base[i] + r + 1] = field_base[i] + p.field_ends[r];
-    };
-    if (parts.size() == 1) {
-        copy_part(0);
-    } else {
-        executor.for_each(parex::chunks(parts.size(), parex::grain{1}), [&](parex::chunk c) { copy_part(c.begin); });
-    }
+    detail::document_builder::assemble(doc, parts, repaired, 0, options, executor);
     return doc;
 }
 
