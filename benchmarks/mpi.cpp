@@ -23,6 +23,7 @@
 #include <chrono>
 #include <complex>
 #include <functional>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -80,12 +81,17 @@ void sum_mpi(benchmark::State& state) {
     pb::set_sum_counters(state);
 }
 
-void combine(benchmark::State& state) {
+/// The combine alone (trivial chunks); with_stop: every rank passes a stop token (never requested), so
+/// each call runs its chunks on a helper thread and listens for the other ranks' stops.
+void combine(benchmark::State& state, bool with_stop) {
     parex::chunked_executor ex({.max_concurrency = 1});
     const auto plan = parex::chunks(static_cast<std::size_t>(state.range(0)), parex::grain{1});
+    std::stop_source stop;
+    const parex::run_options options = with_stop ? parex::run_options{.stop = stop.get_token()} : parex::run_options{};
     for (auto _ : state)
         benchmark::DoNotOptimize(parex::mpi::map_reduce(
-            MPI_COMM_WORLD, plan, [](parex::chunk c) { return static_cast<double>(c.index); }, std::plus<>{}, 0.0, ex));
+            MPI_COMM_WORLD, plan, [](parex::chunk c) { return static_cast<double>(c.index); }, std::plus<>{}, 0.0, ex,
+            options));
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * state.range(0)));
 }
 
@@ -155,12 +161,15 @@ int main(int argc, char** argv) {
     add(sum + "parex", sum_mpi, 10);
     add(sum + "peer:one process, ranks x threads threads", sum_one_process, 10);
     for (const int chunks : {64, 1024, 16384})
-        benchmark::RegisterBenchmark(("mpi/combine of " + std::to_string(chunks) + " chunks" + shape + "parex").c_str(),
-                                     combine)
-            ->Arg(chunks)
-            ->UseRealTime()
-            ->Unit(benchmark::kMicrosecond)
-            ->Iterations(200);
+        for (const bool with_stop : {false, true})
+            benchmark::RegisterBenchmark(("mpi/combine of " + std::to_string(chunks) + " chunks" + shape +
+                                          (with_stop ? "parex, every rank with a stop token" : "parex"))
+                                             .c_str(),
+                                         combine, with_stop)
+                ->Arg(chunks)
+                ->UseRealTime()
+                ->Unit(benchmark::kMicrosecond)
+                ->Iterations(200);
 #if defined(PAREX_BENCH_WAVEFORMS)
     const std::string batch = "mpi/waveform batch of 1000 IMRPhenomD x 4097 bins" + shape;
     add(batch + "parex", batch_mpi, 5);

@@ -19,8 +19,10 @@
 // Failures: before anything is combined the ranks exchange their status, so an exception on any rank
 // makes every rank throw remote_error (naming the lowest failing rank and its message), and a stop on
 // any rank makes every rank throw operation_cancelled; no rank waits for a rank that failed. A stop
-// requested on one rank stops that rank's chunks at once; the other ranks finish their blocks and learn
-// of it at the exchange. A rank that dies is MPI's failure: MPI aborts the job or hangs, as its error
+// requested on one rank stops that rank's chunks at once and is sent to the other ranks, which stop
+// theirs as soon as it arrives when they too were given a stop token (run_options::stop; one that is
+// never requested will do), and otherwise finish their blocks and learn of it at the exchange. A rank
+// that dies is MPI's failure: MPI aborts the job or hangs, as its error
 // handler decides; parex does not make MPI fault-tolerant.
 
 #include <parex/chunked_executor.hpp>
@@ -35,19 +37,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <climits>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <exception>
 #include <filesystem>
 #include <limits>
+#include <mutex>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -151,12 +159,23 @@ inline int to_int(std::size_t n, const char* what) {
     return static_cast<int>(n);
 }
 
+/// The point-to-point tag of the stop messages of run_local.
+inline constexpr int stop_tag = 0x7079;
+
+/// What run_local did with stop messages: whether this rank sent one to every other rank, and how many
+/// it received (at most one; exchange_status receives the rest, so none is left for a later call).
+struct stop_relay_record {
+    bool sent = false;
+    int received = 0;
+};
+
 /// Every rank's outcome, exchanged before any result crosses: 0 ok, 1 cancelled, 2 failed. `done` and
 /// `total` are this rank's units of work (taken from operation_cancelled when the rank was stopped).
 /// Throws the same exception on every rank when any rank did not finish: remote_error for the lowest
 /// failing rank (its message broadcast from it), else operation_cancelled with the chunks done and the
 /// chunks in all over the ranks.
-inline void exchange_status(MPI_Comm comm, std::exception_ptr local, std::size_t done, std::size_t total) {
+inline void exchange_status(MPI_Comm comm, std::exception_ptr local, std::size_t done, std::size_t total,
+                            stop_relay_record relay = {}) {
     int status = 0;
     std::string message;
     if (local) {
@@ -174,14 +193,22 @@ inline void exchange_status(MPI_Comm comm, std::exception_ptr local, std::size_t
             message = "an exception not derived from std::exception";
         }
     }
-    const int ranks = mpi::ranks(comm);
+    const int ranks = mpi::ranks(comm), me = mpi::rank(comm);
     std::vector<int> statuses(static_cast<std::size_t>(ranks));
-    check(MPI_Allgather(&status, 1, MPI_INT, statuses.data(), 1, MPI_INT, comm), "MPI_Allgather");
+    const int word = status | (relay.sent ? 4 : 0);  // bit 2: this rank sent its stop to the others
+    check(MPI_Allgather(&word, 1, MPI_INT, statuses.data(), 1, MPI_INT, comm), "MPI_Allgather");
     int failed = -1;
     bool cancelled = false;
+    int stop_messages = 0;  // sent to this rank by the others (run_local): receive those still queued
     for (int r = 0; r < ranks; ++r) {
-        if (statuses[static_cast<std::size_t>(r)] == 2 && failed < 0) failed = r;
-        cancelled = cancelled || statuses[static_cast<std::size_t>(r)] == 1;
+        const int s = statuses[static_cast<std::size_t>(r)] & 3;
+        if (s == 2 && failed < 0) failed = r;
+        cancelled = cancelled || s == 1;
+        stop_messages += r != me && (statuses[static_cast<std::size_t>(r)] & 4) != 0 ? 1 : 0;
+    }
+    for (int i = relay.received; i < stop_messages; ++i) {
+        int ignored = 0;
+        check(MPI_Recv(&ignored, 1, MPI_INT, MPI_ANY_SOURCE, stop_tag, comm, MPI_STATUS_IGNORE), "MPI_Recv");
     }
     if (failed >= 0) {
         int length = mpi::rank(comm) == failed ? to_int(message.size(), "an error message") : 0;
@@ -195,6 +222,127 @@ inline void exchange_status(MPI_Comm comm, std::exception_ptr local, std::size_t
         check(MPI_Allreduce(sums, all, 2, MPI_UNSIGNED_LONG_LONG, MPI_SUM, comm), "MPI_Allreduce");
         throw parex::operation_cancelled(static_cast<std::size_t>(all[0]), static_cast<std::size_t>(all[1]));
     }
+}
+
+/// Runs this rank's part of a collective call, work(local_options), and exchanges the ranks' status
+/// (exchange_status, with `units` this rank's units of work). Returns work's result on every rank when
+/// no rank failed or was stopped.
+///
+/// When options.stop can be requested, a stop reaches the other ranks at once rather than at the
+/// exchange: `work` runs on a helper thread while the calling thread, the only one that talks to MPI,
+/// sends a stop requested here to every other rank (tag stop_tag), stops the work when such a message
+/// arrives, and makes the progress reports of options.on_progress (so they still come on the calling
+/// thread, never concurrently, once more at the end). A rank whose options cannot stop runs work on the
+/// calling thread and learns of another rank's stop at the exchange.
+template <class Work>
+auto run_block(MPI_Comm comm, const run_options& options, std::size_t units, Work&& work) {
+    using result = std::invoke_result_t<Work&, const run_options&>;
+    result value{};
+    std::exception_ptr error;
+    stop_relay_record relay;
+    if (!options.stop.stop_possible()) {
+        try {
+            value = work(options);
+        } catch (...) {
+            error = std::current_exception();
+        }
+        exchange_status(comm, error, units, units, relay);
+        return value;
+    }
+
+    const int me = mpi::rank(comm), p = mpi::ranks(comm);
+    std::stop_source stop_work;
+    std::atomic<bool> stopped_here{false};
+    std::stop_callback forward(options.stop, [&] {
+        stopped_here = true;
+        stop_work.request_stop();
+    });
+    std::mutex progress_mutex;
+    std::optional<progress> latest;  // the work's last report, made again on this thread
+    run_options inner{.stop = stop_work.get_token(), .on_progress = {}, .progress_interval = options.progress_interval};
+    if (options.on_progress)
+        inner.on_progress = [&](progress now) {
+            const std::lock_guard lock(progress_mutex);
+            latest = now;
+        };
+
+    int incoming = 0;
+    const int outgoing = 1;
+    MPI_Request receive = MPI_REQUEST_NULL;
+    std::vector<MPI_Request> sends;
+    check(MPI_Irecv(&incoming, 1, MPI_INT, MPI_ANY_SOURCE, stop_tag, comm, &receive), "MPI_Irecv");
+    const auto tell_others = [&] {
+        for (int r = 0; r < p; ++r)
+            if (r != me) {
+                sends.push_back(MPI_REQUEST_NULL);
+                check(MPI_Isend(&outgoing, 1, MPI_INT, r, stop_tag, comm, &sends.back()), "MPI_Isend");
+            }
+        relay.sent = true;
+    };
+    std::exception_ptr progress_error;
+    std::optional<progress> reported;
+    const auto report = [&](bool last) {
+        std::optional<progress> now;
+        {
+            const std::lock_guard lock(progress_mutex);
+            now = latest;
+        }
+        if (!now || (!last && reported && reported->done == now->done && reported->total == now->total)) return;
+        reported = now;
+        try {
+            options.on_progress(*now);
+        } catch (...) {
+            if (!progress_error) progress_error = std::current_exception();
+            stop_work.request_stop();
+        }
+    };
+
+    std::mutex done_mutex;
+    std::condition_variable done_changed;
+    bool done = false;
+    std::exception_ptr work_error;
+    std::thread helper([&] {
+        try {
+            value = work(inner);
+        } catch (...) {
+            work_error = std::current_exception();
+        }
+        const std::lock_guard lock(done_mutex);
+        done = true;
+        done_changed.notify_one();
+    });
+    for (;;) {
+        {
+            std::unique_lock lock(done_mutex);
+            if (done_changed.wait_for(lock, std::chrono::microseconds(200), [&] { return done; })) break;
+        }
+        if (stopped_here && !relay.sent) tell_others();
+        if (relay.received == 0) {
+            int arrived = 0;
+            check(MPI_Test(&receive, &arrived, MPI_STATUS_IGNORE), "MPI_Test");
+            if (arrived != 0) {
+                relay.received = 1;
+                stop_work.request_stop();
+            }
+        }
+        if (options.on_progress) report(false);
+    }
+    helper.join();
+    if (stopped_here && !relay.sent) tell_others();  // requested before the work began, or as it ended
+    if (relay.received == 0) {
+        MPI_Status status;
+        check(MPI_Cancel(&receive), "MPI_Cancel");
+        check(MPI_Wait(&receive, &status), "MPI_Wait");
+        int cancelled = 0;
+        check(MPI_Test_cancelled(&status, &cancelled), "MPI_Test_cancelled");
+        relay.received = cancelled != 0 ? 0 : 1;
+    }
+    if (!sends.empty())
+        check(MPI_Waitall(static_cast<int>(sends.size()), sends.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+    if (options.on_progress) report(true);
+    error = progress_error ? progress_error : work_error;
+    exchange_status(comm, error, units, units, relay);
+    return value;
 }
 
 /// Gathers every rank's values (in rank order, so in chunk order) to `root`, or to every rank when
@@ -497,13 +645,10 @@ file_plan split_file(MPI_Comm comm, const std::filesystem::path& path, std::size
 template <chunk_plan Plan, class F>
 void for_each(MPI_Comm comm, const Plan& plan, F&& f, chunked_executor& executor, const run_options& options = {}) {
     const auto mine = block_of(plan.size(), rank(comm), ranks(comm));
-    std::exception_ptr error;
-    try {
-        executor.for_each(detail::sub_plan<Plan>{&plan, mine}, f, options);
-    } catch (...) {
-        error = std::current_exception();
-    }
-    detail::exchange_status(comm, error, mine.end - mine.begin, mine.end - mine.begin);
+    (void)detail::run_block(comm, options, mine.end - mine.begin, [&](const run_options& local) {
+        executor.for_each(detail::sub_plan<Plan>{&plan, mine}, f, local);
+        return 0;
+    });
 }
 
 /// f(chunk) for every chunk of `plan`, across the ranks: the results in chunk order (results[i] from
@@ -513,15 +658,9 @@ template <chunk_plan Plan, class F>
 auto map(MPI_Comm comm, const Plan& plan, F&& f, chunked_executor& executor, results_on where = results_on::root,
          const run_options& options = {}) {
     const auto mine = block_of(plan.size(), rank(comm), ranks(comm));
-    using result = std::remove_cvref_t<decltype(executor.map(detail::sub_plan<Plan>{&plan, mine}, f, options))>;
-    result local;
-    std::exception_ptr error;
-    try {
-        local = executor.map(detail::sub_plan<Plan>{&plan, mine}, f, options);
-    } catch (...) {
-        error = std::current_exception();
-    }
-    detail::exchange_status(comm, error, mine.end - mine.begin, mine.end - mine.begin);
+    const auto local = detail::run_block(comm, options, mine.end - mine.begin, [&](const run_options& o) {
+        return executor.map(detail::sub_plan<Plan>{&plan, mine}, f, o);
+    });
     return detail::gather(comm, local, where == results_on::all ? -1 : 0);
 }
 
@@ -535,15 +674,10 @@ template <chunk_plan Plan, class Map, class T, class Reduce>
 T map_reduce(MPI_Comm comm, const Plan& plan, Map&& map_fn, Reduce&& reduce, T init, chunked_executor& executor,
              const run_options& options = {}) {
     const auto mine = block_of(plan.size(), rank(comm), ranks(comm));
-    std::vector<T> local;
-    std::exception_ptr error;
-    try {
-        local = executor.map(
-            detail::sub_plan<Plan>{&plan, mine}, [&](const auto& c) { return static_cast<T>(map_fn(c)); }, options);
-    } catch (...) {
-        error = std::current_exception();
-    }
-    detail::exchange_status(comm, error, mine.end - mine.begin, mine.end - mine.begin);
+    const auto local = detail::run_block(comm, options, mine.end - mine.begin, [&](const run_options& o) {
+        return executor.map(
+            detail::sub_plan<Plan>{&plan, mine}, [&](const auto& c) { return static_cast<T>(map_fn(c)); }, o);
+    });
     return combine(comm, local, reduce, std::move(init));
 }
 
@@ -569,14 +703,10 @@ auto map_records(MPI_Comm comm, const file_plan& plan, Parse&& parse, chunked_ex
     const int me = rank(comm), p = ranks(comm);
     const auto mine = block_of(plan.size(), me, p);
     const detail::sub_plan<file_plan> part{&plan, mine};
-    std::vector<result> results;
+    auto results = detail::run_block(comm, options, mine.end - mine.begin, [&](const run_options& o) {
+        return executor.map(part, [&](const byte_chunk& c) { return parse(c.begin, c.end); }, o);
+    });
     std::exception_ptr error;
-    try {
-        results = executor.map(part, [&](const byte_chunk& c) { return parse(c.begin, c.end); }, options);
-    } catch (...) {
-        error = std::current_exception();
-    }
-    detail::exchange_status(comm, error, mine.end - mine.begin, mine.end - mine.begin);
 
     constexpr auto failed = std::numeric_limits<std::uint64_t>::max();  // a rank before this one threw
     std::uint64_t start = plan[0].begin;

@@ -4,12 +4,14 @@
 
 #include "parex_catch.hpp"
 
+#include <chrono>
 #include <cstring>
 #include <functional>
 #include <map>
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -176,4 +178,54 @@ TEST_CASE("a stop on one rank is operation_cancelled on every rank", "[mpi]") {
         CHECK(e.total() == 30);
         CHECK(e.done() < e.total());
     }
+}
+
+TEST_CASE("a stop on one rank reaches the others at once when they can stop; the next call is clean", "[mpi]") {
+    parex::chunked_executor ex({.max_concurrency = 1});
+    // 40 chunks of 10 ms on every rank: a rank that finished its block would take 400 ms
+    const auto plan = parex::chunks(40 * static_cast<std::size_t>(ranks()), parex::grain{1});
+    std::stop_source stop;  // every rank has a token; rank 0 requests it in its first chunk
+    std::vector<parex::progress> reports;
+    const auto caller = std::this_thread::get_id();
+    bool reports_on_caller = true;
+    try {
+        parex::mpi::for_each(MPI_COMM_WORLD, plan,
+                             [&](parex::chunk) {
+                                 if (rank() == 0) stop.request_stop();
+                                 std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                             },
+                             ex,
+                             {.stop = stop.get_token(),
+                              .on_progress =
+                                  [&](parex::progress p) {
+                                      reports_on_caller = reports_on_caller && std::this_thread::get_id() == caller;
+                                      reports.push_back(p);
+                                  },
+                              .progress_interval = std::chrono::milliseconds(1)});
+        FAIL("not cancelled");
+    } catch (const parex::operation_cancelled& e) {
+        CHECK(e.total() == plan.size());
+        CHECK(e.done() < plan.size() / 4);  // every rank stopped within a few of its 40 chunks
+    }
+    REQUIRE(!reports.empty());  // the progress reports still come on the calling thread, the last at the end
+    CHECK(reports_on_caller);
+    for (std::size_t i = 1; i < reports.size(); ++i) CHECK(reports[i].done >= reports[i - 1].done);
+    // no stop message is left for the next call, whose ranks all have tokens that are never requested
+    std::stop_source fresh;
+    CHECK(parex::mpi::map_reduce(MPI_COMM_WORLD, parex::chunks(100, parex::grain{1}), [](parex::chunk) { return 1; },
+                                 std::plus<>{}, 0, ex, {.stop = fresh.get_token()}) == 100);
+}
+
+TEST_CASE("a rank without a stop token finishes its block and still ends cancelled with the others", "[mpi]") {
+    parex::chunked_executor ex({.max_concurrency = 1});
+    const auto plan = parex::chunks(10 * static_cast<std::size_t>(ranks()), parex::grain{1});
+    std::stop_source stop;
+    stop.request_stop();
+    const parex::run_options options =
+        rank() == 0 ? parex::run_options{.stop = stop.get_token()} : parex::run_options{};
+    CHECK_THROWS_AS(
+        parex::mpi::for_each(MPI_COMM_WORLD, plan, [](parex::chunk) {}, ex, options), parex::operation_cancelled);
+    std::stop_source fresh;
+    CHECK(parex::mpi::map_reduce(MPI_COMM_WORLD, parex::chunks(10, parex::grain{1}), [](parex::chunk) { return 1; },
+                                 std::plus<>{}, 0, ex, {.stop = fresh.get_token()}) == 10);
 }
