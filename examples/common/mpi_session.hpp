@@ -1,20 +1,25 @@
 #pragma once
 // common/mpi_session.hpp: a module's program across MPI ranks. Started by an MPI launcher (mpirun,
 // mpiexec, srun), the program initialises MPI and the commands that support it share their work among
-// the ranks; started on its own, it never touches MPI. Only in builds where the modules have MPI
-// (PAREX_EXAMPLES_MPI: MPI found, no sanitizer, libstdc++).
+// the ranks; started on its own, it never touches MPI. In builds without MPI for the modules
+// (PAREX_EXAMPLES_MPI undefined: no MPI found, a sanitizer, libc++) a session is one process that never
+// started MPI.
 
 #include <common/cli.hpp>
 
+#if defined(PAREX_EXAMPLES_MPI)
 #include <parex/mpi.hpp>
 
 #include <mpi.h>
+#endif
 
 #include <cstdlib>
 #include <exception>
 #include <string>
 
 namespace examples {
+
+#if defined(PAREX_EXAMPLES_MPI)
 
 /// MPI for the program's lifetime when a launcher started it.
 class mpi_session {
@@ -73,10 +78,19 @@ public:
         }
     }
 
+    /// `text` on rank 0, on every rank. Collective.
+    [[nodiscard]] std::string broadcast(std::string text) const {
+        unsigned long long size = text.size();
+        MPI_Bcast(&size, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+        text.resize(static_cast<std::size_t>(size));
+        MPI_Bcast(text.data(), static_cast<int>(size), MPI_CHAR, 0, MPI_COMM_WORLD);
+        return text;
+    }
+
     /// Refuses a command that runs on one process when there are more ranks.
     void single_process_only(const std::string& command) const {
         if (active_ && ranks_ > 1)
-            throw usage_failure(command + " runs on one process: start it without mpirun (or with -np 1)");
+            throw usage_failure(command + ": one process only; start it without mpirun (or with -np 1)");
     }
 
 private:
@@ -84,5 +98,23 @@ private:
     int rank_ = 0;
     int ranks_ = 1;
 };
+
+#else
+
+/// Without MPI: one process, rank 0 of 1.
+class mpi_session {
+public:
+    mpi_session(int&, char**&) {}
+    [[nodiscard]] bool active() const noexcept { return false; }
+    [[nodiscard]] int rank() const noexcept { return 0; }
+    [[nodiscard]] int ranks() const noexcept { return 1; }
+    template <class Body>
+    int run(Body&& body) const {
+        return body();
+    }
+    void single_process_only(const std::string&) const {}
+};
+
+#endif
 
 }  // namespace examples

@@ -168,12 +168,38 @@ public:
         return out;
     }
 
+    /// The frames of `input` without the seek table, and the table's entries: a part of an archive whose
+    /// other parts (and table) are written elsewhere (compress/mpi.hpp). `input` is cut into chunks of
+    /// chunk_size() from its start.
+    std::vector<seek_entry> compress_frames(std::string_view input, const writer& write) {
+        std::vector<seek_entry> entries;
+        std::size_t at = 0;
+        (void)run_frames(
+            [&](detail::chunk_job& job) {
+                job.data = input.substr(at, options_.chunk_size);
+                at += job.data.size();
+            },
+            write, entries);
+        return entries;
+    }
+
 private:
-    /// next(job) sets job.data to the next chunk (empty at the end; shorter than a chunk only at the end).
+    /// The frames, then the seek table.
     template <class Next>
     compress_result run(Next next, const writer& write) {
-        compress_result result;
         std::vector<seek_entry> entries;
+        auto result = run_frames(next, write, entries);
+        std::string table;
+        append_seek_table(table, entries);
+        write(table);
+        result.output_bytes += table.size();
+        return result;
+    }
+
+    /// next(job) sets job.data to the next chunk (empty at the end; shorter than a chunk only at the end).
+    template <class Next>
+    compress_result run_frames(Next next, const writer& write, std::vector<seek_entry>& entries) {
+        compress_result result;
         const auto emit = [&](detail::chunk_job& job) {
             write(job.output.view());
             entries.push_back(job.entry);
@@ -243,10 +269,6 @@ private:
                 },
                 {.max_in_flight = options_.max_in_flight}, options_.run);
         }
-        std::string table;
-        append_seek_table(table, entries);
-        write(table);
-        result.output_bytes += table.size();
         return result;
     }
 

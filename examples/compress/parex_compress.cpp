@@ -7,9 +7,13 @@
 // (cli.hpp): 0 ok, 1 bad data, 2 usage, 3 I/O; no output left behind on an error.
 
 #include <common/cli.hpp>
+#include <common/mpi_session.hpp>
 #include <common/output_file.hpp>
 #include <compress/archive.hpp>
 #include <compress/engine.hpp>
+#if defined(PAREX_EXAMPLES_MPI)
+#include <compress/mpi.hpp>
+#endif
 
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
@@ -122,10 +126,40 @@ void end_progress() {
 
 std::string suffix_of(pc::codec c) { return c == pc::codec::zstd ? ".zst" : ".lz4"; }
 
+#if defined(PAREX_EXAMPLES_MPI)
+/// Compression of a file into a file under mpirun: every rank compresses its block of chunks and writes
+/// its frames into rank 0's temporary output (compress/mpi.hpp), which rank 0 then renames.
+int compress_across_ranks(const cli::mpi_session& mpi, const pc::options& opts, const std::string& input,
+                          const fs::path& target, bool force) {
+    std::optional<output_file> out;
+    std::string temporary;
+    std::exception_ptr error;
+    if (mpi.rank() == 0) {
+        try {
+            out.emplace(target, force);
+            temporary = fs::absolute(*out->temporary_path()).string();
+        } catch (...) {
+            error = std::current_exception();
+        }
+    }
+    mpi.agree(error);
+    (void)pc::mpi::compress_file(MPI_COMM_WORLD, input, mpi.broadcast(temporary), opts);
+    if (mpi.rank() == 0) {
+        try {
+            out->commit();
+        } catch (...) {
+            error = std::current_exception();
+        }
+    }
+    mpi.agree(error);
+    return 0;
+}
+#endif
+
 /// The work on `input` once the options are checked. Returns the exit status.
 int run(pc::options opts, const std::string& input, const std::string& output,
         const std::optional<std::pair<std::size_t, std::size_t>>& range, bool decompress, bool test, bool list,
-        bool to_stdout, bool force, bool quiet) {
+        bool to_stdout, bool force, bool quiet, const cli::mpi_session& mpi) {
     struct progress_line {  // the progress line is cleared on every way out
         ~progress_line() { end_progress(); }
     } progress_line_guard;
@@ -135,6 +169,7 @@ int run(pc::options opts, const std::string& input, const std::string& output,
     }
     if (input != "-" && !fs::is_regular_file(input)) throw cli::io_failure("not a regular file");
 
+    if (list || decompress || test) mpi.single_process_only("-d, -t and -l");
     if (list) {
         input_bytes bytes(input);
         const pc::archive file(bytes.view());
@@ -188,6 +223,10 @@ int run(pc::options opts, const std::string& input, const std::string& output,
     if (!to_stdout && output.empty() && input != "-") target = input + suffix_of(opts.kind);
     if (target && input != "-" && fs::exists(*target) && fs::equivalent(*target, input))
         throw cli::usage_failure("the output would overwrite the input");
+#if defined(PAREX_EXAMPLES_MPI)
+    if (mpi.active() && target && input != "-") return compress_across_ranks(mpi, opts, input, *target, force);
+#endif
+    if (mpi.active()) mpi.single_process_only("compressing stdin or to stdout");
     const int in_fd = input == "-" ? STDIN_FILENO : ::open(input.c_str(), O_RDONLY | O_CLOEXEC);
     if (in_fd < 0) fail_errno(input);
     output_file out(target, force);
@@ -254,27 +293,32 @@ int main(int argc, char** argv) {
     app.add_flag("-c,--stdout", to_stdout, "write to stdout");
     app.add_flag("-f,--force", force, "overwrite an existing output file");
     app.add_flag("-q,--quiet", quiet, "no progress and no -t summary");
+    const cli::mpi_session mpi(argc, argv);
     return cli::run_program(app, static_cast<int>(argv2.size()), argv2.data(), [&] {
-        show_progress = !quiet;
-        pc::options opts;
-        opts.kind = codec_name == "lz4" ? pc::codec::lz4 : pc::codec::zstd;
-        if (opts.kind == pc::codec::zstd ? level < 1 || level > 19 : level > 12)
-            throw cli::usage_failure(fmt::format("--level {}: {} accepts {}", level, codec_name,
-                                                 opts.kind == pc::codec::zstd ? "1 to 19" : "0 to 12"));
-        opts.level = level;
-        opts.chunk_size = chunk_text == "auto" ? 0 : parse_size(chunk_text, "--chunk-size");
-        if (chunk_text != "auto" && (opts.chunk_size == 0 || opts.chunk_size > pc::max_chunk_size))
-            throw cli::usage_failure("--chunk-size " + chunk_text + ": accepts 1 to 1G");
-        opts.threads = threads;
-        std::optional<std::pair<std::size_t, std::size_t>> range;  // START, LEN
-        if (!range_text.empty()) {
-            if (!decompress) throw cli::usage_failure("--range goes with -d");
-            const auto colon = range_text.find(':');
-            if (colon == std::string::npos) throw cli::usage_failure("--range " + range_text + ": expected START:LEN");
-            range.emplace(parse_size(range_text.substr(0, colon), "--range"),
-                          parse_size(range_text.substr(colon + 1), "--range"));
-        }
-        return cli::about(
-            input, [&] { return run(opts, input, output, range, decompress, test, list, to_stdout, force, quiet); });
+        return mpi.run([&] {
+            show_progress = !quiet && !mpi.active();
+            pc::options opts;
+            opts.kind = codec_name == "lz4" ? pc::codec::lz4 : pc::codec::zstd;
+            if (opts.kind == pc::codec::zstd ? level < 1 || level > 19 : level > 12)
+                throw cli::usage_failure(fmt::format("--level {}: {} accepts {}", level, codec_name,
+                                                     opts.kind == pc::codec::zstd ? "1 to 19" : "0 to 12"));
+            opts.level = level;
+            opts.chunk_size = chunk_text == "auto" ? 0 : parse_size(chunk_text, "--chunk-size");
+            if (chunk_text != "auto" && (opts.chunk_size == 0 || opts.chunk_size > pc::max_chunk_size))
+                throw cli::usage_failure("--chunk-size " + chunk_text + ": accepts 1 to 1G");
+            opts.threads = threads;
+            std::optional<std::pair<std::size_t, std::size_t>> range;  // START, LEN
+            if (!range_text.empty()) {
+                if (!decompress) throw cli::usage_failure("--range goes with -d");
+                const auto colon = range_text.find(':');
+                if (colon == std::string::npos)
+                    throw cli::usage_failure("--range " + range_text + ": expected START:LEN");
+                range.emplace(parse_size(range_text.substr(0, colon), "--range"),
+                              parse_size(range_text.substr(colon + 1), "--range"));
+            }
+            return cli::about(input, [&] {
+                return run(opts, input, output, range, decompress, test, list, to_stdout, force, quiet, mpi);
+            });
+        });
     });
 }

@@ -11,6 +11,7 @@
 
 #include <common/cli.hpp>
 #include <common/module_data.hpp>
+#include <common/mpi_session.hpp>
 #include <common/output_file.hpp>
 #include <common/terminal_progress.hpp>
 #include <logbook/adif.hpp>
@@ -18,7 +19,6 @@
 #include <logbook/qso.hpp>
 #include <logbook/store.hpp>
 #if defined(PAREX_EXAMPLES_MPI)
-#include <common/mpi_session.hpp>
 #include <logbook/mpi.hpp>
 #endif
 

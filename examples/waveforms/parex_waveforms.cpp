@@ -13,13 +13,13 @@
 #include <CLI/CLI.hpp>
 
 #include <common/cli.hpp>
+#include <common/mpi_session.hpp>
 #include <common/output_file.hpp>
 #include <common/terminal_progress.hpp>
 #include <waveforms/generator.hpp>
 #include <waveforms/hdf5_file.hpp>
 #include <waveforms/parameter_table.hpp>
 #if defined(PAREX_EXAMPLES_MPI)
-#include <common/mpi_session.hpp>
 #include <waveforms/mpi.hpp>
 #endif
 

@@ -444,6 +444,34 @@ TEST_CASE("parex-compress: outputs appear only whole, never over a file without 
     CHECK(read_file(in) == data);
 }
 
+#if defined(PAREX_MPIEXEC)
+TEST_CASE("parex-compress under mpirun writes the one-process archive, byte for byte, and nothing else",
+          "[compress][cli]") {
+    parex::test::temp_dir dir;
+    const auto data = canterbury();
+    const auto in = dir.path() / "corpus.bin";
+    write_file(in, data);
+    const std::string mpirun = std::string(PAREX_MPIEXEC) + " --oversubscribe --bind-to none --allow-run-as-root -np ";
+    REQUIRE(run(cli + " -q --chunk-size 64K " + quote(in) + " -o " + quote(dir.path() / "one.zst")) == 0);
+    for (const int np : {2, 3}) {
+        INFO(np << " ranks");
+        const auto out = dir.path() / ("ranks-" + std::to_string(np) + ".zst");
+        REQUIRE(run(mpirun + std::to_string(np) + " " + cli + " -T 1 --chunk-size 64K " + quote(in) + " -o " +
+                    quote(out)) == 0);
+        CHECK(read_file(out) == read_file(dir.path() / "one.zst"));
+    }
+    const auto files = parex::test::file_names(dir.path());  // no temporary file left
+    CHECK(files == std::vector<std::string>{"corpus.bin", "one.zst", "ranks-2.zst", "ranks-3.zst"});
+    // an existing output is kept (usage error on every rank); -d, -t and -l, stdin and stdout take one process
+    CHECK(run(mpirun + "2 " + cli + " " + quote(in) + " -o " + quote(dir.path() / "one.zst") + " > /dev/null 2>&1") ==
+          2);
+    CHECK(run(mpirun + "2 " + cli + " -t " + quote(dir.path() / "one.zst") + " > /dev/null 2>&1") == 2);
+    CHECK(run(mpirun + "2 " + cli + " -c " + quote(in) + " > /dev/null 2>&1") == 2);
+    CHECK(parex::test::file_names(dir.path()) == files);
+    CHECK(read_file(in) == data);
+}
+#endif
+
 TEST_CASE("the automatic chunk size is twice the zstd window of the level, at least 1 MiB", "[compress]") {
     CHECK(pc::default_chunk_size(pc::codec::zstd, 1) == std::size_t{1} << 20);  // window 2^19
     CHECK(pc::default_chunk_size(pc::codec::zstd, 3) == std::size_t{4} << 20);  // window 2^21

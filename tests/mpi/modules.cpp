@@ -1,8 +1,10 @@
 // The modules across MPI ranks, run by ctest under mpirun with 1, 2 and 3 ranks: ADI files parsed by
 // logbook::mpi::parse_file (real logs, and generated ones with "<EOR>" inside their data, at chunk sizes
-// that put cuts inside records on every rank and across ranks), awards merged across ranks, and a
-// waveform batch gathered to rank 0. Every rank checks its share against the single-process result,
-// which it computes itself.
+// that put cuts inside records on every rank and across ranks), awards merged across ranks, a waveform
+// batch gathered to rank 0, and a file compressed by all ranks into one archive. Every rank checks its
+// share against the single-process result, which it computes itself.
+#include <compress/engine.hpp>
+#include <compress/mpi.hpp>
 #include <logbook/adif.hpp>
 #include <logbook/awards.hpp>
 #include <logbook/mpi.hpp>
@@ -198,4 +200,31 @@ TEST_CASE("waveforms: a batch across ranks gathers rank 0 the bits of one proces
     bad[20].m1 = -1;
     CHECK_THROWS_WITH(wf::mpi::generate_batch(MPI_COMM_WORLD, pool, bad, gathered ? &*gathered : nullptr, d.bins(), 4),
                       Catch::Contains("row 20"));
+}
+
+TEST_CASE("compress: a file compressed by every rank is the archive one process writes, byte for byte", "[mpi]") {
+    std::string corpus;
+    for (const auto& entry : fs::directory_iterator(fs::path(PAREX_TEST_DATA) / "canterbury"))
+        corpus += parex::test::read_file(entry.path());
+    for (const auto& input : {corpus, std::string()}) {
+        const shared_file in("corpus", input);
+        for (const auto kind : {compress::codec::zstd, compress::codec::lz4})
+            for (const std::size_t chunk : {1000u, 65536u}) {
+                INFO("ranks " << ranks() << ", " << input.size() << " bytes, chunks of " << chunk);
+                const compress::options opts{.kind = kind, .level = 3, .chunk_size = chunk, .threads = 2};
+                const shared_file out("archive", "");
+                const auto result = compress::mpi::compress_file(MPI_COMM_WORLD, in.path(), out.path(), opts);
+                const auto expected = compress::compressor(opts).compress(input);
+                CHECK(parex::test::read_file(out.path()) == expected);
+                CHECK(result.input_bytes == input.size());
+                CHECK(result.output_bytes == expected.size());
+            }
+    }
+    // every rank fails together: a missing input, a chunk size the compressor refuses
+    const shared_file out("archive", "");
+    CHECK_THROWS_AS(compress::mpi::compress_file(MPI_COMM_WORLD, out.path().string() + ".missing", out.path(), {}),
+                    parex::mpi::remote_error);
+    CHECK_THROWS_WITH(compress::mpi::compress_file(MPI_COMM_WORLD, out.path(), out.path(),
+                                                   {.chunk_size = compress::max_chunk_size + 1}),
+                      Catch::Contains("max_chunk_size"));
 }
