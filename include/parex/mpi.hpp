@@ -270,6 +270,7 @@ auto run_block(MPI_Comm comm, const run_options& options, std::size_t units, Wor
     const int outgoing = 1;
     MPI_Request receive = MPI_REQUEST_NULL;
     std::vector<MPI_Request> sends;
+    sends.reserve(static_cast<std::size_t>(p));
     check(MPI_Irecv(&incoming, 1, MPI_INT, MPI_ANY_SOURCE, stop_tag, comm, &receive), "MPI_Irecv");
     const auto tell_others = [&] {
         for (int r = 0; r < p; ++r)
@@ -311,6 +312,16 @@ auto run_block(MPI_Comm comm, const run_options& options, std::size_t units, Wor
         done = true;
         done_changed.notify_one();
     });
+    struct join_on_exit {  // an MPI failure below stops the work and waits for it before unwinding
+        std::thread& helper;
+        std::stop_source& stop;
+        ~join_on_exit() {
+            if (helper.joinable()) {
+                stop.request_stop();
+                helper.join();
+            }
+        }
+    } joiner{helper, stop_work};
     for (;;) {
         {
             std::unique_lock lock(done_mutex);
