@@ -162,8 +162,8 @@ int main(int argc, char** argv) {
     add(sum + "peer:one process, ranks x threads threads", sum_one_process, 10);
     for (const int chunks : {64, 1024, 16384})
         for (const bool with_stop : {false, true})
-            benchmark::RegisterBenchmark(("mpi/combine of " + std::to_string(chunks) + " chunks" + shape +
-                                          (with_stop ? "parex, every rank with a stop token" : "parex"))
+            benchmark::RegisterBenchmark(("mpi/combine of " + std::to_string(chunks) + " chunks" +
+                                          (with_stop ? ", every rank with a stop token" : "") + shape + "parex")
                                              .c_str(),
                                          combine, with_stop)
                 ->Arg(chunks)
