@@ -22,8 +22,8 @@
 // requested on one rank stops that rank's chunks at once and is sent to the other ranks, which stop
 // theirs as soon as it arrives when they too were given a stop token (run_options::stop; one that is
 // never requested will do), and otherwise finish their blocks and learn of it at the exchange. A rank
-// that dies is MPI's failure: MPI aborts the job or hangs, as its error
-// handler decides; parex does not make MPI fault-tolerant.
+// that dies is MPI's failure: MPI aborts the job or hangs, as its error handler decides; parex does not
+// make MPI fault-tolerant.
 
 #include <parex/chunked_executor.hpp>
 #include <parex/chunking.hpp>
@@ -159,10 +159,10 @@ inline int to_int(std::size_t n, const char* what) {
     return static_cast<int>(n);
 }
 
-/// The point-to-point tag of the stop messages of run_local.
+/// The point-to-point tag of the stop messages of run_block.
 inline constexpr int stop_tag = 0x7079;
 
-/// What run_local did with stop messages: whether this rank sent one to every other rank, and how many
+/// What run_block did with stop messages: whether this rank sent one to every other rank, and how many
 /// it received (at most one; exchange_status receives the rest, so none is left for a later call).
 struct stop_relay_record {
     bool sent = false;
@@ -199,7 +199,7 @@ inline void exchange_status(MPI_Comm comm, std::exception_ptr local, std::size_t
     check(MPI_Allgather(&word, 1, MPI_INT, statuses.data(), 1, MPI_INT, comm), "MPI_Allgather");
     int failed = -1;
     bool cancelled = false;
-    int stop_messages = 0;  // sent to this rank by the others (run_local): receive those still queued
+    int stop_messages = 0;  // sent to this rank by the others (run_block): receive those still queued
     for (int r = 0; r < ranks; ++r) {
         const int s = statuses[static_cast<std::size_t>(r)] & 3;
         if (s == 2 && failed < 0) failed = r;
