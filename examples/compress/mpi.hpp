@@ -46,9 +46,9 @@ inline void write_at(MPI_File file, MPI_Offset offset, std::string_view bytes, c
 /// Compresses the file at `input` into `output` across the ranks of `comm`: the archive a compressor
 /// with `opts` writes in one process, byte for byte (frames of chunk_size bytes of input, then the seek
 /// table). `output` is an existing, empty file every rank can open by that path (the temporary file of
-/// rank 0's output_file, say). Rank r compresses the chunks
-/// block_of(chunks, r, ranks) on `opts.threads` threads, reading only those bytes of the input; the
-/// ranks then write their frames at their offsets with MPI-IO, and rank 0 the seek table. Returns the
+/// rank 0's output_file, say). Rank r compresses the chunks block_of(chunks, r, ranks) on
+/// `opts.threads` threads, reading only those bytes of the input; the ranks then write their frames at
+/// their offsets with MPI-IO, and rank 0 the seek table. Returns the
 /// totals over the ranks on every rank. Throws on every rank parex::mpi::remote_error naming the lowest
 /// failing rank (an option compressor refuses, a file that cannot be read or written). Collective.
 inline compress_result compress_file(MPI_Comm comm, const std::filesystem::path& input,
@@ -90,7 +90,9 @@ inline compress_result compress_file(MPI_Comm comm, const std::filesystem::path&
     MPI_File file = MPI_FILE_NULL;
     if (MPI_File_open(comm, output.c_str(), MPI_MODE_WRONLY, MPI_INFO_NULL, &file) != MPI_SUCCESS)
         error = std::make_exception_ptr(std::runtime_error("MPI-IO cannot open " + output.string()));
-    parex::mpi::exchange_status(comm, error);  // MPI_File_open is collective: all opened, or none
+    // a rank that could not open makes every rank throw here (a handle another rank opened is then
+    // released by MPI_Finalize: closing it is collective)
+    parex::mpi::exchange_status(comm, error);
     try {
         detail::write_at(file, static_cast<MPI_Offset>(before), frames, output);
         if (me == 0) detail::write_at(file, static_cast<MPI_Offset>(total), table, output);
