@@ -54,6 +54,16 @@ inline double spectral_radius(const Eigen::SparseMatrix<double>& w) {
     return solver.eigenvalues().cwiseAbs().maxCoeff();
 }
 
+/// Throws std::invalid_argument, "`who`: units: N outside [1, max_units]" or "`who`: connections: C
+/// outside [1, units]", for a reservoir size either model refuses.
+inline void check_size(const std::string& who, std::size_t units, std::size_t connections) {
+    if (units == 0 || units > max_units)
+        throw std::invalid_argument(who + ": units: " + std::to_string(units) + " outside [1, " +
+                                    std::to_string(max_units) + "]");
+    if (connections == 0 || connections > units)
+        throw std::invalid_argument(who + ": connections: " + std::to_string(connections) + " outside [1, units]");
+}
+
 /// An n x n sparse matrix with `per_row` nonzero entries in every row, at distinct columns drawn
 /// uniformly from `rng` (the first per_row draws of a partial Fisher-Yates shuffle), each valued
 /// value(column) right after its column is drawn. O(n^2) for the shuffles.
@@ -89,12 +99,7 @@ public:
     /// parameter outside its range, or when W has no nonzero eigenvalue to scale.
     echo_state_network(const esn_config& config, std::mt19937_64& rng) : config_(config) {
         const auto n = config.units;
-        if (n == 0 || n > max_units)
-            throw std::invalid_argument("esn: units " + std::to_string(n) + " outside [1, " +
-                                        std::to_string(max_units) + "]");
-        if (config.connections == 0 || config.connections > n)
-            throw std::invalid_argument("esn: connections " + std::to_string(config.connections) +
-                                        " outside [1, units]");
+        check_size("esn", n, config.connections);
         if (!(config.spectral_radius > 0) || !std::isfinite(config.spectral_radius))
             throw std::invalid_argument("esn: spectral_radius must be finite and > 0");
         if (!(config.leak_rate > 0 && config.leak_rate <= 1))

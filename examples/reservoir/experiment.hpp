@@ -125,11 +125,7 @@ inline double variance(const std::vector<double>& v) {
 
 inline void validate(const experiment& e) {
     const auto bad = [](const std::string& what) { throw std::invalid_argument("experiment: " + what); };
-    const auto units = e.units(), connections = e.model == model::esn ? e.esn.connections : e.lif.connections;
-    if (units == 0 || units > max_units)
-        bad("units: " + std::to_string(units) + " outside [1, " + std::to_string(max_units) + "]");
-    if (connections == 0 || connections > units)
-        bad("connections: " + std::to_string(connections) + " outside [1, units]");
+    check_size("experiment", e.units(), e.model == model::esn ? e.esn.connections : e.lif.connections);
     if (e.train == 0 || e.test == 0) bad("train and test need at least one step each");
     if (e.washout > max_series_length || e.train > max_series_length || e.test > max_series_length ||
         e.washout + e.train + e.test > max_series_length)

@@ -2,7 +2,7 @@
 // reservoir/lif.hpp: the spiking reservoir (a liquid state machine): leaky integrate-and-fire neurons
 // with a refractory period and exponential synaptic currents, read out through filtered spike trains.
 
-#include <reservoir/esn.hpp>  // max_units, random_sparse
+#include <reservoir/esn.hpp>  // max_units, check_size, random_sparse
 
 #include <Eigen/Dense>
 #include <Eigen/Sparse>
@@ -88,12 +88,7 @@ public:
     /// Draws the weights from `rng`. Throws std::invalid_argument for a parameter outside its range.
     spiking_reservoir(const lif_config& config, std::mt19937_64& rng) : config_(config) {
         const auto n = config.units;
-        if (n == 0 || n > max_units)
-            throw std::invalid_argument("lif: units " + std::to_string(n) + " outside [1, " +
-                                        std::to_string(max_units) + "]");
-        if (config.connections == 0 || config.connections > n)
-            throw std::invalid_argument("lif: connections " + std::to_string(config.connections) +
-                                        " outside [1, units]");
+        check_size("lif", n, config.connections);
         if (!(config.dt_ms > 0) || !(config.sample_ms >= config.dt_ms) || !(config.sample_ms < 1e6))
             throw std::invalid_argument("lif: need 0 < dt_ms <= sample_ms");
         const double ratio = config.sample_ms / config.dt_ms;

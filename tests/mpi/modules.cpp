@@ -15,6 +15,7 @@
 
 #include "files.hpp"
 #include "parex_catch.hpp"
+#include "shared_file.hpp"
 
 #include <cstring>
 #include <filesystem>
@@ -23,13 +24,13 @@
 #include <utility>
 #include <vector>
 
-#include <unistd.h>
-
 namespace fs = std::filesystem;
 namespace lb = logbook;
 namespace wf = waveforms;
 
 namespace {
+
+using parex::test::shared_file;
 
 int rank() { return parex::mpi::rank(); }
 int ranks() { return parex::mpi::ranks(); }
@@ -64,28 +65,6 @@ std::string generated_log(unsigned seed, std::size_t bad_every = 0) {
     }
     return text;
 }
-
-/// A file that rank 0 writes and every rank reads (one machine: the same temporary folder).
-class shared_file {
-public:
-    shared_file(const std::string& name, const std::string& text) {
-        long long pid = rank() == 0 ? static_cast<long long>(::getpid()) : 0;
-        MPI_Bcast(&pid, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
-        path_ = fs::temp_directory_path() / ("parex-mpi-" + std::to_string(pid) + "-" + name);
-        if (rank() == 0) parex::test::write_file(path_, text);
-        MPI_Barrier(MPI_COMM_WORLD);
-    }
-    ~shared_file() {
-        MPI_Barrier(MPI_COMM_WORLD);
-        if (rank() == 0) fs::remove(path_);
-    }
-    shared_file(const shared_file&) = delete;
-    shared_file& operator=(const shared_file&) = delete;
-    [[nodiscard]] const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
 
 /// parse_file's share on this rank equals the same records of one sequential parse; the shares cover
 /// every record once. Returns the repaired chunks summed over the ranks.

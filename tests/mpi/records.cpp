@@ -4,19 +4,19 @@
 #include <parex/mpi.hpp>
 
 #include "parex_catch.hpp"
+#include "shared_file.hpp"
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <unistd.h>
-
 namespace {
+
+using parex::test::shared_file;
 
 int rank() { return parex::mpi::rank(); }
 int ranks() { return parex::mpi::ranks(); }
@@ -69,28 +69,6 @@ std::string make_log() {
     return text;
 }
 
-/// A file that rank 0 writes and every rank reads (one machine: the same temporary folder).
-class shared_file {
-public:
-    explicit shared_file(const std::string& text) {
-        long long pid = rank() == 0 ? static_cast<long long>(::getpid()) : 0;
-        MPI_Bcast(&pid, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
-        path_ = std::filesystem::temp_directory_path() / ("parex-mpi-records-" + std::to_string(pid) + ".adi");
-        if (rank() == 0) std::ofstream(path_, std::ios::binary) << text;
-        MPI_Barrier(MPI_COMM_WORLD);
-    }
-    ~shared_file() {
-        MPI_Barrier(MPI_COMM_WORLD);
-        if (rank() == 0) std::filesystem::remove(path_);
-    }
-    shared_file(const shared_file&) = delete;
-    shared_file& operator=(const shared_file&) = delete;
-    [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
-
 /// The plan's bounds as split_file documents them, from the whole text.
 std::vector<std::size_t> expected_bounds(std::string_view text, std::size_t first, std::size_t target) {
     const parex::after_delimiter eor("<EOR>");
@@ -108,7 +86,7 @@ std::vector<std::size_t> expected_bounds(std::string_view text, std::size_t firs
 
 TEST_CASE("split_file: the documented cuts, the same plan on every rank, each rank its block", "[mpi]") {
     const auto text = make_log();
-    const shared_file file(text);
+    const shared_file file("records.adi", text);
     const auto first = text.find("<EOH>") + 5;
     for (const std::size_t target : {1u, 7u, 300u, 5000u, 1u << 20}) {
         INFO("ranks " << ranks() << ", target " << target);
@@ -136,7 +114,7 @@ TEST_CASE("split_file: the documented cuts, the same plan on every rank, each ra
 
 TEST_CASE("map_records across ranks equals single-process parex, repairing cuts inside records", "[mpi]") {
     const auto text = make_log();
-    const shared_file file(text);
+    const shared_file file("records.adi", text);
     const auto first = text.find("<EOH>") + 5;
     const auto sequential = parse(text, first, text.size());
     REQUIRE(!sequential.bad);
@@ -173,7 +151,7 @@ TEST_CASE("map_records across ranks equals single-process parex, repairing cuts 
 
 TEST_CASE("split_file and map_records fail on every rank, naming the rank and the cause", "[mpi]") {
     const auto text = make_log();
-    const shared_file file(text);
+    const shared_file file("records.adi", text);
     parex::chunked_executor ex({.max_concurrency = 2});
     CHECK_THROWS_WITH(
         parex::mpi::split_file(MPI_COMM_WORLD, file.path().string() + ".missing", 100, parex::after_delimiter("<EOR>")),
