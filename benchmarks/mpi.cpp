@@ -109,7 +109,7 @@ const std::vector<wf::parameters>& batch_rows_table() {
 /// The whole batch on rank 0, this rank's rows elsewhere; pages touched once, outside the timed runs.
 wf::batch& batch_here() {
     static auto b = [] {
-        const auto mine = wf::mpi::rows_of(batch_rows, rank(), ranks());
+        const auto mine = parex::mpi::block_of(batch_rows, rank(), ranks());
         auto made = wf::make_batch(rank() == 0 ? batch_rows : mine.end - mine.begin, batch_grid.bins());
         std::fill(made.h_plus.begin(), made.h_plus.end(), std::complex<double>{});
         std::fill(made.h_cross.begin(), made.h_cross.end(), std::complex<double>{});

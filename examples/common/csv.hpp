@@ -47,11 +47,11 @@ inline std::vector<std::string> csv_fields(std::string_view line) {
     return out;
 }
 
-/// `s` without leading and trailing blanks (spaces and tabs).
-inline std::string_view trim_blanks(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
+/// `s` without leading and trailing white space (space, tab, CR, LF).
+inline std::string_view trim_space(std::string_view s) noexcept {
+    const auto first = s.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return {};
+    return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
 }
 
 /// The number written in `field` (blanks around it allowed, nothing else): from_chars, so the same in
@@ -59,7 +59,7 @@ inline std::string_view trim_blanks(std::string_view s) noexcept {
 /// and line).
 template <class T>
 T csv_number(std::string_view field, std::string_view what) {
-    const auto s = trim_blanks(field);
+    const auto s = trim_space(field);
     T value{};
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
     if (s.empty() || ec != std::errc{} || end != s.data() + s.size())

@@ -13,6 +13,7 @@
 // - WPX (CQ WPX rules, "A PREFIX is the letter/numeral combination which forms the first part of the
 //   amateur call"): see wpx_prefix().
 
+#include <common/csv.hpp>
 #include <logbook/qso.hpp>
 
 #include <parex/chunked_executor.hpp>
@@ -414,7 +415,7 @@ inline void add_qsos(award_summary& s, const award_tables& t, std::span<const qs
             if (!q.vucc_grids.empty()) {
                 for (std::string_view rest = q.vucc_grids; !rest.empty();) {
                     const auto comma = rest.find(',');
-                    if (const auto g = detail::grid4(detail::trim(rest.substr(0, comma)))) add(award::vucc, *g);
+                    if (const auto g = detail::grid4(examples::trim_space(rest.substr(0, comma)))) add(award::vucc, *g);
                     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
                 }
             } else if (const auto g = detail::grid4(q.gridsquare)) {

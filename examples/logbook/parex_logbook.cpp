@@ -74,13 +74,18 @@ struct loaded {
     double seconds = 0;
 };
 
+/// Names each record a lenient parse of `path` skipped, on stderr.
+void print_skipped(const std::string& path, const lb::document& doc) {
+    for (const auto& issue : doc.skipped())
+        fmt::print(stderr, "parex-logbook: {}: skipped: {}\n", path, issue.message());
+}
+
 std::unique_ptr<const loaded> load(const std::string& path, const options& o, parex::chunked_executor& ex) {
     auto l = std::make_unique<loaded>(loaded{path, read_file(path), {}, 0});
     const auto t0 = std::chrono::steady_clock::now();
     l->doc = lb::parse(l->text, {.lenient = o.lenient, .run = examples::terminal_progress("parsing " + path)}, ex);
     l->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    for (const auto& issue : l->doc.skipped())
-        fmt::print(stderr, "parex-logbook: {}: skipped: {}\n", path, issue.message());
+    print_skipped(path, l->doc);
     return l;
 }
 
@@ -231,8 +236,7 @@ int cmd_awards(const options& o, parex::chunked_executor& ex) {
 
 lb::mpi::file_part load_part(const std::string& path, const options& o, parex::chunked_executor& ex) {
     auto part = lb::mpi::parse_file(MPI_COMM_WORLD, path, {.lenient = o.lenient}, ex);
-    for (const auto& issue : part.doc.skipped())
-        fmt::print(stderr, "parex-logbook: {}: skipped: {}\n", path, issue.message());
+    print_skipped(path, part.doc);
     return part;
 }
 

@@ -244,16 +244,8 @@ struct qso_tables {
 
 namespace detail {
 
-inline std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-        s.remove_suffix(1);
-    return s;
-}
-
 inline std::optional<int> small_int(std::string_view s) {
-    s = trim(s);
+    s = examples::trim_space(s);
     int v = 0;
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (s.empty() || ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
@@ -261,7 +253,7 @@ inline std::optional<int> small_int(std::string_view s) {
 }
 
 inline std::optional<std::chrono::year_month_day> adif_date(std::string_view s) {
-    s = trim(s);
+    s = examples::trim_space(s);
     if (s.size() != 8) return std::nullopt;
     const auto y = small_int(s.substr(0, 4)), m = small_int(s.substr(4, 2)), d = small_int(s.substr(6, 2));
     if (!y || !m || !d) return std::nullopt;
@@ -272,7 +264,7 @@ inline std::optional<std::chrono::year_month_day> adif_date(std::string_view s) 
 }
 
 inline std::optional<std::chrono::seconds> adif_time(std::string_view s) {
-    s = trim(s);
+    s = examples::trim_space(s);
     if (s.size() != 4 && s.size() != 6) return std::nullopt;
     const auto h = small_int(s.substr(0, 2)), m = small_int(s.substr(2, 2));
     const auto sec = s.size() == 6 ? small_int(s.substr(4, 2)) : std::optional<int>(0);
@@ -281,7 +273,7 @@ inline std::optional<std::chrono::seconds> adif_time(std::string_view s) {
 }
 
 inline char enum_char(std::string_view s) {
-    s = trim(s);
+    s = examples::trim_space(s);
     if (s.size() != 1) return '\0';
     return s[0] >= 'a' && s[0] <= 'z' ? static_cast<char>(s[0] - 32) : s[0];
 }
@@ -299,7 +291,7 @@ inline qso to_qso(const document& doc, std::size_t index, const qso_tables& tabl
         const auto& n = f.name;
         if (n.size() < 3 || n.size() > 13) continue;  // every name below is 3 to 13 bytes
         if (parex::ascii_iequals(n, "CALL"))
-            q.call = detail::trim(f.data);
+            q.call = examples::trim_space(f.data);
         else if (parex::ascii_iequals(n, "QSO_DATE"))
             q.qso_date = detail::adif_date(f.data);
         else if (parex::ascii_iequals(n, "TIME_ON"))
@@ -309,26 +301,26 @@ inline qso to_qso(const document& doc, std::size_t index, const qso_tables& tabl
         else if (parex::ascii_iequals(n, "FREQ"))
             freq_text = f.data;
         else if (parex::ascii_iequals(n, "MODE"))
-            q.mode = detail::trim(f.data);
+            q.mode = examples::trim_space(f.data);
         else if (parex::ascii_iequals(n, "SUBMODE"))
-            q.submode = detail::trim(f.data);
+            q.submode = examples::trim_space(f.data);
         else if (parex::ascii_iequals(n, "DXCC"))
             dxcc_text = f.data;
         else if (parex::ascii_iequals(n, "STATE")) {
-            const auto s = detail::trim(f.data);
+            const auto s = examples::trim_space(f.data);
             q.state = s.substr(0, s.find_first_of(" \t"));
         } else if (parex::ascii_iequals(n, "CQZ"))
             cqz_text = f.data;
         else if (parex::ascii_iequals(n, "ITUZ"))
             ituz_text = f.data;
         else if (parex::ascii_iequals(n, "GRIDSQUARE"))
-            q.gridsquare = detail::trim(f.data);
+            q.gridsquare = examples::trim_space(f.data);
         else if (parex::ascii_iequals(n, "VUCC_GRIDS"))
-            q.vucc_grids = detail::trim(f.data);
+            q.vucc_grids = examples::trim_space(f.data);
         else if (parex::ascii_iequals(n, "CONT"))
-            q.cont = detail::trim(f.data);
+            q.cont = examples::trim_space(f.data);
         else if (parex::ascii_iequals(n, "COUNTRY"))
-            q.country = detail::trim(f.data);
+            q.country = examples::trim_space(f.data);
         else if (parex::ascii_iequals(n, "QSL_RCVD"))
             q.qsl_rcvd = detail::enum_char(f.data);
         else if (parex::ascii_iequals(n, "LOTW_QSL_RCVD"))
@@ -337,10 +329,10 @@ inline qso to_qso(const document& doc, std::size_t index, const qso_tables& tabl
             q.eqsl_qsl_rcvd = detail::enum_char(f.data);
     }
     if (tables.bands != nullptr) {
-        q.band_index = tables.bands->by_name(detail::trim(band_text));
+        q.band_index = tables.bands->by_name(examples::trim_space(band_text));
         if (q.band_index < 0 && !freq_text.empty()) {
             double mhz = 0;
-            const auto t = detail::trim(freq_text);
+            const auto t = examples::trim_space(freq_text);
             const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), mhz);
             if (ec == std::errc{} && end == t.data() + t.size()) q.band_index = tables.bands->by_frequency(mhz);
         }

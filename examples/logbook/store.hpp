@@ -9,6 +9,7 @@
 // identity is enforced by the unique index qso_identity; an import into an empty store drops it, finds
 // duplicates in memory, and builds it once at the end (a bulk load).
 
+#include <common/csv.hpp>
 #include <logbook/adif.hpp>
 #include <logbook/executor.hpp>
 #include <logbook/qso.hpp>
@@ -261,7 +262,7 @@ private:
 
     /// QSO_DATE as stored (trimmed), so a record without a valid date still has an identity.
     static std::string identity_date(const record& r) {
-        return std::string(detail::trim(r.find("QSO_DATE").value_or("")));
+        return std::string(examples::trim_space(r.find("QSO_DATE").value_or("")));
     }
     /// TIME_ON as HHMMSS (an HHMM time gets seconds 00), or "" when absent or invalid.
     static std::string identity_time(const qso& q) {

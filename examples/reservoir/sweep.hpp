@@ -38,7 +38,7 @@ inline std::vector<experiment> read_grid(const std::filesystem::path& path, task
     std::vector<experiment> grid;
     const auto header = [&](const std::vector<std::string>& fields) {
         for (std::size_t i = 0; i < fields.size(); ++i) {
-            const std::string name(examples::trim_blanks(fields[i]));
+            const std::string name(examples::trim_space(fields[i]));
             if (std::find(known.begin(), known.end(), name) == known.end())
                 throw std::invalid_argument("unknown column '" + name + "'");
             column[name] = i;
@@ -50,7 +50,7 @@ inline std::vector<experiment> read_grid(const std::filesystem::path& path, task
         const auto field = [&](const std::string& name) -> std::string_view {
             const auto it = column.find(name);
             return it == column.end() || it->second >= fields.size() ? std::string_view{}
-                                                                     : examples::trim_blanks(fields[it->second]);
+                                                                     : examples::trim_space(fields[it->second]);
         };
         const auto model_name = field("model");
         if (model_name != "esn" && model_name != "lif")

@@ -15,6 +15,7 @@
 #include <climits>
 #include <cstddef>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -28,13 +29,8 @@ struct batch_timing {
     double gather_seconds = 0;    ///< the rows' transfer to rank 0
 };
 
-/// The rows rank `rank` of `ranks` generates: parex::mpi::block_of over the table's rows.
-inline parex::mpi::block rows_of(std::size_t rows, int rank, int ranks) {
-    return parex::mpi::block_of(rows, rank, ranks);
-}
-
 /// Generates params[i] into row i of rank 0's batch, across the ranks of `comm`: rank r generates the
-/// rows rows_of(params.size(), r, ranks) on `pool` (per_task rows per task, as generate_rows) and sends
+/// rows parex::mpi::block_of(params.size(), r, ranks) on `pool` (per_task rows per task, as generate_rows) and sends
 /// them to rank 0, which generates its own rows in place. `out`: on rank 0 the whole batch (params.size()
 /// rows of `bins` bins); on other ranks a batch of at least their rows to generate into before sending,
 /// kept between calls by a caller that makes many, or nullptr to have one made for the call. Memory:
@@ -44,7 +40,7 @@ inline parex::mpi::block rows_of(std::size_t rows, int rank, int ranks) {
 inline batch_timing generate_batch(MPI_Comm comm, generator_pool& pool, std::span<const parameters> params, batch* out,
                                    std::size_t bins, std::size_t per_task = 16, const parex::run_options& run = {}) {
     const int me = parex::mpi::rank(comm), ranks = parex::mpi::ranks(comm);
-    const auto mine = rows_of(params.size(), me, ranks);
+    const auto mine = parex::mpi::block_of(params.size(), me, ranks);
     const auto count = mine.end - mine.begin;
     batch_timing timing;
     const auto t0 = std::chrono::steady_clock::now();
@@ -72,10 +68,11 @@ inline batch_timing generate_batch(MPI_Comm comm, generator_pool& pool, std::spa
     // one MPI element per row: 2 x bins doubles (a complex<double> is two doubles, [complex.numbers])
     MPI_Datatype row = MPI_DATATYPE_NULL;
     parex::mpi::detail::check(MPI_Type_contiguous(static_cast<int>(2 * bins), MPI_DOUBLE, &row), "MPI_Type_contiguous");
+    const std::unique_ptr<MPI_Datatype, decltype([](MPI_Datatype* t) { MPI_Type_free(t); })> free_row(&row);
     parex::mpi::detail::check(MPI_Type_commit(&row), "MPI_Type_commit");
     std::vector<int> counts, offsets;
     for (int r = 0; r < ranks; ++r) {
-        const auto b = rows_of(params.size(), r, ranks);
+        const auto b = parex::mpi::block_of(params.size(), r, ranks);
         counts.push_back(static_cast<int>(b.end - b.begin));
         offsets.push_back(static_cast<int>(b.begin));
     }
@@ -86,7 +83,6 @@ inline batch_timing generate_batch(MPI_Comm comm, generator_pool& pool, std::spa
     };
     gather(rows->h_plus);
     gather(rows->h_cross);
-    MPI_Type_free(&row);
     const auto t2 = std::chrono::steady_clock::now();
     timing.generate_seconds = std::chrono::duration<double>(t1 - t0).count();
     timing.gather_seconds = std::chrono::duration<double>(t2 - t1).count();

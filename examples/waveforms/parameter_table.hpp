@@ -42,7 +42,7 @@ inline std::vector<parameters> read_parameter_table(const std::filesystem::path&
         path, {},
         [&](const std::vector<std::string>& header) {
             for (const auto& field : header) {
-                std::string name(examples::trim_blanks(field));
+                std::string name(examples::trim_space(field));
                 for (auto& ch : name)
                     if (ch == '_') ch = '-';
                 std::size_t found = table_columns.size();

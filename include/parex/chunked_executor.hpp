@@ -72,19 +72,79 @@ class chunked_executor;
 
 namespace detail {
 
+/// The task arenas of destroyed executors, each kept for the next executor of the same size. oneTBB
+/// (2021.8, Debian 12's, at least) does not free an arena that its worker threads served: every
+/// destroyed one keeps a few kilobytes, and every later arena takes longer to start, without bound
+/// (docs/chunked_executor.md, "What an executor costs"). Handing arenas on keeps a program that makes an
+/// executor per call at the cost of its first one. Thread-safe; an arena is held by one executor at a
+/// time, and the idle ones are as many as the most executors of one size that were alive at once.
+class arena_pool {
+public:
+    struct shape {
+        int concurrency;
+        unsigned reserved_for_callers;
+        friend bool operator==(const shape&, const shape&) = default;
+    };
+    /// Puts the arena back into the pool rather than destroying it.
+    struct give_back {
+        shape key;
+        void operator()(tbb::task_arena* arena) const noexcept {
+            std::unique_ptr<tbb::task_arena> owned(arena);
+            auto& pool = instance();
+            try {
+                const std::lock_guard lock(pool.mutex_);
+                pool.idle_.push_back({key, std::move(owned)});
+            } catch (...) {  // no memory to keep it: destroyed, as without the pool
+            }
+        }
+    };
+    using handle = std::unique_ptr<tbb::task_arena, give_back>;
+
+    /// An idle arena of that shape, or a new one.
+    static handle take(shape key) {
+        auto& pool = instance();
+        {
+            const std::lock_guard lock(pool.mutex_);
+            const auto it =
+                std::find_if(pool.idle_.begin(), pool.idle_.end(), [&](const idle_arena& a) { return a.key == key; });
+            if (it != pool.idle_.end()) {
+                handle found(it->arena.release(), give_back{key});
+                pool.idle_.erase(it);
+                return found;
+            }
+        }
+        return handle(new tbb::task_arena(key.concurrency, key.reserved_for_callers), give_back{key});
+    }
+
+private:
+    struct idle_arena {
+        shape key;
+        std::unique_ptr<tbb::task_arena> arena;
+    };
+    // Constructed by the first executor's constructor, so destroyed after every static executor.
+    static arena_pool& instance() {
+        static arena_pool pool;
+        return pool;
+    }
+    std::mutex mutex_;
+    std::vector<idle_arena> idle_;
+};
+
 /// What an executor's operations share: the arena and its two task groups. Never moves (tasks and
 /// worker_local refer to it), so the executor owns it through a pointer and stays movable.
 struct executor_core {
     explicit executor_core(std::size_t concurrency)
         // An arena of one slot reserves none for callers: submitted tasks need a worker to run on.
-        : arena(static_cast<int>(concurrency), concurrency > 1 ? 1u : 0u),
+        : arena_handle(arena_pool::take({static_cast<int>(concurrency), concurrency > 1 ? 1u : 0u})),
+          arena(*arena_handle),
           concurrency(concurrency),
           // oneTBB before 2021.10 gives an arena of one a second slot, whose index a thread running
           // there reports (oneTBB pull request #1128).
           slots(std::max<std::size_t>(concurrency, 2)) {}
 
     static constexpr auto traits = tbb::task_group_context::default_traits | tbb::task_group_context::concurrent_wait;
-    tbb::task_arena arena;
+    arena_pool::handle arena_handle;  // returned to the pool after the task groups are destroyed
+    tbb::task_arena& arena;
     std::size_t concurrency;  // max_concurrency()
     std::size_t slots;        // slot indices a thread may hold in the arena: [0, slots)
     // Isolated: a cancellation of whatever task first used the group must not reach it.

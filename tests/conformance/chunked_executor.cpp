@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <set>
@@ -622,4 +623,55 @@ TEST_CASE("chunks, stages and tasks of one executor share its arena", "[executor
     ex.for_each(parex::chunks(40, parex::grain{1}), [&](parex::chunk c) { busy(c.index); });
     ex.wait();
     CHECK(peak.load() <= 2);
+}
+
+TEST_CASE("an executor reuses the arena of a destroyed executor of its size and never one in use", "[executor]") {
+    const auto arena_of = [](parex::chunked_executor& ex) { return &parex::detail::core_of(ex).arena; };
+    tbb::task_arena* first = nullptr;
+    {
+        parex::chunked_executor a({.max_concurrency = 3});
+        first = arena_of(a);
+    }
+    // Had the arena been freed, this would most likely take its memory, and b would get another address.
+    const auto occupant = std::make_unique<tbb::task_arena>(3);
+    parex::chunked_executor b({.max_concurrency = 3});
+    CHECK(arena_of(b) == first);  // handed on, not destroyed
+    parex::chunked_executor c({.max_concurrency = 3});
+    CHECK(arena_of(c) != first);  // b still holds it
+    parex::chunked_executor d({.max_concurrency = 5});
+    CHECK(arena_of(d) != first);
+    CHECK(arena_of(d) != arena_of(c));
+    CHECK(d.max_concurrency() == 5);
+    CHECK(arena_of(d)->max_concurrency() == 5);
+
+    // A reused arena runs work as a new one does, tasks and chunks alike.
+    parex::chunked_executor e(std::move(b));
+    std::atomic<int> ran{0};
+    for (int i = 0; i < 10; ++i) e.run([&] { ++ran; });
+    e.wait();
+    e.for_each(parex::chunks(100, parex::grain{1}), [&](parex::chunk) { ++ran; });
+    CHECK(ran.load() == 110);
+}
+
+TEST_CASE("executors made and destroyed on several threads at once each run their own work", "[executor][tasks]") {
+    std::vector<std::thread> threads;
+    std::atomic<int> wrong{0};
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 50; ++i) {
+                parex::chunked_executor ex({.max_concurrency = static_cast<std::size_t>(1 + (t + i) % 3)});
+                const auto sum = ex.map_reduce(
+                    parex::chunks(64, parex::grain{4}),
+                    [](parex::chunk c) { return (c.begin + c.end - 1) * (c.end - c.begin) / 2; }, std::plus<>{},
+                    std::size_t{0});
+                if (sum != 64 * 63 / 2) ++wrong;
+                ex.for_each(parex::chunks(8, parex::grain{1}), [&](parex::chunk) {
+                    if (tbb::this_task_arena::max_concurrency() != static_cast<int>(ex.max_concurrency())) ++wrong;
+                });
+                auto done = ex.submit([] { return 1; });
+                if (done.get() != 1) ++wrong;
+            }
+        });
+    for (auto& th : threads) th.join();
+    CHECK(wrong.load() == 0);
 }
