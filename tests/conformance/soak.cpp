@@ -112,3 +112,22 @@ TEST_CASE("soak: mixed pool tasks and map_reduce calls settle exactly once, with
     INFO("resident after a quarter of the rounds " << warm << " bytes, at the end " << end);
     if (!sanitized) CHECK(end <= warm + (std::size_t{16} << 20));
 }
+
+TEST_CASE("soak: executors made and destroyed one after another keep resident memory flat", "[soak]") {
+    // oneTBB keeps memory for every arena its workers served once the arena is destroyed; executors hand
+    // their arenas on (detail::arena_pool), so making one per call costs nothing that accumulates.
+    constexpr std::size_t executors = 20'000;
+    std::size_t warm = 0, wrong = 0;
+    for (std::size_t i = 0; i < executors; ++i) {
+        parex::chunked_executor executor({.max_concurrency = 2});
+        const auto sum = executor.map_reduce(
+            parex::chunks(64, parex::grain{8}), [](parex::chunk c) { return c.end - c.begin; }, std::plus<>{},
+            std::size_t{0});
+        if (sum != 64) ++wrong;
+        if (i == executors / 4) warm = resident_bytes();
+    }
+    CHECK(wrong == 0);
+    const auto end = resident_bytes();
+    INFO("resident after " << executors / 4 << " executors " << warm << " bytes, after " << executors << " " << end);
+    if (!sanitized) CHECK(end <= warm + (std::size_t{16} << 20));
+}
