@@ -30,13 +30,13 @@ struct batch_timing {
 };
 
 /// Generates params[i] into row i of rank 0's batch, across the ranks of `comm`: rank r generates the
-/// rows parex::mpi::block_of(params.size(), r, ranks) on `pool` (per_task rows per task, as generate_rows) and sends
-/// them to rank 0, which generates its own rows in place. `out`: on rank 0 the whole batch (params.size()
-/// rows of `bins` bins); on other ranks a batch of at least their rows to generate into before sending,
-/// kept between calls by a caller that makes many, or nullptr to have one made for the call. Memory:
-/// rank 0 holds the whole batch, the others their rows. Throws on every rank parex::mpi::remote_error
-/// naming the lowest failing rank (a bad row's message names its row in the whole table), or
-/// operation_cancelled when a rank was stopped. Collective.
+/// rows parex::mpi::block_of(params.size(), r, ranks) on `pool` (per_task rows per task, as
+/// generate_rows) and sends them to rank 0, which generates its own rows in place. `out`: on rank 0
+/// the whole batch (params.size() rows of `bins` bins); on other ranks a batch of at least their rows
+/// to generate into before sending, kept between calls by a caller that makes many, or nullptr to have
+/// one made for the call. Memory: rank 0 holds the whole batch, the others their rows. Throws on every
+/// rank parex::mpi::remote_error naming the lowest failing rank (a bad row's message names its row in
+/// the whole table), or operation_cancelled when a rank was stopped. Collective.
 inline batch_timing generate_batch(MPI_Comm comm, generator_pool& pool, std::span<const parameters> params, batch* out,
                                    std::size_t bins, std::size_t per_task = 16, const parex::run_options& run = {}) {
     const int me = parex::mpi::rank(comm), ranks = parex::mpi::ranks(comm);
