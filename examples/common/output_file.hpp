@@ -1,10 +1,10 @@
 #pragma once
 // output_file.hpp: how every example CLI writes its output. Never over an input or an existing file
 // unless asked (-f), never a half-written file under the target's name: bytes go to a hidden temporary
-// file beside the target, ".NAME.parex-XXXXXX", which becomes the target only on commit(), atomically
-// (renameat2). SIGINT and SIGTERM remove the temporary files of a program that armed it
-// (remove_temporaries_on_signals); SIGKILL cannot be caught, so a stale ".NAME.parex-*" file may remain
-// after one: it is never mistaken for output, and may be deleted.
+// file beside the target, ".NAME.parex-" and 12 random letters and digits, which becomes the target
+// only on commit(), atomically (renameat2). SIGINT and SIGTERM remove the temporary files of a program
+// that armed it (remove_temporaries_on_signals); SIGKILL cannot be caught, so a stale ".NAME.parex-*"
+// file may remain after one: it is never mistaken for output, and may be deleted.
 
 #include <fcntl.h>
 #include <limits.h>
@@ -15,10 +15,12 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -112,11 +114,28 @@ public:
             return;
         }
         if (!overwrite_ && std::filesystem::exists(*target_)) throw output_exists(*target_);
-        auto pattern = (target_->parent_path() / ("." + target_->filename().string() + ".parex-XXXXXX")).string();
-        fd_ = ::mkstemp(pattern.data());
-        if (fd_ < 0) fail_errno("creating a temporary file beside " + target_->string());
-        temporary_ = pattern;
-        slot_ = detail::armed_temporaries.arm(pattern);
+        // The name is armed before the file exists (mkstemp would create it first), so that a signal at
+        // any moment removes it. 62^12 names: another process's file of the same name, which a signal
+        // between arm() and a refused open() would remove, does not occur in practice.
+        const auto stem = (target_->parent_path() / ("." + target_->filename().string() + ".parex-")).string();
+        static constexpr std::string_view letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        std::random_device entropy;
+        std::mt19937_64 random((std::uint64_t{entropy()} << 32) ^ entropy());
+        for (int attempt = 0;; ++attempt) {
+            std::string name = stem;
+            for (int i = 0; i < 12; ++i) name += letters[random() % letters.size()];
+            temporary_ = name;
+            slot_ = detail::armed_temporaries.arm(name);
+            fd_ = ::open(name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+            if (fd_ >= 0) return;
+            const int error = errno;
+            detail::armed_temporaries.disarm(slot_);
+            temporary_.reset();
+            if (error != EEXIST || attempt == 99) {
+                errno = error;
+                fail_errno("creating a temporary file beside " + target_->string());
+            }
+        }
     }
     output_file(const output_file&) = delete;
     output_file& operator=(const output_file&) = delete;
