@@ -2,7 +2,8 @@
 // What the MPI test programs share: a file that rank 0 writes and every rank reads (the ranks of these
 // tests run on one machine, so one temporary folder serves them all).
 
-#include <mpi.h>
+#include <parex/mpi.hpp>
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -16,9 +17,7 @@ namespace parex::test {
 class shared_file {
 public:
     shared_file(const std::string& name, const std::string& text) {
-        int rank = 0;
-        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-        rank_zero_ = rank == 0;
+        rank_zero_ = parex::mpi::rank() == 0;
         long long pid = rank_zero_ ? static_cast<long long>(::getpid()) : 0;
         MPI_Bcast(&pid, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
         path_ = std::filesystem::temp_directory_path() / ("parex-mpi-" + std::to_string(pid) + "-" + name);
