@@ -75,7 +75,7 @@ namespace detail {
 /// The task arenas of destroyed executors, each kept for the next executor of the same size. oneTBB
 /// (2021.8, Debian 12's, at least) does not free an arena that its worker threads served: every
 /// destroyed one keeps a few kilobytes, and every later arena takes longer to start, without bound
-/// (docs/chunked_executor.md, "What an executor costs"). Handing arenas on keeps a program that makes an
+/// (docs/chunked_executor.md, "Costs"). Handing arenas on keeps a program that makes an
 /// executor per call at the cost of its first one. Thread-safe; an arena is held by one executor at a
 /// time, and the idle ones are as many as the most executors of one size that were alive at once.
 class arena_pool {
