@@ -1,22 +1,18 @@
 // Task overhead: 100,000 empty tasks submitted one by one from the calling thread, then all waited for.
 // parex's executor (submit with a future; run and wait without) and its stateless worker pool, against
 // oneTBB's task_group, Boost.Asio's thread_pool with futures, and std::async, each on threads() threads.
-// Last, an executor made for each call, against a oneTBB arena made for each call.
 #include "kernels.hpp"
 
 #include <parex/chunked_executor.hpp>
 #include <parex/worker_pool.hpp>
 
 #include <benchmark/benchmark.h>
-#include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/global_control.h>
-#include <oneapi/tbb/parallel_reduce.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 
-#include <functional>
 #include <future>
 #include <vector>
 
@@ -106,40 +102,6 @@ void tasks_std_async(benchmark::State& state) {
     measure_futures(state, async_task_count, [] { return std::async(std::launch::async, empty_task); });
 }
 
-/// Calls per iteration of the executor-per-call rows; the rows run a fixed 20 iterations, so both make
-/// 20,000 arenas: the peer's cost grows with every arena destroyed before (docs/chunked_executor.md).
-constexpr std::size_t calls = 1'000;
-
-/// One call's whole life: an executor of threads() made, a map_reduce of 8 chunks on it, destroyed.
-void executor_per_call_parex(benchmark::State& state) {
-    for (auto _ : state) {
-        for (std::size_t i = 0; i < calls; ++i) {
-            parex::chunked_executor ex({.max_concurrency = pb::threads()});
-            const auto n = ex.map_reduce(
-                parex::chunks(64, parex::grain{8}), [](parex::chunk c) { return c.end - c.begin; }, std::plus<>{},
-                std::size_t{0});
-            if (n != 64) state.SkipWithError("a chunk did not run");
-        }
-    }
-    set_counters(state, calls);
-}
-
-void executor_per_call_tbb(benchmark::State& state) {
-    for (auto _ : state) {
-        for (std::size_t i = 0; i < calls; ++i) {
-            tbb::task_arena arena(static_cast<int>(pb::threads()));
-            const auto n = arena.execute([] {
-                return tbb::parallel_reduce(
-                    tbb::blocked_range<std::size_t>(0, 64, 8), std::size_t{0},
-                    [](const tbb::blocked_range<std::size_t>& r, std::size_t sum) { return sum + r.size(); },
-                    std::plus<>{});
-            });
-            if (n != 64) state.SkipWithError("a chunk did not run");
-        }
-    }
-    set_counters(state, calls);
-}
-
 }  // namespace
 
 #define PAREX_TASK_BENCH(fn, name) BENCHMARK(fn)->Name(name)->UseRealTime()->Unit(benchmark::kMillisecond)
@@ -153,10 +115,5 @@ PAREX_TASK_BENCH(tasks_asio_futures,
                  "tasks/100000 empty tasks with futures, threads() workers/peer:boost::asio::thread_pool");
 PAREX_TASK_BENCH(tasks_parex_run, "tasks/100000 empty tasks without futures/parex");
 PAREX_TASK_BENCH(tasks_tbb_task_group, "tasks/100000 empty tasks without futures/peer:tbb::task_group");
-// Fixed iterations: the peer slows down as it runs. Last in the program: the arenas it leaves behind would
-// slow every row after it.
-PAREX_TASK_BENCH(executor_per_call_parex, "tasks/an executor made for each of 20000 calls/parex")->Iterations(20);
-PAREX_TASK_BENCH(executor_per_call_tbb, "tasks/an executor made for each of 20000 calls/peer:tbb::task_arena")
-    ->Iterations(20);
 
 int main(int argc, char** argv) { return pb::run_benchmarks(argc, argv); }
