@@ -5,6 +5,9 @@
 // throughput, and each peer with its time and ratio) goes to --table, the same as JSON to --json.
 //
 // Usage: parex-bench-report [--table TABLE.txt] [--json SUMMARY.json] RAW.json...
+// TABLE.txt and SUMMARY.json are replaced whole (a temporary file beside each, renamed over it).
+
+#include <common/output_file.hpp>
 
 #include <fmt/core.h>
 #include <fmt/format.h>
@@ -127,17 +130,6 @@ std::string format_table(const std::vector<std::string>& header, const std::vect
     add_line(rule);
     for (const auto& line : cells) add_line(line);
     return text;
-}
-
-/// Writes `text` to `path` through a temporary file, so that readers never see half of it.
-void write_atomically(const std::filesystem::path& path, const std::string& text) {
-    const auto tmp = std::filesystem::path(path).concat(".tmp");
-    {
-        std::ofstream out(tmp);
-        out << text;
-        if (!out.flush()) throw std::runtime_error("cannot write " + tmp.string());
-    }
-    std::filesystem::rename(tmp, path);
 }
 
 }  // namespace
@@ -282,12 +274,12 @@ int main(int argc, char** argv) {
     for (const auto& e : errors) fmt::print(stderr, "benchmark error: {}\n", e);
 
     if (!table_path.empty()) {
-        write_atomically(table_path, format_table(header, cells));
+        examples::write_atomically(table_path, format_table(header, cells), true);
         fmt::print("\nfull table: {}\n", table_path.string());
     }
     if (!summary_path.empty()) {
         const json summary{{"context", context}, {"rows", summary_rows}, {"errors", errors}};
-        write_atomically(summary_path, summary.dump(2) + '\n');
+        examples::write_atomically(summary_path, summary.dump(2) + '\n', true);
         fmt::print("{}JSON: {}\n", table_path.empty() ? "\n" : "", summary_path.string());
     }
     return errors.empty() ? 0 : 1;
