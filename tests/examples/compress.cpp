@@ -1,7 +1,6 @@
 // The compression module (examples/compress): round trips on the Canterbury corpus and edge sizes,
 // the standard zstd and lz4 tools decoding parex output, index-less standard files, range reads, every
 // kind of bad input, and the parex-compress command line's file handling.
-#include <common/output_file.hpp>
 #include <compress/engine.hpp>
 
 #include <xxhash.h>
@@ -12,10 +11,8 @@
 
 #include <signal.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -24,7 +21,6 @@
 #include <iterator>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -530,35 +526,4 @@ TEST_CASE("parex-compress: killed at random points (SIGKILL, SIGINT), never a pa
     const int finished = parex::test::crash_test(command, out, whole, 6, duration, in, data);
     CHECK(finished >= 0);
     CHECK(finished < 2 * 6);  // some rounds were interrupted
-}
-
-// examples/common/output_file.hpp, which every program writes through: a child process creates and
-// drops output files in a loop and is sent SIGTERM at a random moment, 200 times. A signal between the
-// creation of a temporary file and its registration for removal would leave the file behind.
-TEST_CASE("output_file: SIGTERM at any moment of creating and dropping outputs leaves no temporary file") {
-    parex::test::temp_dir dir;
-    const auto target = dir.path() / "out";
-    std::mt19937 rng(7);
-    sigset_t term, unblocked;
-    sigemptyset(&term);
-    sigaddset(&term, SIGTERM);
-    for (int round = 0; round < 200; ++round) {
-        // SIGTERM waits until the child has replaced the handler it inherits (Catch's) with the program's.
-        REQUIRE(::pthread_sigmask(SIG_BLOCK, &term, &unblocked) == 0);
-        const pid_t child = ::fork();
-        if (child == 0) {
-            examples::remove_temporaries_on_signals();
-            ::pthread_sigmask(SIG_SETMASK, &unblocked, nullptr);
-            for (;;) examples::output_file out(target, false);
-        }
-        ::pthread_sigmask(SIG_SETMASK, &unblocked, nullptr);
-        REQUIRE(child > 0);
-        std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(0, 2000)(rng)));
-        REQUIRE(::kill(child, SIGTERM) == 0);
-        int status = 0;
-        REQUIRE(::waitpid(child, &status, 0) == child);
-        INFO("round " << round);
-        REQUIRE(WIFSIGNALED(status));
-        REQUIRE(parex::test::file_names(dir.path()).empty());
-    }
 }
