@@ -33,18 +33,7 @@ using parex::test::write_file;
 namespace {
 
 using fields = std::vector<std::string>;
-
-/// The message of what `f` throws as E; fails the test when it throws nothing or something else.
-template <class E, class F>
-std::string message_of(F&& f) {
-    try {
-        f();
-    } catch (const E& e) {
-        return e.what();
-    }
-    FAIL("nothing thrown");
-    return {};
-}
+using Catch::Matchers::Message;  // the exception's what(), exactly
 
 }  // namespace
 
@@ -62,8 +51,8 @@ TEST_CASE("trim_space and csv_number: blanks around a number only, the field nam
     CHECK(examples::trim_space(" \t\r\n").empty());
     CHECK(examples::csv_number<double>(" 2.5e-1 ", "energy") == 0.25);
     CHECK(examples::csv_number<int>("-12", "count") == -12);
-    CHECK(message_of<std::invalid_argument>([] { (void)examples::csv_number<int>("12x", "count"); }) ==
-          "count: '12x' is not a number");
+    CHECK_THROWS_MATCHES(examples::csv_number<int>("12x", "count"), std::invalid_argument,
+                         Message("count: '12x' is not a number"));
     CHECK_THROWS_AS(examples::csv_number<double>("", "energy"), std::invalid_argument);
     CHECK_THROWS_AS(examples::csv_number<double>("1 2", "energy"), std::invalid_argument);
 }
@@ -81,19 +70,17 @@ TEST_CASE("read_csv: header, comments and empty lines, and errors that name the 
     CHECK(header == fields{"name", "value"});
     CHECK(rows == std::vector<std::pair<std::string, int>>{{"alpha", 1}, {"beta", 2}});
 
-    const auto read = [&] { examples::read_csv(table, layout, [](const fields& f) { (void)f; }); };
+    const auto read = [&] { examples::read_csv(table, layout, [](const fields&) {}); };
     write_file(table, "name,value\nalpha,1\nbeta\n");
-    CHECK(message_of<examples::table_error>(read) == table.string() + ":3: 1 fields, expected at least 2");
+    CHECK_THROWS_MATCHES(read(), examples::table_error, Message(table.string() + ":3: 1 fields, expected at least 2"));
     write_file(table, "name,value\nalpha,x\n");
-    CHECK(message_of<examples::table_error>([&] {
-              examples::read_csv(table, layout,
-                                 [](const fields& f) { (void)examples::csv_number<int>(f[1], "value"); });
-          }) == table.string() + ":2: value: 'x' is not a number");
+    CHECK_THROWS_MATCHES(
+        examples::read_csv(table, layout, [](const fields& f) { (void)examples::csv_number<int>(f[1], "value"); }),
+        examples::table_error, Message(table.string() + ":2: value: 'x' is not a number"));
     write_file(table, "# only a comment\n\n");
-    CHECK(message_of<examples::table_error>(read) == table.string() + ": empty (a header line is needed)");
-    CHECK(message_of<examples::table_error>([&] {
-              examples::read_csv(dir.path() / "missing.csv", layout, [](const fields&) {});
-          }) == (dir.path() / "missing.csv").string() + ": cannot open");
+    CHECK_THROWS_MATCHES(read(), examples::table_error, Message(table.string() + ": empty (a header line is needed)"));
+    CHECK_THROWS_MATCHES(examples::read_csv(dir.path() / "missing.csv", layout, [](const fields&) {}),
+                         examples::table_error, Message((dir.path() / "missing.csv").string() + ": cannot open"));
 }
 
 TEST_CASE("output_file: the target appears whole on commit, never before, and nothing is left without it", "[common]") {
@@ -124,8 +111,8 @@ TEST_CASE("output_file: the target appears whole on commit, never before, and no
         CHECK(file_names(dir.path()) == std::vector<std::string>{"out.txt"});
     }
     SECTION("an existing target is refused before any work, unless overwriting was asked for") {
-        CHECK(message_of<examples::output_exists>([&] { examples::output_file out(target, false); }) ==
-              target.string() + " already exists; use -f to overwrite it");
+        CHECK_THROWS_MATCHES(examples::output_file(target, false), examples::output_exists,
+                             Message(target.string() + " already exists; use -f to overwrite it"));
         examples::write_atomically(target, "replaced", true);
         CHECK(read_file(target) == "replaced");
         CHECK(file_names(dir.path()) == std::vector<std::string>{"out.txt"});
@@ -141,8 +128,8 @@ TEST_CASE("output_file: the target appears whole on commit, never before, and no
     }
     SECTION("a folder that does not exist: std::system_error naming the target, at construction") {
         const auto missing = dir.path() / "missing" / "out.txt";
-        const auto message = message_of<std::system_error>([&] { examples::output_file out(missing, false); });
-        CHECK(message.find(missing.string()) != std::string::npos);
+        CHECK_THROWS_AS(examples::output_file(missing, false), std::system_error);
+        CHECK_THROWS_WITH(examples::output_file(missing, false), Catch::Matchers::Contains(missing.string()));
     }
 }
 
@@ -213,13 +200,11 @@ TEST_CASE("describe and about: one exit status for each kind of failure, the fil
           std::pair{examples::data_error, std::string("unknown error")});
 
     CHECK(examples::about("log.adi", [] { return 5; }) == 5);
-    CHECK(message_of<std::runtime_error>([] {
-              examples::about("log.adi", []() -> int { throw std::runtime_error("record 3: bad date"); });
-          }) == "log.adi: record 3: bad date");
-    CHECK(message_of<examples::io_failure>([] {
-              examples::about("log.adi", []() -> int { throw examples::io_failure("cannot read"); });
-          }) == "log.adi: cannot read");
-    CHECK(message_of<examples::usage_failure>([] {
-              examples::about("log.adi", []() -> int { throw examples::usage_failure("--threads: out of range"); });
-          }) == "--threads: out of range");
+    CHECK_THROWS_MATCHES(examples::about("log.adi", []() -> int { throw std::runtime_error("record 3: bad date"); }),
+                         std::runtime_error, Message("log.adi: record 3: bad date"));
+    CHECK_THROWS_MATCHES(examples::about("log.adi", []() -> int { throw examples::io_failure("cannot read"); }),
+                         examples::io_failure, Message("log.adi: cannot read"));
+    CHECK_THROWS_MATCHES(
+        examples::about("log.adi", []() -> int { throw examples::usage_failure("--threads: out of range"); }),
+        examples::usage_failure, Message("--threads: out of range"));
 }
