@@ -22,8 +22,9 @@ namespace pb = parex::bench;
 
 namespace {
 
-/// Calls per iteration; the rows run 20 iterations, so each makes 20,000 executors or arenas.
-constexpr std::size_t calls = 1'000;
+/// Calls per iteration; the rows run 20 iterations, so each makes 20,000 executors or arenas (1,000
+/// with PAREX_BENCH_SMALL).
+const std::size_t calls = pb::scaled(1'000, 20);
 
 /// One call's whole life: an executor of threads() made, a map_reduce of 8 chunks on it, destroyed.
 void executor_per_call_parex(benchmark::State& state) {

@@ -13,20 +13,37 @@
 #include <oneapi/tbb/partitioner.h>
 #include <oneapi/tbb/task_arena.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 namespace parex::bench {
 
 /// Threads for every parallel variant, parex and peers alike: workers_for(cpu_bound), so
+/// PAREX_BENCH_SMALL=1 (not 0): reduced inputs, for the main-job ctest's smoke run of every benchmark
+/// (tests/main_job). Rows keep their names, which give the full sizes; their numbers then mean nothing.
+inline bool small_inputs() {
+    static const bool small = [] {
+        const char* v = std::getenv("PAREX_BENCH_SMALL");
+        return v != nullptr && *v != '\0' && std::string_view(v) != "0";
+    }();
+    return small;
+}
+/// n, or n / divisor (at least 1) with PAREX_BENCH_SMALL.
+inline std::size_t scaled(std::size_t n, std::size_t divisor) {
+    return small_inputs() ? std::max<std::size_t>(1, n / divisor) : n;
+}
+
 /// PAREX_NUM_THREADS=N runs the whole suite at N threads.
 inline std::size_t threads() { return parex::workers_for(parex::workload::cpu_bound); }
 
@@ -49,7 +66,11 @@ inline void halve_plus_one(float* x, std::size_t begin, std::size_t end) {
 }
 
 // --- map_reduce sum over 256 MiB of doubles vs a STREAM triad ----------------------------------
-inline constexpr std::size_t sum_n = (std::size_t{256} << 20) / sizeof(double);
+/// Doubles of the sum rows: 256 MiB (16 MiB with PAREX_BENCH_SMALL).
+inline std::size_t sum_n() {
+    static const std::size_t n = scaled((std::size_t{256} << 20) / sizeof(double), 16);
+    return n;
+}
 inline constexpr std::size_t sum_grain = 1 << 16;  // 512 KiB per chunk
 /// Four independent accumulators so the loop is limited by memory, not by the add latency.
 inline double sum(const double* x, std::size_t begin, std::size_t end) {
@@ -67,7 +88,7 @@ inline double sum(const double* x, std::size_t begin, std::size_t end) {
 /// The 256 MiB the sum rows read: 1 / (i % 1000 + 1), built once per process.
 inline const std::vector<double>& sum_data() {
     static const std::vector<double> x = [] {
-        std::vector<double> v(sum_n);
+        std::vector<double> v(sum_n());
         for (std::size_t i = 0; i < v.size(); ++i) v[i] = 1.0 / static_cast<double>(i % 1000 + 1);
         return v;
     }();
@@ -75,7 +96,7 @@ inline const std::vector<double>& sum_data() {
 }
 /// Bytes processed of a sum row: 256 MiB per iteration.
 inline void set_sum_counters(benchmark::State& state) {
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * sum_n * sizeof(double)));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * sum_n() * sizeof(double)));
 }
 /// STREAM's triad a = b + s*c (McCalpin, https://www.cs.virginia.edu/stream/): counts 3 x 8 bytes
 /// per element, as STREAM does.
@@ -85,7 +106,7 @@ inline void triad(double* a, const double* b, const double* c, std::size_t begin
 /// The triad over 3 x 256 MiB on `thread_count` threads (default threads()), raw oneTBB: the bandwidth
 /// bound other rows are held against (bytes counted as STREAM counts them).
 inline void measure_triad(benchmark::State& state, std::size_t thread_count = threads()) {
-    static std::vector<double> a(sum_n, 0.0), b(sum_n, 1.0), c(sum_n, 2.0);
+    static std::vector<double> a(sum_n(), 0.0), b(sum_n(), 1.0), c(sum_n(), 2.0);
     tbb::task_arena arena(static_cast<int>(thread_count));
     for (auto _ : state) {
         arena.execute([&] {
@@ -96,7 +117,7 @@ inline void measure_triad(benchmark::State& state, std::size_t thread_count = th
         });
         benchmark::ClobberMemory();
     }
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * 3 * sum_n * sizeof(double)));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * 3 * sum_n() * sizeof(double)));
 }
 
 // --- skewed work: item i costs i steps ---------------------------------------------------------

@@ -37,7 +37,8 @@ namespace {
 const fs::path logs_dir = fs::path(PAREX_TEST_DATA) / "adif";
 const char* const real_logs[] = {"ADIF_316_test_QSOs_2025_08_27.adi", "log4om_2.22.adi", "lotw_report.adi",
                                  "n3fjp_aclog_7.0.5.adi", "wsjtx_2.6.1_KK7KNB.adi"};
-constexpr std::size_t million = 1'000'000;
+/// QSOs of the assembled log: a million (50,000 with PAREX_BENCH_SMALL).
+const std::size_t million = pb::scaled(1'000'000, 20);
 
 std::string read_all(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
@@ -58,7 +59,7 @@ std::string shift_date(std::string_view yyyymmdd, int days) {
 /// The assembled 1M-QSO log's path, written on first use.
 const fs::path& million_qso_log() {
     static const fs::path path = [] {
-        const auto p = fs::path(PAREX_BENCH_WORK_DIR) / "logbook-1M-qso.adi";
+        const auto p = fs::path(PAREX_BENCH_WORK_DIR) / ("logbook-" + std::to_string(million) + "-qso.adi");
         if (fs::exists(p)) return p;
         std::vector<std::string> texts;
         std::vector<lb::document> docs;
@@ -187,11 +188,11 @@ void awards(benchmark::State& state, std::size_t threads) {
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * set.qsos.size()));
 }
 
-/// The first 100K records of the 1M log as a document of their own.
+/// The first 100K records of the 1M log (5,000 with PAREX_BENCH_SMALL) as a document of their own.
 const lb::document& hundred_k() {
     static const auto doc = [] {
         const auto& all = million_qsos().doc;
-        return lb::parse(all.text().substr(0, all[100'000].offset()));  // the text is cached
+        return lb::parse(all.text().substr(0, all[pb::scaled(100'000, 20)].offset()));  // the text is cached
     }();
     return doc;
 }

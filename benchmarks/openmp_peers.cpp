@@ -25,10 +25,10 @@ void overhead_openmp(benchmark::State& state) {
 }
 
 void sum_openmp(benchmark::State& state) {
-    std::vector<double> x(pb::sum_n);
+    std::vector<double> x(pb::sum_n());
     for (std::size_t i = 0; i < x.size(); ++i) x[i] = 1.0 / static_cast<double>(i % 1000 + 1);
     const int t = static_cast<int>(pb::threads());
-    const auto chunks = static_cast<std::int64_t>(pb::sum_n / pb::sum_grain);
+    const auto chunks = static_cast<std::int64_t>(pb::sum_n() / pb::sum_grain);
     for (auto _ : state) {
         double s = 0;
         // The same kernel and chunk size as parex's map_reduce; the combine order is OpenMP's.
@@ -39,7 +39,7 @@ void sum_openmp(benchmark::State& state) {
         }
         benchmark::DoNotOptimize(s);
     }
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * pb::sum_n * sizeof(double)));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * pb::sum_n() * sizeof(double)));
 }
 
 }  // namespace

@@ -95,6 +95,66 @@ void overhead_parex_1e5(benchmark::State& state) {
 void overhead_tbb_1e5(benchmark::State& state) { overhead_tbb(state, pb::small_overhead_n); }
 
 // ---------------------------------------------------------------------------------------------
+// nested loops: an outer loop of 64 pieces, each running an inner loop over its own 1e5 floats (grain
+// 8Ki) on the same threads. parex isolates the inner call (a thread waiting in it runs only its
+// chunks); raw oneTBB's nested parallel_for does not, and with this_task_arena::isolate does.
+constexpr std::size_t nested_outer = 64, nested_inner = 100'000, nested_grain = 1 << 13;
+
+void nested_sequential(benchmark::State& state) {
+    std::vector<float> x(nested_outer * nested_inner, 1.0f);
+    for (auto _ : state) {
+        pb::halve_plus_one(x.data(), 0, x.size());
+        benchmark::ClobberMemory();
+    }
+    set_overhead_counters(state, x.size());
+}
+
+void nested_parex(benchmark::State& state) {
+    parex::chunked_executor ex({.max_concurrency = pb::threads()});
+    std::vector<float> x(nested_outer * nested_inner);
+    const auto inner = parex::chunks(nested_inner, parex::grain{nested_grain});
+    const auto run = [&](auto&& body) {
+        ex.for_each(parex::chunks(nested_outer, parex::grain{1}), [&](parex::chunk outer) {
+            float* row = x.data() + outer.begin * nested_inner;
+            ex.for_each(inner, [&](parex::chunk c) { body(row, c.begin, c.end); });
+        });
+    };
+    run([](float* row, std::size_t b, std::size_t e) { std::fill(row + b, row + e, 1.0f); });
+    for (auto _ : state) {
+        run([](float* row, std::size_t b, std::size_t e) { pb::halve_plus_one(row, b, e); });
+        benchmark::ClobberMemory();
+    }
+    set_overhead_counters(state, x.size());
+}
+
+template <bool Isolated>
+void nested_tbb(benchmark::State& state) {
+    tbb::task_arena arena(static_cast<int>(pb::threads()));
+    std::vector<float> x(nested_outer * nested_inner);
+    const auto run = [&](auto&& body) {
+        arena.execute([&] {
+            tbb::parallel_for(std::size_t{0}, nested_outer, [&](std::size_t outer) {
+                float* row = x.data() + outer * nested_inner;
+                const auto inner = [&] {
+                    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, nested_inner, nested_grain),
+                                      [&](const auto& r) { body(row, r.begin(), r.end()); });
+                };
+                if constexpr (Isolated)
+                    tbb::this_task_arena::isolate(inner);
+                else
+                    inner();
+            });
+        });
+    };
+    run([](float* row, std::size_t b, std::size_t e) { std::fill(row + b, row + e, 1.0f); });
+    for (auto _ : state) {
+        run([](float* row, std::size_t b, std::size_t e) { pb::halve_plus_one(row, b, e); });
+        benchmark::ClobberMemory();
+    }
+    set_overhead_counters(state, x.size());
+}
+
+// ---------------------------------------------------------------------------------------------
 // map_reduce sum over 256 MiB of doubles, and the STREAM triad it is held against
 void sum_sequential(benchmark::State& state) {
     const auto& x = pb::sum_data();
@@ -409,6 +469,10 @@ PAREX_BENCH(overhead_sequential_1e5, "executor/for_each over 1e5 floats - grain 
 PAREX_BENCH(overhead_parex_1e5, "executor/for_each over 1e5 floats - grain 8Ki/parex")->Unit(benchmark::kMicrosecond);
 PAREX_BENCH(overhead_tbb_1e5, "executor/for_each over 1e5 floats - grain 8Ki/peer:tbb::parallel_for")
     ->Unit(benchmark::kMicrosecond);
+PAREX_BENCH(nested_sequential, "executor/nested for_each - 64 x 1e5 floats/sequential");
+PAREX_BENCH(nested_parex, "executor/nested for_each - 64 x 1e5 floats/parex");
+PAREX_BENCH(nested_tbb<false>, "executor/nested for_each - 64 x 1e5 floats/peer:tbb::parallel_for nested");
+PAREX_BENCH(nested_tbb<true>, "executor/nested for_each - 64 x 1e5 floats/peer:tbb::parallel_for nested, isolated");
 
 PAREX_BENCH(sum_sequential, "executor/map_reduce sum of 256 MiB doubles/sequential");
 PAREX_BENCH(sum_parex, "executor/map_reduce sum of 256 MiB doubles/parex");

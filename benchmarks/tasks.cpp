@@ -34,7 +34,7 @@ int empty_task() { return 1; }
 /// for every future and checks the sum, so that no variant skips its work.
 template <class Submit>
 void measure_futures(benchmark::State& state, std::size_t n, Submit submit) {
-    std::vector<std::future<int>> futures;
+    std::vector<decltype(submit())> futures;  // parex::task_future<int> for parex, std::future<int> for the rest
     futures.reserve(n);
     for (auto _ : state) {
         futures.clear();
@@ -51,10 +51,10 @@ void tasks_parex_submit(benchmark::State& state) {
     measure_futures(state, task_count, [&] { return ex.submit(empty_task); });
 }
 
-/// The same with as many threads running tasks as the peers' pools have. oneTBB starts at most one
-/// worker fewer than the machine has cores and counts the caller's slot in the executor's size; a
-/// caller blocked in std::future::get runs nothing, so the executor gets one slot more and oneTBB is
-/// allowed threads() workers (the route docs/chunked_executor.md gives for blocked callers).
+/// The same with threads() worker threads besides the caller: oneTBB starts at most one worker fewer
+/// than the machine has cores and counts the caller's slot in the executor's size, so the executor
+/// gets one slot more and oneTBB is allowed threads() workers. The caller runs the tasks it waits for
+/// that no worker has started, so here threads() + 1 threads may run tasks.
 void tasks_parex_submit_equal_workers(benchmark::State& state) {
     tbb::global_control workers(tbb::global_control::max_allowed_parallelism, pb::threads() + 1);
     parex::chunked_executor ex({.max_concurrency = pb::threads() + 1});

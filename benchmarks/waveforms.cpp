@@ -24,7 +24,7 @@ namespace wf = waveforms;
 namespace {
 
 const wf::domain grid{0.125, 1024};
-constexpr std::size_t batch_size = 10'000;
+const std::size_t batch_size = parex::bench::scaled(10'000, 20);  // 500 with PAREX_BENCH_SMALL
 
 wf::parameters typical() {  // a GW150914-like binary
     return {.m1 = 36,
@@ -86,7 +86,8 @@ const std::vector<wf::parameters>& batch_parameters() {
     return rows;
 }
 
-wf::batch& shared_batch() {  // 2.6 GB, its pages touched here so that no timed run pays the first touch
+// 2.6 GB (130 MB with PAREX_BENCH_SMALL), its pages touched here so that no timed run pays the first touch.
+wf::batch& shared_batch() {
     static auto b = [] {
         auto made = wf::make_batch(batch_size, grid.bins());
         std::fill(made.h_plus.begin(), made.h_plus.end(), std::complex<double>{});
@@ -108,7 +109,7 @@ void batch_pool(benchmark::State& state) {
 
 /// Every waveform builds its generator and frequency grid, one waveform per task: the first
 /// rebuild_count waveforms of the batch (the same per-waveform rate, a fraction of the run time).
-constexpr std::size_t rebuild_count = 1'000;
+const std::size_t rebuild_count = std::min<std::size_t>(1'000, batch_size);
 void batch_rebuild(benchmark::State& state) {
     const auto workers = std::size_t(state.range(0));
     parex::worker_pool<int> pool(parex::pool_options{.workers = workers}, [](std::size_t) { return 0; });

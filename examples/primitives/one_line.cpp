@@ -25,7 +25,7 @@ int main() {
         },
         std::plus<>{}, 0.0);
 
-    auto answer = parex::submit([] { return 6 * 7; });  // std::future<int>
+    auto answer = parex::submit([] { return 6 * 7; });  // parex::task_future<int>
     std::printf("sum = %.17g, answer = %d, threads = %zu\n", sum, answer.get(),
                 parex::default_executor().max_concurrency());
 }

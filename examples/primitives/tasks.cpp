@@ -4,14 +4,13 @@
 
 #include <atomic>
 #include <cstdio>
-#include <future>
 #include <stdexcept>
 #include <vector>
 
 int main() {
     parex::chunked_executor ex({.max_concurrency = 2});
 
-    std::vector<std::future<long>> squares;
+    std::vector<parex::task_future<long>> squares;
     for (long k = 1; k <= 4; ++k) squares.push_back(ex.submit([k] { return k * k; }));
     long total = 0;
     for (auto& f : squares) total += f.get();  // 1 + 4 + 9 + 16

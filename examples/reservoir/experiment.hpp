@@ -268,9 +268,8 @@ inline experiment_result run_experiment(parex::chunked_executor& executor, const
     return detail::run(&executor, e, space, series);
 }
 
-/// run_experiment on the calling thread alone, with the same results bit for bit: for a task of an
-/// outer parallel loop (a sweep), which must not wait on nested parallel work while it holds its
-/// worker's workspace.
+/// run_experiment on the calling thread alone, with the same results bit for bit: a reference for
+/// the parallel form, and for callers that have no executor.
 inline experiment_result run_experiment(const experiment& e, workspace& space, const task_series* series = nullptr) {
     return detail::run(nullptr, e, space, series);
 }

@@ -109,16 +109,18 @@ struct sweep_outcome {
     double lower_bound_seconds = 0;
 };
 
-/// Runs every experiment of `grid` as one task on `executor` (each on one thread, run_experiment's
-/// sequential form: the grid is the parallelism, and a row's numbers equal `run`'s for the same
-/// configuration, bit for bit). Each worker keeps its workspace (feature storage, generator) in a
-/// parex::worker_local between tasks. With schedule::cost_aware the tasks start heaviest first by
+/// Runs every experiment of `grid` as one task on `executor`; each task's own parallel parts (the
+/// normal equations, the free runs) run nested on the same executor, so threads left idle by the
+/// grid's last rows help the rows still running. A row's numbers equal `run`'s for the same
+/// configuration, bit for bit. Each worker keeps its workspace (feature storage, generator) in a
+/// parex::worker_local between tasks: the executor isolates nested calls, so no other row takes a
+/// workspace while its row waits in one. With schedule::cost_aware the tasks start heaviest first by
 /// `model`'s estimate of estimated_cost, and the measured times are recorded into `model`.
 /// Throws what the first failing experiment throws (the rest are not started).
 inline sweep_outcome run_sweep(parex::chunked_executor& executor, const std::vector<experiment>& grid, schedule order,
                                parex::cost_model& model) {
     parex::worker_local<workspace> spaces(executor, [](std::size_t) { return workspace{}; });
-    const auto task = [&](std::size_t i) { return run_experiment(grid[i], spaces.get()); };
+    const auto task = [&](std::size_t i) { return run_experiment(executor, grid[i], spaces.get()); };
     const auto start = std::chrono::steady_clock::now();
     sweep_outcome out;
     if (order == schedule::cost_aware) {

@@ -6,21 +6,23 @@
 // default_executor() is the process-wide one, and parex::for_each / map / map_reduce / submit use it.
 
 #include <parex/chunking.hpp>
+#include <parex/detail/combine_tree.hpp>
+#include <parex/detail/executor_core.hpp>
 #include <parex/detail/run_state.hpp>
 #include <parex/errors.hpp>
 #include <parex/run_control.hpp>
+#include <parex/task_future.hpp>
 #include <parex/topology.hpp>
 
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/partitioner.h>
-#include <oneapi/tbb/task_arena.h>
-#include <oneapi/tbb/task_group.h>
 
 #include <algorithm>
 #include <atomic>
 #include <concepts>
 #include <cstddef>
+#include <cstdlib>
 #include <exception>
 #include <functional>
 #include <future>
@@ -72,219 +74,23 @@ class chunked_executor;
 
 namespace detail {
 
-/// The task arenas of destroyed executors, each kept for the next executor of the same size. oneTBB
-/// (2021.8, Debian 12's, at least) does not free an arena that its worker threads served: every
-/// destroyed one keeps a few kilobytes, and every later arena takes longer to start, without bound
-/// (docs/chunked_executor.md, "Costs"). Handing arenas on keeps a program that makes an
-/// executor per call at the cost of its first one. Thread-safe; an arena is held by one executor at a
-/// time, and the idle ones are as many as the most executors of one size that were alive at once.
-class arena_pool {
-public:
-    struct shape {
-        int concurrency;
-        unsigned reserved_for_callers;
-        friend bool operator==(const shape&, const shape&) = default;
-    };
-    /// Puts the arena back into the pool rather than destroying it.
-    struct give_back {
-        shape key;
-        void operator()(tbb::task_arena* arena) const noexcept {
-            std::unique_ptr<tbb::task_arena> owned(arena);
-            auto& pool = instance();
-            try {
-                const std::lock_guard lock(pool.mutex_);
-                pool.idle_.push_back({key, std::move(owned)});
-            } catch (...) {  // no memory to keep it: destroyed, as without the pool
-            }
-        }
-    };
-    using handle = std::unique_ptr<tbb::task_arena, give_back>;
-
-    /// An idle arena of that shape, or a new one.
-    static handle take(shape key) {
-        auto& pool = instance();
-        {
-            const std::lock_guard lock(pool.mutex_);
-            const auto it =
-                std::find_if(pool.idle_.begin(), pool.idle_.end(), [&](const idle_arena& a) { return a.key == key; });
-            if (it != pool.idle_.end()) {
-                handle found(it->arena.release(), give_back{key});
-                pool.idle_.erase(it);
-                return found;
-            }
-        }
-        return handle(new tbb::task_arena(key.concurrency, key.reserved_for_callers), give_back{key});
-    }
-
-private:
-    struct idle_arena {
-        shape key;
-        std::unique_ptr<tbb::task_arena> arena;
-    };
-    // Constructed by the first executor's constructor, so destroyed after every static executor.
-    static arena_pool& instance() {
-        static arena_pool pool;
-        return pool;
-    }
-    std::mutex mutex_;
-    std::vector<idle_arena> idle_;
-};
-
-/// What an executor's operations share: the arena and its two task groups. Never moves (tasks and
-/// worker_local refer to it), so the executor owns it through a pointer and stays movable.
-struct executor_core {
-    explicit executor_core(std::size_t concurrency)
-        // An arena of one slot reserves none for callers: submitted tasks need a worker to run on.
-        : arena_handle(arena_pool::take({static_cast<int>(concurrency), concurrency > 1 ? 1u : 0u})),
-          arena(*arena_handle),
-          concurrency(concurrency),
-          // oneTBB before 2021.10 gives an arena of one a second slot, whose index a thread running
-          // there reports (oneTBB pull request #1128).
-          slots(std::max<std::size_t>(concurrency, 2)) {}
-
-    static constexpr auto traits = tbb::task_group_context::default_traits | tbb::task_group_context::concurrent_wait;
-    arena_pool::handle arena_handle;  // returned to the pool after the task groups are destroyed
-    tbb::task_arena& arena;
-    std::size_t concurrency;  // max_concurrency()
-    std::size_t slots;        // slot indices a thread may hold in the arena: [0, slots)
-    // Isolated: a cancellation of whatever task first used the group must not reach it.
-    tbb::task_group_context runs_context{tbb::task_group_context::isolated, traits};
-    tbb::task_group runs{runs_context};  // run() / wait()
-    tbb::task_group_context submits_context{tbb::task_group_context::isolated, traits};
-    tbb::task_group submits{submits_context};  // submit(); never cancelled: each future settles itself
-    std::atomic<std::size_t> runs_total{0};    // run() calls since the last wait()
-    std::atomic<std::size_t> runs_skipped{0};  // of those, tasks dropped by a cancellation
-    // The first exception a run() task threw since the last wait(). Kept here, not carried by oneTBB,
-    // so that it crosses to wait() with the caller's own standard library (libtbb may use another).
-    std::mutex runs_error_mutex;
-    std::exception_ptr runs_error;
-
-    /// Keeps `error` if it is the first since the last wait(), and drops the tasks not started.
-    void run_failed(std::exception_ptr error) noexcept {
-        {
-            std::lock_guard lock(runs_error_mutex);
-            if (!runs_error) runs_error = std::move(error);
-        }
-        runs.cancel();
-    }
-    /// The first exception since the last wait(), taken (null if none).
-    std::exception_ptr take_run_error() noexcept {
-        std::lock_guard lock(runs_error_mutex);
-        return std::exchange(runs_error, nullptr);
-    }
-};
-
-/// The combine tree of map_reduce over n partial results: level by level, stride 1, 2, 4, ..., pair p
-/// of a level combines partials[2 p stride] with partials[2 p stride + stride] into the left one. The
-/// shape depends on n alone. tree_pairs is the number of pairs of a level.
-inline constexpr std::size_t tree_pairs(std::size_t n, std::size_t stride) noexcept {
-    return (n - stride + 2 * stride - 1) / (2 * stride);
-}
-template <class T, class Reduce>
-void combine_pair(std::vector<T>& partials, std::size_t stride, std::size_t pair, Reduce& reduce) {
-    const auto left = pair * 2 * stride;
-    partials[left] = reduce(std::move(partials[left]), std::move(partials[left + stride]));
-}
-/// The whole tree on the calling thread; the result is then partials[0] (when there is one).
-template <class T, class Reduce>
-void combine_tree(std::vector<T>& partials, Reduce& reduce) {
-    for (std::size_t stride = 1; stride < partials.size(); stride *= 2)
-        for (std::size_t p = 0, pairs = tree_pairs(partials.size(), stride); p < pairs; ++p)
-            combine_pair(partials, stride, p, reduce);
-}
-
-/// The executor whose work this thread is running (a chunk, a pipeline stage, a task), or nullptr.
-inline thread_local const executor_core* running_core = nullptr;
-
-/// Marks the current thread as running `core`'s work for its lifetime; nests.
-class running_on {
-public:
-    explicit running_on(const executor_core* core) noexcept : previous_(running_core) { running_core = core; }
-    ~running_on() { running_core = previous_; }
-    running_on(const running_on&) = delete;
-    running_on& operator=(const running_on&) = delete;
-
-private:
-    const executor_core* previous_;
-};
-
-/// The arena slot of the calling thread in `core`'s arena: in [0, core.slots), held by no other thread
-/// while this one runs the executor's work. Throws parex::logic_error outside that work.
-inline std::size_t current_slot(const executor_core& core) {
-    const int slot = tbb::this_task_arena::current_thread_index();
-    if (running_core != &core || slot < 0 || static_cast<std::size_t>(slot) >= core.slots)
-        throw parex::logic_error("parex: per-worker state used outside a chunk, stage or task of its executor");
-    return static_cast<std::size_t>(slot);
-}
-
-/// A submit() task: runs f unless its stop token was requested first; settles the promise.
-template <class F, class R>
-struct submitted_task {
-    const executor_core* core;
-    mutable F fn;  // oneTBB calls tasks through a const reference
-    std::stop_token stop;
-    mutable std::promise<R> promise;
-
-    void operator()() const {
-        if (stop.stop_requested()) {
-            promise.set_exception(std::make_exception_ptr(task_cancelled{}));
-            return;
-        }
-        running_on here(core);
-        try {
-            if constexpr (std::is_void_v<R>) {
-                invoke();
-                promise.set_value();
-            } else {
-                promise.set_value(invoke());
-            }
-        } catch (...) {
-            promise.set_exception(std::current_exception());
-        }
-    }
-    R invoke() const {
-        if constexpr (std::invocable<F&, std::stop_token>)
-            return fn(stop);
-        else
-            return fn();
-    }
-};
-
-/// A run() task; one that is destroyed without having run was dropped by a cancellation.
-template <class F>
-struct group_task {
-    executor_core* core;
-    mutable F fn;
-    mutable bool ran = false;
-
-    group_task(executor_core* c, F f) : core(c), fn(std::move(f)) {}
-    group_task(group_task&& other) noexcept(std::is_nothrow_move_constructible_v<F>)
-        : core(std::exchange(other.core, nullptr)),
-          fn(std::move(other.fn)) {}
-    group_task& operator=(group_task&&) = delete;
-    ~group_task() {
-        if (core && !ran) core->runs_skipped.fetch_add(1, std::memory_order_relaxed);
-    }
-    void operator()() const {
-        ran = true;
-        running_on here(core);
-        try {
-            fn();
-        } catch (...) {
-            core->run_failed(std::current_exception());
-        }
-    }
-};
-
 /// The core of an executor, for parex's own headers (worker_local, pipeline).
 executor_core& core_of(chunked_executor& ex) noexcept;
+/// The default executor's exit handler: waits for its tasks.
+void drain_default_executor_at_exit() noexcept;
 
 }  // namespace detail
 
 /// Runs work on one oneTBB task arena of max_concurrency() slots: chunk plans, pipelines and tasks.
-/// Thread-safe: many threads may use one executor at once, and work running on it may call it again
-/// (nested parallelism runs in the same arena and never deadlocks; a task that blocks on a future of
-/// the same executor can, if every slot does).
+/// Thread-safe: many threads may use one executor at once, and work running on it may call it again.
+///
+/// Concurrency: at most max_concurrency() pieces of work (chunks, pipeline stages, tasks together) run
+/// at once, on at most that many threads; an executor of one runs them one at a time, on whichever
+/// thread calls it or on one worker (docs/chunked_executor.md, "Guarantees").
+/// Nesting: a call made from inside the executor's own work is isolated: while its thread waits, it
+/// runs only that call's chunks or stages, never another outer piece of work, so no outer piece sees
+/// another's worker_local State. A task that waits on a future of its own executor runs that task if
+/// it has not started (task_future), so waiting on the executor's own tasks never deadlocks.
 ///
 /// Semantics common to the chunk operations (for_each, map, map_reduce):
 /// - each chunk of the plan runs at most once; all run unless the call fails or is cancelled;
@@ -363,42 +169,41 @@ public:
             plan, options, [&](const chunk_of<Plan>& c, std::stop_token stop) {
                 return static_cast<T>(call(map_fn, c, std::move(stop)));
             });
-        const auto combine_levels = [&] {
-            detail::running_on here(core_.get());
-            for (std::size_t stride = 1; stride < partials.size(); stride *= 2) {
-                const auto pairs = detail::tree_pairs(partials.size(), stride);
-                const auto combine = [&](std::size_t pair) { detail::combine_pair(partials, stride, pair, reduce); };
-                if (runs_inline(plan) || pairs < 2) {
-                    for (std::size_t p = 0; p < pairs; ++p) combine(p);
-                } else {
-                    tbb::parallel_for(std::size_t{0}, pairs, [&](std::size_t p) {
-                        detail::running_on worker(core_.get());
-                        combine(p);
+        if (runs_inline(plan) || core_->serial()) {
+            core_->on_this_thread([&] { detail::combine_tree(partials, reduce); });
+        } else if (partials.size() > 1) {
+            core_->in_parallel([&] {
+                for (std::size_t stride = 1; stride < partials.size(); stride *= 2) {
+                    const auto pairs = detail::tree_pairs(partials.size(), stride);
+                    tbb::parallel_for(std::size_t{0}, pairs, [&](std::size_t pair) {
+                        detail::running_on here(core_.get());
+                        detail::combine_pair(partials, stride, pair, reduce);
                     });
                 }
-            }
-        };
-        if (partials.size() > 1) core_->arena.execute(combine_levels);
+            });
+        }
         if (partials.empty()) return init;  // only a user plan can have no chunk at all
         return reduce(std::move(init), std::move(partials.front()));
     }
 
     // --- tasks -------------------------------------------------------------------------------------
 
-    /// Queues f() (or f(stop), if f takes a std::stop_token) to run on the arena and returns its future
-    /// at once: the value, or the exception f threw. If `stop` is requested before the task starts it
-    /// never runs and the future throws task_cancelled; requested while it runs, f sees it.
-    /// Cost: one oneTBB task (a small-object allocation) and one promise.
+    /// Queues f() (or f(stop), if f takes a std::stop_token) to run on the arena and returns its
+    /// task_future at once: the value, or the exception f threw. A thread that waits on the future
+    /// runs the task itself if no worker has started it. If `stop` is requested before the task starts
+    /// it never runs and the future throws task_cancelled; requested while it runs, f sees it.
+    /// Cost: one oneTBB task and the shared state (one allocation).
     template <task_function F>
     auto submit(F f, std::stop_token stop = {}) {
         using result =
             typename std::conditional_t<std::invocable<F&, std::stop_token>, std::invoke_result<F&, std::stop_token>,
                                         std::invoke_result<F&>>::type;
-        std::promise<result> promise;
-        auto future = promise.get_future();
-        core_->arena.enqueue(core_->submits.defer(
-            detail::submitted_task<F, result>{core_.get(), std::move(f), std::move(stop), std::move(promise)}));
-        return future;
+        std::shared_ptr<detail::task_state<result>> state =
+            std::make_shared<detail::task_state_for<F, result>>(core_.get(), std::move(f), std::move(stop));
+        core_->arena.enqueue(core_->submits.defer([core = core_.get(), task = state] {
+            if (task->unclaimed()) core->as_queued_task([&] { task->run_unless_claimed(); });
+        }));
+        return task_future<result>(std::move(state));
     }
 
     /// Queues f() to run on the arena and returns at once (fire and forget); wait() collects it.
@@ -411,7 +216,7 @@ public:
     }
 
     /// Blocks until every task given to run() so far has finished or been dropped (the calling thread
-    /// runs tasks meanwhile), then rethrows the first exception one of them threw: once a task has
+    /// runs the executor's queued tasks meanwhile), then rethrows the first exception one of them threw: once a task has
     /// thrown, tasks not yet started are dropped. Throws operation_cancelled if cancel() dropped tasks.
     /// Afterwards the group is empty and ready for new run() calls. Call it from outside the tasks.
     void wait() {
@@ -462,7 +267,6 @@ private:
         detail::run_state state(options, n, WithToken);
         const bool report_each = static_cast<bool>(options.on_progress);
         const auto run_range = [&](std::size_t begin, std::size_t end) {
-            detail::running_on here(core_.get());
             std::size_t done = 0;
             for (auto i = begin; i < end && !state.stopping(); ++i) {
                 try {
@@ -478,13 +282,16 @@ private:
             }
             if (done > 0) state.unit_done(done);
         };
-        if (runs_inline(plan)) {
-            core_->arena.execute([&] { run_range(0, n); });
+        if (runs_inline(plan) || core_->serial()) {
+            if (n > 0) core_->on_this_thread([&] { run_range(0, n); });
         } else if (n > 0) {
-            core_->arena.execute([&] {
+            core_->in_parallel([&] {
                 tbb::parallel_for(
                     tbb::blocked_range<std::size_t>(0, n, 1),
-                    [&](const tbb::blocked_range<std::size_t>& r) { run_range(r.begin(), r.end()); },
+                    [&](const tbb::blocked_range<std::size_t>& r) {
+                        detail::running_on here(core_.get());
+                        run_range(r.begin(), r.end());
+                    },
                     tbb::auto_partitioner{});
             });
         }
@@ -528,6 +335,7 @@ private:
     }
 
     friend detail::executor_core& detail::core_of(chunked_executor& ex) noexcept;
+    friend void detail::drain_default_executor_at_exit() noexcept;
 
     executor_options options_;
     std::unique_ptr<detail::executor_core> core_;
@@ -537,12 +345,34 @@ inline detail::executor_core& detail::core_of(chunked_executor& ex) noexcept { r
 
 // --- the default executor and the one-line forms ----------------------------------------------------
 
+namespace detail {
+/// Set once the default executor's exit handler has waited for its tasks; default_executor() then
+/// registers the handler again, so that tasks queued by a later static destructor are waited for too.
+inline std::atomic<bool> default_executor_drained{false};
+}  // namespace detail
+
 /// The process-wide executor: max_concurrency = workers_for(workload::cpu_bound), which honours
-/// PAREX_NUM_THREADS. Built on first use, thread-safe; destroyed at exit, after waiting for its tasks.
+/// PAREX_NUM_THREADS. Built on first use, thread-safe, and usable until the process ends, from static
+/// destructors too: it is never destroyed. At exit it waits for its run() and submit() tasks, in the
+/// place its static destructor would have had (a std::atexit handler registered when it is built),
+/// and again after any later static destructor that used it.
 /// Throws parex::invalid_argument (on every call until it is fixed) when PAREX_NUM_THREADS is invalid.
 inline chunked_executor& default_executor() {
-    static chunked_executor executor;
-    return executor;
+    // Immortal: a static destroyed at exit could be used by a later static destructor, or by a thread.
+    static chunked_executor* const executor = [] {
+        auto* made = new chunked_executor;  // NOLINT(cppcoreguidelines-owning-memory)
+        std::atexit(detail::drain_default_executor_at_exit);
+        return made;
+    }();
+    if (detail::default_executor_drained.load(std::memory_order_relaxed) &&
+        detail::default_executor_drained.exchange(false))
+        std::atexit(detail::drain_default_executor_at_exit);
+    return *executor;
+}
+
+inline void detail::drain_default_executor_at_exit() noexcept {
+    default_executor().drain();
+    default_executor_drained.store(true);
 }
 
 /// default_executor().for_each(n, f): f(i) for every i in [0, n).
@@ -588,7 +418,7 @@ T sequential_map_reduce(const Plan& plan, Map&& map_fn, Reduce&& reduce, T init)
     return reduce(std::move(init), std::move(partials.front()));
 }
 
-/// default_executor().submit(f, stop).
+/// default_executor().submit(f, stop): a task_future.
 template <task_function F>
 auto submit(F f, std::stop_token stop = {}) {
     return default_executor().submit(std::move(f), std::move(stop));

@@ -9,6 +9,7 @@
 #include <parex/records.hpp>
 #include <parex/run_control.hpp>
 #include <parex/shm_arena.hpp>
+#include <parex/task_future.hpp>
 #include <parex/topology.hpp>
 #include <parex/version.hpp>
 #include <parex/worker_local.hpp>

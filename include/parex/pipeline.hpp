@@ -88,6 +88,30 @@ std::size_t run_pipeline(chunked_executor& executor, Source&& source, Transform&
     };
 
     bool drained = false;
+    if (core.serial()) {  // one stage at a time: in order, on the calling thread (executor_core)
+        core.on_this_thread([&] {
+            while (!state.stopping()) {
+                std::optional<item> next;
+                guarded([&] { next = source(); });
+                if (!next) {
+                    drained = !state.stopping();
+                    break;
+                }
+                state.add_to_total();
+                std::optional<result> out;
+                guarded([&] { out.emplace(transform(std::move(*next))); });
+                if (!out || state.stopping()) continue;
+                guarded([&] {
+                    sink(std::move(*out));
+                    state.unit_done();
+                });
+            }
+        });
+        if (!drained) state.mark_incomplete();
+        state.finish();
+        return state.done();
+    }
+
     using in_token = detail::token<item>;
     using out_token = detail::token<result>;
     const auto stages = tbb::make_filter<void, in_token>(tbb::filter_mode::serial_in_order,
@@ -124,7 +148,7 @@ std::size_t run_pipeline(chunked_executor& executor, Source&& source, Transform&
 
     tbb::task_group_context context;  // isolated: a cancellation outside does not reach in
     try {
-        core.arena.execute([&] { tbb::parallel_pipeline(in_flight, stages, context); });
+        core.in_parallel([&] { tbb::parallel_pipeline(in_flight, stages, context); });
     } catch (...) {
         state.fail(std::current_exception());  // oneTBB itself failed (no stage's exception gets here)
     }

@@ -18,11 +18,12 @@ namespace parex {
 ///
 /// Guarantees:
 /// - at most one State per slot, built by `init(slot)` on the thread that first calls get() in that
-///   slot, when it first does. ex.max_concurrency() slots, except that an executor of one has two on
-///   oneTBB before 2021.10 (its arena has a second slot; oneTBB pull request #1128);
+///   slot, when it first does; ex.max_concurrency() slots;
 /// - a State is never used by two threads at once: a slot is held by one thread at a time, and a
-///   thread keeps its slot while it runs a chunk, stage or task. The same thread may see its State
-///   again in work it runs nested inside that work (a chunk that calls the executor again);
+///   thread keeps its slot while it runs a chunk, stage or task;
+/// - a State is never seen by two outer pieces of work: while a piece waits in a nested call on the
+///   executor, its thread runs only that call's work (isolation), or the task whose future it waits
+///   for. That nested work, run on the same thread, sees the same State;
 /// - States are destroyed with the worker_local, on the thread that destroys it.
 ///
 /// Unlike worker_pool's initializer, init runs lazily: a slot that no thread uses builds nothing, and
@@ -38,7 +39,7 @@ public:
                      std::same_as<std::remove_cvref_t<std::invoke_result_t<Init&, std::size_t>>, State>
     worker_local(chunked_executor& executor, Init init)
         : core_(&detail::core_of(executor)),
-          slots_(std::make_unique<slot[]>(core_->slots)),
+          slots_(std::make_unique<slot[]>(core_->slots())),
           build_(std::make_unique<builder_for<Init>>(std::move(init))) {}
 
     worker_local(const worker_local&) = delete;
@@ -56,7 +57,7 @@ public:
     /// Number of States built so far. Call it when no work uses this worker_local.
     [[nodiscard]] std::size_t built() const noexcept {
         std::size_t n = 0;
-        for (std::size_t i = 0; i < core_->slots; ++i) n += slots_[i].state.has_value();
+        for (std::size_t i = 0; i < core_->slots(); ++i) n += slots_[i].state.has_value();
         return n;
     }
 
@@ -65,7 +66,7 @@ public:
     template <class F>
         requires std::invocable<F&, State&>
     void for_each_built(F f) {
-        for (std::size_t i = 0; i < core_->slots; ++i)
+        for (std::size_t i = 0; i < core_->slots(); ++i)
             if (slots_[i].state) f(*slots_[i].state);
     }
 

@@ -78,7 +78,7 @@ TEST_CASE("a worker_local State is never used by two threads at once", "[worker_
         state.leave();
     };
     // Chunks, nested chunks, run() tasks and submitted tasks, all at once on one executor.
-    std::vector<std::future<void>> futures;
+    std::vector<parex::task_future<void>> futures;
     for (std::size_t i = 0; i < 100; ++i) {
         ex.run([&, i] { use(i); });
         futures.push_back(ex.submit([&, i] { use(i + 7); }));

@@ -1,0 +1,180 @@
+#pragma once
+// parex/task_future.hpp: the future that chunked_executor::submit returns. Waiting on it never idles the
+// waiting thread while the task is still queued: get() and wait() run the task there and then.
+
+#include <parex/detail/executor_core.hpp>
+#include <parex/errors.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <concepts>
+#include <condition_variable>
+#include <exception>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace parex {
+
+namespace detail {
+
+/// What a submitted task and its future share: the task's stop token and result, and which of the
+/// threads that may run it (a worker that took it from the arena's queue, or a thread waiting on its
+/// future) claimed it. The result is published through `done` (an atomic wait, no system call unless a
+/// thread sleeps on it); std::promise would cost a futex call per task (libstdc++'s call_once).
+template <class R>
+class task_state {
+public:
+    task_state(executor_core* c, std::stop_token s) : core(c), stop_(std::move(s)) {}
+    task_state(const task_state&) = delete;
+    task_state& operator=(const task_state&) = delete;
+    virtual ~task_state() = default;
+
+    executor_core* const core;
+
+    [[nodiscard]] bool unclaimed() const noexcept { return !claimed_.load(std::memory_order_relaxed); }
+    [[nodiscard]] bool ready() const noexcept { return done_.load(std::memory_order_acquire); }
+
+    /// Runs the task and publishes its result, unless another thread claimed it first. Called as the
+    /// executor's work (executor_core::as_queued_task or on_this_thread).
+    void run_unless_claimed() {
+        if (!unclaimed() || claimed_.exchange(true, std::memory_order_acq_rel)) return;
+        if (stop_.stop_requested()) {
+            error_ = std::make_exception_ptr(task_cancelled{});
+        } else {
+            try {
+                if constexpr (std::is_void_v<R>)
+                    invoke(stop_);
+                else
+                    value_.emplace(invoke(stop_));
+            } catch (...) {
+                error_ = std::current_exception();
+            }
+        }
+        done_.store(true, std::memory_order_seq_cst);
+        done_.notify_all();
+        if (timed_waiters_.load(std::memory_order_seq_cst) > 0) {
+            // A timed waiter checks done_ holding the mutex: once this thread has held it too, the
+            // waiter either saw done_ or is asleep on timed_ready_, and the notification reaches it.
+            timed_mutex_.lock();
+            timed_mutex_.unlock();
+            timed_ready_.notify_all();
+        }
+    }
+
+    void wait() const noexcept {
+        while (!ready()) done_.wait(false, std::memory_order_acquire);
+    }
+    template <class Clock, class Duration>
+    bool wait_until(const std::chrono::time_point<Clock, Duration>& deadline) {
+        if (ready()) return true;
+        timed_waiters_.fetch_add(1, std::memory_order_seq_cst);
+        std::unique_lock lock(timed_mutex_);
+        const bool finished = timed_ready_.wait_until(lock, deadline, [&] { return ready(); });
+        timed_waiters_.fetch_sub(1, std::memory_order_relaxed);
+        return finished;
+    }
+
+    /// The result, moved out: the value, or the task's exception rethrown. Call once, after wait().
+    R take() {
+        if (error_) std::rethrow_exception(error_);
+        if constexpr (!std::is_void_v<R>) return std::move(*value_);
+    }
+
+private:
+    virtual R invoke(std::stop_token& stop) = 0;
+
+    std::stop_token stop_;
+    std::atomic<bool> claimed_{false};
+    std::atomic<bool> done_{false};
+    std::exception_ptr error_;
+    [[no_unique_address]] std::conditional_t<std::is_void_v<R>, std::monostate, std::optional<R>> value_;
+    std::atomic<int> timed_waiters_{0};
+    std::mutex timed_mutex_;
+    std::condition_variable timed_ready_;
+};
+
+template <class F, class R>
+class task_state_for final : public task_state<R> {
+public:
+    task_state_for(executor_core* c, F f, std::stop_token s) : task_state<R>(c, std::move(s)), fn_(std::move(f)) {}
+
+private:
+    R invoke(std::stop_token& stop) override {
+        if constexpr (std::invocable<F&, std::stop_token>)
+            return fn_(stop);
+        else
+            return fn_();
+    }
+    F fn_;
+};
+
+}  // namespace detail
+
+/// The result of a task given to chunked_executor::submit, used like std::future<R>, whose waiting
+/// thread works.
+///
+/// get() and wait(), when no thread has started the task yet, run it on the calling thread, as the
+/// executor's work (it holds an arena slot, so worker_local works in it); otherwise they block until
+/// the thread that runs it is done. So waiting never leaves a queued task behind an idle waiter, and a
+/// task that waits on a future of its own executor cannot deadlock, even with every slot waiting: the
+/// waiter runs what it waits for, or the task it waits for is running. wait_for and wait_until only
+/// wait.
+///
+/// Move-only, like std::future; get() may be called once, after which valid() is false. Calls on
+/// a future that is not valid() throw std::future_error (no_state), as std::future's may. R may be
+/// void or any movable type (not a reference).
+template <class R>
+class task_future {
+    static_assert(!std::is_reference_v<R>, "parex: a task returning a reference: return a pointer or a copy");
+
+public:
+    task_future() noexcept = default;
+
+    /// True until get() or a move from it.
+    [[nodiscard]] bool valid() const noexcept { return state_ != nullptr; }
+
+    /// The task's value, or the exception it threw; task_cancelled if its stop token was requested
+    /// before it started. Runs the task here if no thread has started it.
+    R get() {
+        wait();
+        const auto state = std::move(state_);
+        return state->take();
+    }
+
+    /// Returns when the task has finished; runs it here if no thread has started it.
+    void wait() const {
+        check();
+        if (state_->unclaimed()) state_->core->on_this_thread([&] { state_->run_unless_claimed(); });
+        state_->wait();
+    }
+
+    /// Waits up to `timeout` for the task (never runs it here).
+    template <class Rep, class Period>
+    std::future_status wait_for(const std::chrono::duration<Rep, Period>& timeout) const {
+        return wait_until(std::chrono::steady_clock::now() + timeout);
+    }
+    /// Waits until `deadline` for the task (never runs it here).
+    template <class Clock, class Duration>
+    std::future_status wait_until(const std::chrono::time_point<Clock, Duration>& deadline) const {
+        check();
+        return state_->wait_until(deadline) ? std::future_status::ready : std::future_status::timeout;
+    }
+
+private:
+    friend class chunked_executor;
+    explicit task_future(std::shared_ptr<detail::task_state<R>> state) noexcept : state_(std::move(state)) {}
+
+    void check() const {
+        if (!state_) throw std::future_error(std::future_errc::no_state);
+    }
+
+    std::shared_ptr<detail::task_state<R>> state_;
+};
+
+}  // namespace parex
