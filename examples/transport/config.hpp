@@ -18,18 +18,22 @@ namespace transport {
 /// A run's grid and beam. Lengths in cm, energies in MeV (kinetic), angles in radians. Fields left at 0
 /// are filled by resolve(); the simulation itself takes only complete configurations.
 struct config {
-    double energy_mev = 100;   ///< beam energy E_max, inside the stopping-power table
-    double cutoff_mev = 1;     ///< fluence that would fall below the grid's lowest energy is absorbed
-    std::size_t energies = 0;  ///< Ne, energy bins uniform in CSDA range from E_max down to the cut-off
-    std::size_t angles = 41;   ///< Ntheta, bins uniform over [-theta_max, theta_max]
-    std::size_t nz = 0;        ///< depth cells of dz, from the entrance surface z = 0
-    std::size_t nx = 0;        ///< lateral cells of dx, centred on the beam axis x = 0
-    double dz_cm = 0.1;
-    double dx_cm = 0.1;
+    double energy_mev = 100;    ///< beam energy E_max, inside the stopping-power table
+    double cutoff_mev = 1;      ///< fluence that would fall below the grid's lowest energy is absorbed
+    std::size_t energies = 0;   ///< Ne, energy bins uniform in CSDA range from E_max down to the cut-off
+    std::size_t angles = 41;    ///< Ntheta, bins uniform over [-theta_max, theta_max]
+    std::size_t nz = 0;         ///< depth cells of dz, from the entrance surface z = 0
+    std::size_t nx = 0;         ///< lateral cells of dx, centred on the beam axis x = 0
+    double dz_cm = 0;           ///< depth cell; 0: default_cell_cm
+    double dx_cm = 0;           ///< lateral cell; 0: default_cell_cm
     double step_cm = 0;         ///< path length per step, at most min(dz, dx)
     double theta_max_rad = 0;   ///< half-width of the angular grid, in (0, pi/2)
     double dy_cm = 1;           ///< thickness of the 2-D slab, for dose per incident proton
     std::size_t max_steps = 0;  ///< run() stops after this many steps at the latest
+    // The beam at the surface: Gaussian in energy, position and angle, independently; 0 is a delta.
+    double energy_spread_mev = 0;  ///< sigma_E of the kinetic energy around energy_mev
+    double beam_sigma_cm = 0;      ///< sigma_x of the spot
+    double divergence_rad = 0;     ///< sigma_theta of the direction, uncorrelated with position
 };
 
 /// Size limits of a grid, checked by resolve() and validate(): a cell count per axis, the angle and
@@ -47,10 +51,19 @@ enum class precision { f32, f64 };
 
 namespace detail {
 
-/// (R_top, E_top): the beam enters at z = 0 and is carried analytically to z0 - ds/2, where z0 = dz/2 is
-/// the first node, so that the first energy-loss step covers [z0 - ds/2, z0 + ds/2] (zero when ds = dz).
+/// The highest energy the beam brings: energy_mev + 4 sigma_E, at most the table's top.
+inline double beam_top_mev(const config& c, const stopping_power_table& t) {
+    return std::min(c.energy_mev + 4 * c.energy_spread_mev, t.max_energy_mev());
+}
+
+/// The CSDA range the beam loses before the first step: it enters at z = 0 and is carried analytically
+/// to z0 - ds/2, where z0 = dz/2 is the first node, so that the first energy-loss step covers
+/// [z0 - ds/2, z0 + ds/2] (zero when ds = dz).
+inline double entrance_carry_g_cm2(const config& c) { return (c.dz_cm - c.step_cm) / 2 * water_density_g_cm3; }
+
+/// (R_top, E_top): the top of the energy grid, the beam's highest energy carried to the first step.
 inline std::pair<double, double> grid_top(const config& c, const stopping_power_table& t) {
-    const double r = t.csda_range(c.energy_mev) - (c.dz_cm - c.step_cm) / 2 * water_density_g_cm3;
+    const double r = t.csda_range(beam_top_mev(c, t)) - entrance_carry_g_cm2(c);
     return {r, t.energy_at_csda_range(r)};
 }
 
@@ -74,6 +87,12 @@ inline void validate_given(const config& c, const stopping_power_table& t) {
     require(c.dx_cm > 0, "dx_cm = " + str(c.dx_cm) + " must be positive");
     require(c.dy_cm > 0, "dy_cm = " + str(c.dy_cm) + " must be positive");
     require(c.angles > 0, "angles = 0 must be positive");
+    require(c.energy_spread_mev >= 0 && c.energy_spread_mev <= 0.25 * c.energy_mev,
+            "energy_spread_mev = " + str(c.energy_spread_mev) + " must lie in [0, energy_mev / 4]");
+    require(c.beam_sigma_cm >= 0 && c.beam_sigma_cm <= 100,
+            "beam_sigma_cm = " + str(c.beam_sigma_cm) + " must lie in [0, 100]");
+    require(c.divergence_rad >= 0 && c.divergence_rad <= 0.2,
+            "divergence_rad = " + str(c.divergence_rad) + " must lie in [0, 0.2]");
     require(c.step_cm >= 0, "step_cm = " + str(c.step_cm) + " must be positive");
     require(c.step_cm <= std::min(c.dz_cm, c.dx_cm), "step_cm = " + str(c.step_cm) +
                                                          " is longer than a cell (dz_cm = " + str(c.dz_cm) +
@@ -90,7 +109,7 @@ inline void validate_given(const config& c, const stopping_power_table& t) {
     require(c.nx <= max_cells_per_axis,
             "nx = " + std::to_string(c.nx) + " is above the limit " + std::to_string(max_cells_per_axis));
     // the range in cells and in steps: bounded, so that loops stepping through it end
-    const double range_cm = t.csda_range(c.energy_mev) / water_density_g_cm3;
+    const double range_cm = t.csda_range(beam_top_mev(c, t)) / water_density_g_cm3;
     const auto cells = [&](double length_cm) { return range_cm / length_cm; };
     const auto limit = static_cast<double>(max_cells_per_axis);
     require(cells(c.dz_cm) <= limit, "dz_cm = " + str(c.dz_cm) + ": the beam's range of " + str(range_cm) +
@@ -132,16 +151,39 @@ inline void validate(const config& c, const stopping_power_table& t) {
 
 }  // namespace detail
 
+/// The default cell side, cm: 1 mm, halved until it is at most a third of the Fermi-Eyges lateral
+/// spread at the end of the range (the beam's spot and divergence included), so that the lateral
+/// profile spans several cells wherever it is wider than half a cell (at 1 mm, a 70 MeV pencil beam
+/// never exceeds one cell, and any grid scheme's numerical spread would rival the physical one).
+/// 0.25 mm at 70 MeV, 0.5 mm at 100 MeV, 1 mm from about 130 MeV.
+inline double default_cell_cm(const config& c, const stopping_power_table& t) {
+    const double range = t.csda_range(c.energy_mev) / water_density_g_cm3;
+    const double sigma = fermi_eyges_sigma_cm(t, c.energy_mev, range, c.beam_sigma_cm, c.divergence_rad);
+    double cell = 0.1;
+    while (cell > sigma / 3 && cell > 0.1 / 64) cell /= 2;
+    return cell;
+}
+
 /// Fills the fields left at 0, then validates. Defaults, all for a beam that stops inside the grid:
-/// step = dz; energies = one bin per step of residual range, with the cut-off raised (by less than one
-/// step of range) so that energy loss moves fluence exactly one bin per step, without numerical
-/// straggling; theta_max = 5 x rms_angle_at_end_of_range (at least 0.02); nz = the CSDA range plus 5 %
-/// and 3 cells; nx = odd, covering +-(5 sigma_x at the end of range + 3 dx); max_steps = twice the range
-/// in steps plus Ne plus 10. Throws std::invalid_argument naming a bad field.
+/// dz = dx = default_cell_cm; step = min(dz, dx); energies = one bin per step of residual range from the beam's top energy
+/// (energy_mev + 4 sigma_E), with the cut-off raised (by less than one step of range) so that the mean
+/// energy loss moves fluence exactly one bin per step, without numerical straggling; theta_max = 5 x
+/// the RMS angle at the end of the range with the divergence added in quadrature (in [0.02, 1.2]); nz =
+/// the CSDA range plus 5 % and 3 cells; nx = odd, covering +-(5 sigma_x at the end of range + 3 dx),
+/// sigma_x from Fermi-Eyges with the beam's spot and divergence; max_steps = twice the range in steps
+/// plus Ne plus 10. Throws std::invalid_argument naming a bad field.
 inline config resolve(config c, const stopping_power_table& t) {
+    if (c.dz_cm == 0 || c.dx_cm == 0) {
+        config probe = c;  // the energy, spread, spot and divergence checked before they are used
+        probe.dz_cm = probe.dx_cm = 0.1;
+        detail::validate_given(probe, t);
+        const double cell = default_cell_cm(c, t);
+        if (c.dz_cm == 0) c.dz_cm = cell;
+        if (c.dx_cm == 0) c.dx_cm = cell;
+    }
     detail::validate_given(c, t);
     if (c.step_cm == 0) c.step_cm = std::min(c.dz_cm, c.dx_cm);
-    const double range = t.csda_range(c.energy_mev) / water_density_g_cm3;
+    const double range = t.csda_range(detail::beam_top_mev(c, t)) / water_density_g_cm3;
     const double r_top = detail::grid_top(c, t).first;
     if (c.energies == 0) {
         const double r_cut = t.csda_range(c.cutoff_mev);
@@ -153,10 +195,11 @@ inline config resolve(config c, const stopping_power_table& t) {
     }
     if (c.theta_max_rad == 0)
         c.theta_max_rad =
-            std::clamp(5 * rms_angle_at_end_of_range(t, c.energy_mev, c.step_cm, c.cutoff_mev), 0.02, 1.2);
+            std::clamp(5 * std::hypot(rms_angle_at_end_of_range(t, c.energy_mev), c.divergence_rad), 0.02, 1.2);
     if (c.nz == 0) c.nz = static_cast<std::size_t>(std::ceil(1.05 * range / c.dz_cm)) + 3;
     if (c.nx == 0) {
-        const double half = 5 * fermi_eyges_sigma_cm(t, c.energy_mev, c.step_cm, range) + 3 * c.dx_cm;
+        const double sigma = fermi_eyges_sigma_cm(t, c.energy_mev, range, c.beam_sigma_cm, c.divergence_rad);
+        const double half = 5 * sigma + 3 * c.dx_cm;
         c.nx = 2 * static_cast<std::size_t>(std::ceil(half / c.dx_cm)) + 1;
     }
     if (c.max_steps == 0) c.max_steps = static_cast<std::size_t>(2 * range / c.step_cm) + c.energies + 10;
@@ -170,6 +213,7 @@ inline config resolve(config c, const stopping_power_table& t) {
 inline config range_fitted_grid(double energy_mev, const stopping_power_table& t) {
     config c;
     c.energy_mev = energy_mev;
+    c.dz_cm = c.dx_cm = 0.1;  // replaced below, once the energy is known to be valid
     detail::validate_given(c, t);
     c.nz = c.nx = 40;
     c.angles = 72;

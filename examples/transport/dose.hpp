@@ -29,18 +29,24 @@ inline double bragg_peak_cm(const config& c, const std::vector<double>& depth_do
     return (static_cast<double>(k) + 0.5) * c.dz_cm;
 }
 
-/// R80, cm: the depth beyond the maximum where the depth dose falls to 80 % of it, by linear
-/// interpolation between cell centres. NaN when it does not fall that far inside the grid.
-inline double r80_cm(const config& c, const std::vector<double>& depth_dose) {
+/// The depth beyond the maximum where the depth dose falls to `level` (0.8 for R80, 0.2 for R20) of
+/// it, cm, by linear interpolation between cell centres. NaN when it does not fall that far inside the
+/// grid.
+inline double distal_depth_cm(const config& c, const std::vector<double>& depth_dose, double level) {
     const auto peak = std::max_element(depth_dose.begin(), depth_dose.end());
-    const double level = 0.8 * *peak;
+    const double threshold = level * *peak;
     for (auto it = peak + 1; it != depth_dose.end(); ++it) {
-        if (*it >= level) continue;
+        if (*it >= threshold) continue;
         const auto k = static_cast<double>(it - depth_dose.begin());
         const double before = *(it - 1), after = *it;
-        return (k - 0.5 + (before - level) / (before - after)) * c.dz_cm;
+        return (k - 0.5 + (before - threshold) / (before - after)) * c.dz_cm;
     }
     return std::numeric_limits<double>::quiet_NaN();
+}
+
+/// R80, cm: distal_depth_cm at 80 % of the maximum.
+inline double r80_cm(const config& c, const std::vector<double>& depth_dose) {
+    return distal_depth_cm(c, depth_dose, 0.8);
 }
 
 /// RMS lateral spread of the dose, cm, in the depth cell containing depth_cm (about its own mean).

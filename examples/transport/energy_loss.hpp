@@ -1,99 +1,180 @@
 #pragma once
-// transport/energy_loss.hpp: the energy-loss operator of simulation<T> (continuous slowing down over
-// one step, deposits as dose) and its energy grid.
+// transport/energy_loss.hpp: the energy-loss operator of simulation<T> (slowing down over one step with
+// Bohr straggling and nuclear removal, deposits as dose), its energy grid, and the window's upkeep.
 
 #include <transport/kernels.hpp>
 #include <transport/simulation.hpp>
 
 #include <parex/chunking.hpp>
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <utility>
+#include <vector>
 
 namespace transport {
 
 template <class T>
 std::size_t simulation<T>::lose_energy() {
     if (stopped()) return 0;
+    absorb_negligible();
+    if (stopped()) return 0;
     const auto [lo2, hi2] = window_after_loss();
     const std::size_t lo = lo_, hi = hi_;
-    clear_next_outside(lo2, hi2);
+    clear_next_outside({lo2, hi2, zlo_, zhi_});
     const bool past_cache = store_past_cache();
-    const auto plan = parex::chunks(p_, parex::grain{loss_grain});
-    const auto partial = executor_.map_reduce(
-        plan,
+    // The positions (theta, z, x) of the window's rows: one run of p_ when the window spans all rows,
+    // else one run of cells per angle; each run cut into blocks of loss_grain.
+    const bool all_rows = zlo_ == 0 && zhi_ == c_.nz;
+    const std::size_t run = all_rows ? p_ : (zhi_ - zlo_) * c_.nx, runs = all_rows ? 1 : c_.angles;
+    const std::size_t offset = all_rows ? 0 : zlo_ * c_.nx;
+    const std::size_t blocks = (run + loss_grain - 1) / loss_grain;
+    const double deposited = executor_.map_reduce(
+        parex::chunks(runs * blocks, parex::grain{1}),
         [&](const parex::chunk& ch) {
-            // Each target row is written once, from its sources (a contiguous run of bins, since targets
-            // do not decrease with the source), right after those sources' deposits were taken: psi is
-            // read once and the new buffer written once, with the chunk's rows still in cache. Deposits
-            // add up in T, one multiply-add per bin (in double, the conversions cost more than the
-            // memory traffic in float32); the chunk's total is taken from them once, in double.
-            const std::size_t n = ch.size();
-            T* __restrict e = edep_.data() + ch.begin;
-            std::fill_n(e, n, T(0));
-            loss_tally t;
-            std::size_t deposited_up_to = lo;
-            const auto deposit_through = [&](std::size_t last) {
-                for (; deposited_up_to <= last && deposited_up_to < hi; ++deposited_up_to) {
-                    const std::size_t i = deposited_up_to;
-                    const T* __restrict s = psi_.data() + i * p_ + ch.begin;
-                    const T per_particle = static_cast<T>(remap_[i].deposit_mev);
-                    for (std::size_t q = 0; q < n; ++q) e[q] += per_particle * s[q];
-                    if (remap_[i].absorbed) {
-                        const double sum = detail::sum_of(s, n);
-                        t.absorbed += sum, t.absorbed_energy += sum * energy_[i];
+            double total = 0;
+            for (std::size_t u = ch.begin; u < ch.end; ++u) {
+                const std::size_t begin = (u / blocks) * q_ + offset + (u % blocks) * loss_grain;
+                const std::size_t n = std::min(loss_grain, run - (u % blocks) * loss_grain);
+                // Each target row is written once, from its sources (a contiguous run of bins, since
+                // targets do not decrease with the source), right after those sources' deposits were
+                // taken: psi is read once and the new buffer written once, with the block's rows still
+                // in cache. Deposits add up in T, one multiply-add per bin (in double, the conversions
+                // cost more than the memory traffic in float32); the block's total is taken once, in
+                // double.
+                T* __restrict e = edep_.data() + begin;
+                std::fill_n(e, n, T(0));
+                std::size_t deposited_up_to = lo;
+                const auto deposit_through = [&](std::size_t last) {
+                    for (; deposited_up_to <= last && deposited_up_to < hi; ++deposited_up_to) {
+                        const T* __restrict s = psi_.data() + deposited_up_to * p_ + begin;
+                        const T per_particle = static_cast<T>(remap_[deposited_up_to].deposit_mev);
+                        for (std::size_t q = 0; q < n; ++q) e[q] += per_particle * s[q];
+                    }
+                };
+                for (std::size_t j = lo2; j < hi2; ++j) {
+                    // the sources in the window: a contiguous run, ascending, of this target's sources
+                    const auto& from = sources_[j];
+                    const auto first =
+                        std::find_if(from.begin(), from.end(), [&](const auto& f) { return f.first >= lo; });
+                    const auto last = std::find_if(first, from.end(), [&](const auto& f) { return f.first >= hi; });
+                    const auto row = [&](std::size_t i) {
+                        deposit_through(i);
+                        return static_cast<const T*>(psi_.data() + i * p_ + begin);
+                    };
+                    T* __restrict a = next_.data() + j * p_ + begin;
+                    const auto count = last - first;
+                    if (count == 0) {
+                        std::fill_n(a, n, T(0));
+                        continue;
+                    }
+                    // up to three sources in one pass (Bohr straggling over a step gives three on the
+                    // default grid); a missing one adds 0 x the first, which changes no bit of the
+                    // non-negative fluence
+                    const auto source = [&](std::ptrdiff_t m) {
+                        return m < count ? std::pair{row(first[m].first), static_cast<T>(first[m].second)}
+                                         : std::pair{row(first->first), T(0)};
+                    };
+                    const auto [s0, w0] = source(0);
+                    const auto [s1, w1] = source(1);
+                    const auto [s2, w2] = source(2);
+                    detail::weighted_sum(a, s0, w0, s1, w1, s2, w2, n, past_cache && count <= 3);
+                    for (auto f = first + 3; f < last; ++f) {
+                        const T* __restrict s3 = row(f->first);
+                        const T w3 = static_cast<T>(f->second);
+                        for (std::size_t q = 0; q < n; ++q) a[q] += w3 * s3[q];
                     }
                 }
-            };
-            for (std::size_t j = lo2; j < hi2; ++j) {
-                // the sources in the window: a contiguous run, ascending, of this target's sources
-                const auto& from = sources_[j];
-                const auto first = std::find_if(from.begin(), from.end(), [&](const auto& f) { return f.first >= lo; });
-                const auto last = std::find_if(first, from.end(), [&](const auto& f) { return f.first >= hi; });
-                const auto row = [&](std::size_t i) {
-                    deposit_through(i);
-                    return static_cast<const T*>(psi_.data() + i * p_ + ch.begin);
-                };
-                T* __restrict a = next_.data() + j * p_ + ch.begin;
-                if (first == last) {
-                    std::fill_n(a, n, T(0));
-                    continue;
-                }
-                // the first two sources in one pass (a target has one or two on the usual grids); one
-                // source adds 0 x itself, which changes no bit of the non-negative fluence
-                const T* s0 = row(first->first);
-                const T w0 = static_cast<T>(first->second);
-                const bool two = last - first >= 2;
-                const T* s1 = two ? row((first + 1)->first) : s0;
-                const T w1 = two ? static_cast<T>((first + 1)->second) : T(0);
-                detail::weighted_sum(a, s0, w0, s1, w1, n, past_cache && last - first <= 2);
-                for (auto f = first + 2; f < last; ++f) {
-                    const T* __restrict s2 = row(f->first);
-                    const T w2 = static_cast<T>(f->second);
-                    for (std::size_t q = 0; q < n; ++q) a[q] += w2 * s2[q];
-                }
+                if (past_cache) examples::streaming_store_fence();
+                deposit_through(hi - 1);  // the sources below every target
+                total += detail::sum_of(e, n);
             }
-            if (past_cache) examples::streaming_store_fence();
-            deposit_through(hi - 1);  // the absorbed bins at the bottom
-            t.deposited = detail::sum_of(e, n);
-            return t;
+            return total;
         },
-        std::plus<>{}, loss_tally{});
+        std::plus<>{}, 0.0);
     // dose: the deposits of every angle summed in angle order, so the same bits for any schedule
-    executor_.for_each(parex::chunks(q_, parex::grain{dose_grain}), [&](const parex::chunk& ch) {
-        for (std::size_t q = ch.begin; q < ch.end; ++q) {
+    const std::size_t first_cell = zlo_ * c_.nx, cells = (zhi_ - zlo_) * c_.nx;
+    executor_.for_each(parex::chunks(cells, parex::grain{dose_grain}), [&](const parex::chunk& ch) {
+        for (std::size_t q = first_cell + ch.begin; q < first_cell + ch.end; ++q) {
             double d = 0;
             for (std::size_t k = 0; k < c_.angles; ++k) d += static_cast<double>(edep_[k * q_ + q]);
             dose_[q] += d;
         }
     });
-    books_.absorbed = books_.absorbed + tally{partial.absorbed, partial.absorbed_energy};
-    books_.deposited_mev += partial.deposited;
-    swap_buffers(lo2, hi2);
-    return (hi - lo) * p_;
+    // the books, from the particles in each bin: what moved where, what was absorbed or removed
+    std::vector<double> moved(hi2 - lo2, 0.0);
+    for (std::size_t i = lo; i < hi; ++i) {
+        const double n = bin_fluence_[i];
+        const remap& m = remap_[i];
+        books_.absorbed = books_.absorbed + tally{m.absorbed * n, m.absorbed * n * energy_[i]};
+        books_.removed = books_.removed + tally{m.removed * n, m.removed * n * energy_[i]};
+        books_.carried_off_mev += m.removed * n * energy_[i] * (1 - nuclear_local_fraction);
+        for (const auto& [j, w] : m.targets) moved[j - lo2] += w * n;
+        bin_fluence_[i] = 0;
+    }
+    books_.in_grid = {};
+    for (std::size_t j = lo2; j < hi2; ++j) {
+        bin_fluence_[j] = moved[j - lo2];
+        books_.in_grid = books_.in_grid + tally{moved[j - lo2], moved[j - lo2] * energy_[j]};
+    }
+    books_.deposited_mev += deposited;
+    const std::size_t updated = (hi - lo) * c_.angles * cells;
+    swap_buffers({lo2, hi2, zlo_, zhi_});
+    return updated;
+}
+
+template <class T>
+void simulation<T>::absorb_negligible() {
+    window keep = current();
+    while (keep.lo < keep.hi && bin_fluence_[keep.lo] < negligible) ++keep.lo;
+    while (keep.hi > keep.lo && bin_fluence_[keep.hi - 1] < negligible) --keep.hi;
+    while (keep.zlo < keep.zhi && row_fluence_[keep.zlo] < negligible) ++keep.zlo;
+    while (keep.zhi > keep.zlo && row_fluence_[keep.zhi - 1] < negligible) --keep.zhi;
+    if (keep.lo == lo_ && keep.hi == hi_ && keep.zlo == zlo_ && keep.zhi == zhi_) return;
+    if (keep.lo >= keep.hi || keep.zlo >= keep.zhi) keep = {};
+    // in a fixed order, so the same bits for any thread count; the region is thin
+    for (std::size_t i = lo_; i < hi_; ++i) {
+        const bool kept = i >= keep.lo && i < keep.hi;
+        double absorbed = 0;
+        for (std::size_t k = 0; k < c_.angles; ++k)
+            for (std::size_t z = zlo_; z < zhi_; ++z) {
+                if (kept && z >= keep.zlo && z < keep.zhi) continue;
+                T* row = psi_.data() + i * p_ + k * q_ + z * c_.nx;
+                for (std::size_t x = 0; x < c_.nx; ++x) {
+                    const auto v = static_cast<double>(row[x]);
+                    absorbed += v;
+                    dose_[z * c_.nx + x] += v * energy_[i];
+                }
+                std::fill_n(row, c_.nx, T(0));
+            }
+        const tally t{absorbed, absorbed * energy_[i]};
+        books_.absorbed = books_.absorbed + t;
+        books_.in_grid = books_.in_grid + tally{-t.particles, -t.energy_mev};
+        books_.deposited_mev += t.energy_mev;
+        bin_fluence_[i] = kept ? bin_fluence_[i] - absorbed : 0;
+    }
+    for (std::size_t z = zlo_; z < zhi_; ++z)
+        if (z < keep.zlo || z >= keep.zhi) row_fluence_[z] = 0;
+    lo_ = keep.lo, hi_ = keep.hi, zlo_ = keep.zlo, zhi_ = keep.zhi;
+}
+
+template <class T>
+void simulation<T>::release_below(std::size_t bin) {
+    if (bin <= released_) return;
+    constexpr std::size_t page = 4096;
+    for (std::span<T> b : {psi_, next_}) {
+        const auto from = reinterpret_cast<std::uintptr_t>(b.data() + released_ * p_);
+        const auto to = reinterpret_cast<std::uintptr_t>(b.data() + bin * p_);
+        const std::uintptr_t first = (from + page - 1) / page * page, last = to / page * page;
+        // their fluence is zero: handing the pages back changes no value, and a failure only memory
+        if (first < last) (void)::madvise(reinterpret_cast<void*>(first), last - first, MADV_REMOVE);
+    }
+    released_ = bin;
 }
 
 template <class T>
@@ -103,37 +184,93 @@ void simulation<T>::build_energy_grid() {
     const double r_cut = table_->csda_range(c_.cutoff_mev);
     const std::size_t ne = c_.energies;
     const double dr = (r_top - r_cut) / static_cast<double>(ne - 1);
+    const double carry = detail::entrance_carry_g_cm2(c_);
     range_.resize(ne);
     energy_.resize(ne);
+    entrance_energy_.resize(ne);
     for (std::size_t i = 0; i < ne; ++i) {
         range_[i] = i + 1 == ne ? r_cut : r_top - static_cast<double>(i) * dr;
         energy_[i] = i == 0 ? e_top : i + 1 == ne ? c_.cutoff_mev : table_->energy_at_csda_range(range_[i]);
+        entrance_energy_[i] =
+            table_->energy_at_csda_range(std::min(range_[i] + carry, table_->csda_range(table_->max_energy_mev())));
     }
-    remap_.resize(ne);
+    remap_.assign(ne, {});
     for (std::size_t i = 0; i < ne; ++i) {
         remap& m = remap_[i];
+        m.removed = nuclear_removal(range_[i], ds);
+        const double survive = 1 - m.removed;
         const double r = range_[i] - ds;
-        const double position = (r_top - r) / dr;  // fractional bin index of the range after the step
-        const double nearest = std::round(position);
+        const double position = (r_top - r) / dr;  // fractional bin index of the mean range after the step
         if (r < r_cut && std::abs(position - static_cast<double>(ne - 1)) > 1e-9) {
-            m = {i, 0, energy_[i], true};
-            continue;
+            m.absorbed = survive;
+        } else {
+            // Bohr's energy variance over the step, as a variance of the residual range at its end, in bins^2
+            const double e_after = table_->energy_at_csda_range(std::max(r, r_cut));
+            const double e_mid = table_->energy_at_csda_range(std::max(range_[i] - ds / 2, r_cut));
+            const double sigma_r = std::sqrt(bohr_variance_rate_mev2_cm2_g(e_mid) * ds) /
+                                   table_->stopping_power(std::max(e_after, table_->min_energy_mev()));
+            const double v = sigma_r * sigma_r / (dr * dr);
+            const double nearest = std::round(position), d = position - nearest;
+            std::vector<std::pair<long, double>> shares;  // (bin, share), bins may fall outside the grid
+            const auto n = static_cast<long>(nearest);
+            if (v + d * d < std::abs(d)) {
+                // the grid's own split between two bins spreads more than Bohr's variance: interpolate
+                // (numerical straggling of (position - j)(j + 1 - position) bins^2), energy-conserving
+                const auto j = static_cast<long>(std::floor(position));
+                const auto ju = static_cast<std::size_t>(std::min<long>(j, static_cast<long>(ne) - 2));
+                const double w = (e_after - energy_[ju + 1]) / (energy_[ju] - energy_[ju + 1]);
+                shares = {{static_cast<long>(ju), w}, {static_cast<long>(ju) + 1, 1 - w}};
+            } else if (v + d * d <= 1) {
+                // three bins with the mean and variance exact: a + b + c = 1, c - a = d, c + a = v + d^2
+                shares = {{n - 1, (v + d * d - d) / 2}, {n, 1 - v - d * d}, {n + 1, (v + d * d + d) / 2}};
+            } else {
+                // wider: a sampled Gaussian around the mean, its width set so the variance is v
+                const auto reach = static_cast<long>(std::ceil(5 * std::sqrt(v))) + 1;
+                const auto variance_of = [&](double s) {
+                    double sum = 0, first = 0, second = 0;
+                    for (long k = n - reach; k <= n + reach; ++k) {
+                        const double x = static_cast<double>(k) - position;
+                        const double g = std::exp(-0.5 * x * x / (s * s));
+                        sum += g, first += g * x, second += g * x * x;
+                    }
+                    return second / sum - (first / sum) * (first / sum);
+                };
+                double a = 1e-3, b = 2 * std::sqrt(v) + 1;
+                for (int it = 0; it < 100; ++it) {
+                    const double mid = 0.5 * (a + b);
+                    (variance_of(mid) < v ? a : b) = mid;
+                }
+                const double s = 0.5 * (a + b);
+                double sum = 0;
+                for (long k = n - reach; k <= n + reach; ++k) {
+                    const double x = static_cast<double>(k) - position;
+                    shares.emplace_back(k, std::exp(-0.5 * x * x / (s * s)));
+                    sum += shares.back().second;
+                }
+                for (auto& sh : shares) sh.second /= sum;
+            }
+            for (const auto& [k, w] : shares) {
+                if (w <= 0) continue;
+                if (k >= static_cast<long>(ne)) {
+                    m.absorbed += survive * w;  // below the lowest bin
+                    continue;
+                }
+                const auto bin = static_cast<std::size_t>(std::max<long>(k, 0));
+                if (!m.targets.empty() && m.targets.back().first == bin)
+                    m.targets.back().second += survive * w;
+                else
+                    m.targets.emplace_back(bin, survive * w);
+            }
         }
-        if (std::abs(position - nearest) <= 1e-9) {  // lands on a bin: an exact shift
-            m = {static_cast<std::size_t>(nearest), 1, energy_[i] - energy_[static_cast<std::size_t>(nearest)], false};
-            continue;
-        }
-        const auto j = std::min(static_cast<std::size_t>(std::floor(position)), ne - 2);
-        const double e_after = table_->energy_at_csda_range(r);
-        m = {j, (e_after - energy_[j + 1]) / (energy_[j] - energy_[j + 1]), energy_[i] - e_after, false};
+        // the energy that stays in the cell: E_i less what the targets carry and the nuclear share
+        // that leaves (an absorbed share deposits all of E_i, a removed one gamma E_i)
+        double carried = 0;
+        for (const auto& [j, w] : m.targets) carried += w * energy_[j];
+        m.deposit_mev = energy_[i] - carried - m.removed * (1 - nuclear_local_fraction) * energy_[i];
     }
     sources_.assign(ne, {});
-    for (std::size_t i = 0; i < ne; ++i) {
-        const remap& m = remap_[i];
-        if (m.absorbed) continue;
-        sources_[m.target].emplace_back(i, m.weight);
-        if (m.weight < 1) sources_[m.target + 1].emplace_back(i, 1 - m.weight);
-    }
+    for (std::size_t i = 0; i < ne; ++i)
+        for (const auto& [j, w] : remap_[i].targets) sources_[j].emplace_back(i, w);
 }
 
 template <class T>
@@ -141,9 +278,9 @@ std::pair<std::size_t, std::size_t> simulation<T>::window_after_loss() const {
     std::size_t lo = c_.energies, hi = 0;
     for (std::size_t i = lo_; i < hi_; ++i) {
         const remap& m = remap_[i];
-        if (m.absorbed) continue;
-        lo = std::min(lo, m.target);
-        hi = std::max(hi, m.target + (m.weight < 1 ? 2 : 1));
+        if (m.targets.empty()) continue;
+        lo = std::min(lo, m.targets.front().first);
+        hi = std::max(hi, m.targets.back().first + 1);
     }
     return lo < hi ? std::pair{lo, hi} : std::pair{std::size_t{0}, std::size_t{0}};
 }

@@ -1,10 +1,11 @@
-// parex-transport: a proton pencil beam in liquid water, transported to the end of its range; prints the
-// Bragg-peak depth, R80 against NIST's CSDA range, the lateral spread against Fermi-Eyges, the
-// conservation residuals and the speed. See README.md beside this file.
+// parex-transport: a proton beam in liquid water, transported to the end of its range; prints the
+// Bragg-peak depth, R80 against NIST's CSDA range, the depth-dose curve against Bortfeld's analytic
+// model, the lateral spread against Fermi-Eyges theory, the conservation residuals and the speed. See README.md beside this file.
 #include <common/cli.hpp>
 #include <common/module_data.hpp>
 #include <common/output_file.hpp>
 #include <common/plot.hpp>
+#include <transport/bortfeld.hpp>
 #include <transport/dose.hpp>
 #include <transport/transport.hpp>
 
@@ -12,6 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
@@ -30,11 +32,28 @@ struct options {
     std::string grid = "auto";
     std::size_t angles = 0, energies = 0, steps = 0, threads = 0;
     double dz = 0, dx = 0;
+    std::string energy_spread = "0";
+    double beam_sigma = 0, divergence = 0;
     std::string precision = "f32";
     bool json = false, force = false;
-    std::string dose_out, plot;
+    std::string dose_out, depth_dose_out, plot;
     std::string table = (examples::module_data_dir("transport") / "pstar_water_liquid_csda_stopping.csv").string();
 };
+
+/// --energy-spread: sigma_E in MeV ("1.2") or in percent of the energy ("1%"), at least 0.
+double energy_spread_mev(const options& o) {
+    const std::string& text = o.energy_spread;
+    const bool percent = !text.empty() && text.back() == '%';
+    const std::string number = percent ? text.substr(0, text.size() - 1) : text;
+    double v = 0;
+    const auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), v);
+    if (number.empty() || error != std::errc{} || end != number.data() + number.size() || !(v >= 0) ||
+        !std::isfinite(v))
+        throw cli::usage_failure(fmt::format(
+            "--energy-spread {}: expected a non-negative sigma_E in MeV (\"1.2\") or percent of --energy (\"1%\")",
+            text));
+    return percent ? v / 100 * o.energy : v;
+}
 
 pt::config make_config(const options& o, const pt::stopping_power_table& table) {
     pt::config c;
@@ -62,6 +81,9 @@ pt::config make_config(const options& o, const pt::stopping_power_table& table) 
     if (o.dz > 0) c.dz_cm = o.dz, c.step_cm = 0;
     if (o.dx > 0) c.dx_cm = o.dx, c.step_cm = 0;
     c.max_steps = o.steps;  // 0: resolve() bounds it for this grid
+    c.energy_spread_mev = energy_spread_mev(o);
+    c.beam_sigma_cm = o.beam_sigma;
+    c.divergence_rad = o.divergence;
     return pt::resolve(c, table);
 }
 
@@ -72,6 +94,18 @@ std::string dose_csv(const pt::config& c, const std::vector<double>& dose_gy) {
             s += fmt::format("{:.6g},{:.6g},{:.9g}\n", (static_cast<double>(z) + 0.5) * c.dz_cm,
                              (static_cast<double>(x) + 0.5 - 0.5 * static_cast<double>(c.nx)) * c.dx_cm,
                              dose_gy[z * c.nx + x]);
+    return s;
+}
+
+/// The laterally integrated depth dose per incident proton: MeV cm^2/g (energy per unit depth over
+/// the density) and Gy cm^2 (1 MeV/g = 1.602176634e-10 Gy).
+std::string depth_dose_csv(const pt::config& c, const std::vector<double>& depth_mev_per_cm) {
+    std::string s = "z_cm,dose_mev_cm2_g,dose_gy_cm2\n";
+    for (std::size_t z = 0; z < c.nz; ++z) {
+        const double d = depth_mev_per_cm[z] / pt::water_density_g_cm3;
+        s += fmt::format("{:.6g},{:.9g},{:.9g}\n", (static_cast<double>(z) + 0.5) * c.dz_cm, d,
+                         d * pt::joule_per_mev * 1e3);
+    }
     return s;
 }
 
@@ -86,9 +120,10 @@ void plot(const pt::config& c, const std::vector<double>& dose_gy, const nlohman
 /// The outputs asked for, created (as temporary files) before the simulation, so that an existing file
 /// without -f or a folder that cannot be written fails at once, not after the work.
 struct outputs {
-    std::optional<cli::output_file> dose, png;
+    std::optional<cli::output_file> dose, depth, png;
     explicit outputs(const options& o) {
         if (!o.dose_out.empty()) dose.emplace(fs::path(o.dose_out), o.force);
+        if (!o.depth_dose_out.empty()) depth.emplace(fs::path(o.depth_dose_out), o.force);
         if (!o.plot.empty()) png.emplace(fs::path(o.plot), o.force);
     }
 };
@@ -100,22 +135,61 @@ int simulate(const options& o, const pt::config& c, const pt::stopping_power_tab
     const auto report = sim.run();
     const auto depth = pt::depth_dose(c, sim.deposited_mev());
     const double csda = table.tabulated_csda_range(c.energy_mev) / pt::water_density_g_cm3;
+    const double depth_cm = static_cast<double>(c.nz) * c.dz_cm;
+    const auto sigma_at = [&](double z) {
+        return z < depth_cm ? pt::lateral_sigma_cm(c, sim.deposited_mev(), z) : std::nan("");
+    };
+    const auto fermi_eyges = [&](double z) {
+        return pt::fermi_eyges_sigma_cm(table, c.energy_mev, z, c.beam_sigma_cm, c.divergence_rad);
+    };
+    // Bortfeld's analytic curve, in the units of depth_dose (MeV/cm), and the gamma index against it
+    auto reference = pt::bortfeld_depth_dose(table, c.energy_mev, c.energy_spread_mev, c.dz_cm, c.nz);
+    for (auto& v : reference) v *= pt::water_density_g_cm3;
+    const double r80 = pt::r80_cm(c, depth), r20 = pt::distal_depth_cm(c, depth, 0.2);
+    const double peak_to_entrance = *std::max_element(depth.begin(), depth.end()) / depth.front();
+    const double reference_peak_to_entrance = *std::max_element(reference.begin(), reference.end()) / reference.front();
+    nlohmann::json sigma_z = nlohmann::json::array(), fermi_eyges_z = nlohmann::json::array();
+    for (std::size_t z = 0; z < c.nz; ++z) {
+        const double zc = (static_cast<double>(z) + 0.5) * c.dz_cm;
+        sigma_z.push_back({{"z_cm", zc}, {"sigma_cm", sigma_at(zc)}});
+    }
+    for (const double fraction : {0.25, 0.5, 0.75, 0.95}) {
+        const double z = fraction * csda;
+        fermi_eyges_z.push_back({{"fraction_of_range", fraction},
+                                 {"z_cm", z},
+                                 {"sigma_cm", sigma_at(z)},
+                                 {"fermi_eyges_cm", fermi_eyges(z)}});
+    }
     const double mid = 0.5 * csda;
-    const bool mid_in_grid = mid < static_cast<double>(c.nz) * c.dz_cm;
-    const double sigma = mid_in_grid ? pt::lateral_sigma_cm(c, sim.deposited_mev(), mid) : std::nan("");
-    const double fermi_eyges = pt::fermi_eyges_sigma_cm(table, c.energy_mev, c.step_cm, mid);
+    const double sigma = sigma_at(mid);
     const auto& books = sim.books();
     nlohmann::json j = {
         {"energy_mev", c.energy_mev},
+        {"energy_spread_mev", c.energy_spread_mev},
+        {"beam_sigma_cm", c.beam_sigma_cm},
+        {"divergence_rad", c.divergence_rad},
         {"bragg_peak_cm", pt::bragg_peak_cm(c, depth)},
-        {"r80_cm", pt::r80_cm(c, depth)},
+        {"r80_cm", r80},
+        {"r20_cm", r20},
+        {"distal_falloff_cm", r20 - r80},
+        {"peak_to_entrance", peak_to_entrance},
         {"csda_range_cm", csda},
+        {"bortfeld",
+         {{"r80_cm", pt::r80_cm(c, reference)},
+          {"distal_falloff_cm", pt::distal_depth_cm(c, reference, 0.2) - pt::r80_cm(c, reference)},
+          {"peak_to_entrance", reference_peak_to_entrance},
+          {"gamma_2pct_1mm_pass_rate", pt::gamma_pass_rate(depth, reference, c.dz_cm, 0.02, 0.1)},
+          {"depth_dose_mev_cm2_g", reference}}},
         {"lateral_sigma_mid_range_cm", sigma},
-        {"fermi_eyges_sigma_mid_range_cm", fermi_eyges},
+        {"fermi_eyges_sigma_mid_range_cm", fermi_eyges(mid)},
+        {"lateral_sigma", sigma_z},
+        {"fermi_eyges", fermi_eyges_z},
         {"particle_residual", report.max_particle_residual},
         {"energy_residual", report.max_energy_residual},
         {"escaped_particles", books.escaped.particles},
         {"absorbed_particles", books.absorbed.particles},
+        {"nuclear_removed_particles", books.removed.particles},
+        {"nuclear_carried_off_mev", books.carried_off_mev},
         {"in_grid_particles", books.in_grid.particles},
         {"steps", report.steps},
         {"seconds_per_step", report.seconds_per_step()},
@@ -141,6 +215,10 @@ int simulate(const options& o, const pt::config& c, const pt::stopping_power_tab
         out.dose->write(dose_csv(c, dose));
         out.dose->commit();
     }
+    if (out.depth) {
+        out.depth->write(depth_dose_csv(c, depth));
+        out.depth->commit();
+    }
     if (out.png) {
         plot(c, dose, j, out.png->temporary_path()->string());
         out.png->commit();
@@ -149,17 +227,27 @@ int simulate(const options& o, const pt::config& c, const pt::stopping_power_tab
         std::cout << j.dump(2) << '\n';
         return 0;
     }
-    const double peak = j["bragg_peak_cm"], r80 = j["r80_cm"];
+    const double peak = j["bragg_peak_cm"];
     fmt::print(
         "parex-transport: {} MeV protons in water, {} x {} cells of {:.4g} x {:.4g} cm, {} angles over +-{:.3f} rad, "
         "{} energies down to {:.3g} MeV ({}, {} threads)\n",
         c.energy_mev, c.nz, c.nx, c.dz_cm, c.dx_cm, c.angles, c.theta_max_rad, c.energies, c.cutoff_mev, o.precision,
         j["threads"].get<std::size_t>());
+    const auto& bortfeld = j["bortfeld"];
     fmt::print("  Bragg peak                 {:.3f} cm  ({:.4f} x CSDA range)\n", peak, peak / csda);
-    fmt::print("  R80                        {:.3f} cm  (NIST CSDA range {:.4g} cm: {:.4f})\n", r80, csda, r80 / csda);
-    if (mid_in_grid)
-        fmt::print("  lateral sigma at {:.2f} cm  {:.4f} cm  (Fermi-Eyges {:.4f} cm: {:.2f}x)\n", mid, sigma,
-                   fermi_eyges, sigma / fermi_eyges);
+    fmt::print("  R80                        {:.3f} cm  (NIST CSDA range {:.4g} cm: {:.4f}; Bortfeld {:.3f} cm)\n", r80,
+               csda, r80 / csda, bortfeld["r80_cm"].get<double>());
+    fmt::print("  distal falloff R80-R20     {:.3f} cm  (Bortfeld {:.3f} cm)\n", r20 - r80,
+               bortfeld["distal_falloff_cm"].get<double>());
+    fmt::print("  peak / entrance            {:.2f}      (Bortfeld {:.2f})\n", peak_to_entrance,
+               reference_peak_to_entrance);
+    fmt::print("  gamma 2 %/1 mm vs Bortfeld {:.1f} % of the cells to R10 pass\n",
+               100 * bortfeld["gamma_2pct_1mm_pass_rate"].get<double>());
+    if (mid < depth_cm)
+        fmt::print("  lateral sigma at {:.2f} cm  {:.4f} cm  (Fermi-Eyges with T_dM {:.4f} cm: {:.3f}x)\n", mid, sigma,
+                   fermi_eyges(mid), sigma / fermi_eyges(mid));
+    fmt::print("  nuclear interactions       {:.2f} % of the protons removed, {:.3f} MeV carried off\n",
+               100 * books.removed.particles, books.carried_off_mev);
     fmt::print("  conservation residuals     particles {:.2e}, energy {:.2e} (largest over {} steps)\n",
                report.max_particle_residual, report.max_energy_residual, report.steps);
     fmt::print("  time per step              {:.3f} ms, {:.3g} bins/s (active energy window)\n",
@@ -175,7 +263,7 @@ int main(int argc, char** argv) {
     cli::add_real(&app, "--energy", o.energy, "beam kinetic energy, MeV (inside the stopping-power table)", 1e-3, 1e4)
         ->required();
     app.add_option("--grid", o.grid,
-                   fmt::format("auto (1 mm cells, sized for the beam), fitted (40x40 cells fitted to the range, 72 "
+                   fmt::format("auto (cells of --dz, sized for the beam), fitted (40x40 cells fitted to the range, 72 "
                                "angles, 200 energies) or "
                                "NZxNX (each in [1, {}])",
                                pt::max_cells_per_axis))
@@ -183,8 +271,10 @@ int main(int argc, char** argv) {
     cli::add_integer(&app, "--angles", o.angles, "angle bins (0 = 41)", 0, pt::max_angles);
     cli::add_integer(&app, "--energies", o.energies, "energy bins (0 = one per step of residual range)", 0,
                      pt::max_energies);
-    cli::add_real(&app, "--dz", o.dz, "depth cell, cm (0 = 0.1)", 0, 100);
-    cli::add_real(&app, "--dx", o.dx, "lateral cell, cm (0 = 0.1)", 0, 100);
+    cli::add_real(&app, "--dz", o.dz,
+                  "depth cell, cm (0 = 1 mm, halved until a third of the lateral spread at the end of the range)", 0,
+                  100);
+    cli::add_real(&app, "--dx", o.dx, "lateral cell, cm (0 = as --dz)", 0, 100);
     cli::add_integer(&app, "--steps", o.steps, "at most this many steps (0 = until the beam has stopped)", 0,
                      1'000'000'000);
     cli::add_threads(&app, o.threads);
@@ -192,9 +282,19 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"f32", "f64"}))
         ->capture_default_str();
     app.add_flag("--json", o.json, "print the results as one JSON object");
+    app.add_option("--energy-spread", o.energy_spread,
+                   "sigma_E of the beam's energy, MeV (\"1.2\") or percent of --energy (\"1%\"), at most a quarter "
+                   "of it")
+        ->capture_default_str();
+    cli::add_real(&app, "--beam-sigma", o.beam_sigma, "sigma_x of the beam spot at the surface, cm", 0, 100);
+    cli::add_real(&app, "--divergence", o.divergence, "sigma_theta of the beam's direction at the surface, rad", 0,
+                  0.2);
     app.add_option("--dose-out", o.dose_out, "write the dose map as CSV (z_cm,x_cm,dose_gy; Gy per incident proton)");
+    app.add_option("--depth-dose-out", o.depth_dose_out,
+                   "write the laterally integrated depth dose as CSV (z_cm,dose_mev_cm2_g,dose_gy_cm2; per incident "
+                   "proton)");
     app.add_option("--plot", o.plot, "draw the dose map and the depth-dose curve to this PNG (python3-matplotlib)");
-    app.add_flag("-f,--force", o.force, "overwrite existing --dose-out and --plot files");
+    app.add_flag("-f,--force", o.force, "overwrite existing --dose-out, --depth-dose-out and --plot files");
     app.add_option("--table", o.table,
                    "NIST PSTAR stopping-power CSV; default: share/parex/transport beside this program's bin folder")
         ->check(CLI::ExistingFile)

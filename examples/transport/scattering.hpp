@@ -1,6 +1,6 @@
 #pragma once
 // transport/scattering.hpp: the angular-scattering operator of simulation<T> (a Gaussian in theta of
-// Highland's width per step) and its kernels.
+// variance T_dM ds per step, Gottschalk's differential Moliere scattering power) and its kernels.
 
 #include <transport/kernels.hpp>
 #include <transport/multiple_scattering.hpp>
@@ -20,17 +20,18 @@ namespace transport {
 template <class T>
 std::size_t simulation<T>::scatter() {
     if (stopped()) return 0;
-    const std::size_t blocks = (q_ + scatter_block - 1) / scatter_block;
+    const std::size_t first = zlo_ * c_.nx, cells = (zhi_ - zlo_) * c_.nx;
+    const std::size_t blocks = (cells + scatter_block - 1) / scatter_block;
     const std::size_t lo = lo_;
-    clear_next_outside(lo_, hi_);
+    clear_next_outside(current());
     const bool past_cache = store_past_cache();
     executor_.for_each(parex::chunks((hi_ - lo_) * blocks, parex::grain{1}), [&](const parex::chunk& ch) {
         examples::with_widest_vectors([&](auto vector_bytes) PAREX_ALWAYS_INLINE {
             constexpr std::size_t bytes = decltype(vector_bytes)::value;
             for (std::size_t u = ch.begin; u < ch.end; ++u) {
                 const std::size_t i = lo + u / blocks;
-                const std::size_t q0 = (u % blocks) * scatter_block;
-                const std::size_t n = std::min(q_, q0 + scatter_block) - q0;
+                const std::size_t q0 = first + (u % blocks) * scatter_block;
+                const std::size_t n = std::min(first + cells, q0 + scatter_block) - q0;
                 const T* in = psi_.data() + i * p_ + q0;
                 T* out = next_.data() + i * p_ + q0;
                 const kernel& kn = kernels_[i];
@@ -46,8 +47,8 @@ std::size_t simulation<T>::scatter() {
         });
         if (past_cache) examples::streaming_store_fence();
     });
-    swap_buffers(lo_, hi_);
-    return (hi_ - lo_) * p_;
+    swap_buffers(current());
+    return (hi_ - lo_) * c_.angles * cells;
 }
 
 template <class T>
@@ -58,8 +59,14 @@ void simulation<T>::build_kernels() {
     for (std::size_t k = 0; k < na; ++k) theta_[k] = -c_.theta_max_rad + (static_cast<double>(k) + 0.5) * h;
     kernels_.resize(c_.energies);
     coefficients_.clear();
+    angular_variance_.resize(c_.energies);
+    const double ds = c_.step_cm * water_density_g_cm3;
+    const double p1v1 = proton_pv_mev(detail::beam_top_mev(c_, *table_));
     for (std::size_t i = 0; i < c_.energies; ++i) {
-        const double sigma = highland_theta0(energy_[i], c_.step_cm * water_density_g_cm3) / h;
+        // T_dM at the middle of the step, times the step
+        const double middle = table_->energy_at_csda_range(std::max(range_[i] - ds / 2, range_.back()));
+        angular_variance_[i] = differential_moliere_power(proton_pv_mev(middle), p1v1) * ds;
+        const double sigma = std::sqrt(angular_variance_[i]) / h;
         const auto half_width_of = [&](double s) {
             return std::min<std::size_t>(na - 1, static_cast<std::size_t>(std::ceil(4 * s)) + 1);
         };

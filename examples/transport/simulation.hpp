@@ -4,8 +4,9 @@
 // each operator runs through parex's chunked executor over the dimensions it parallelises best.
 //
 // One step of path length ds, at the nodes where the fluence sits (cell centres):
-//   1. energy loss   over theta x z x x  continuous slowing down by ds (CSDA), deposit as dose
-//   2. scattering    over E x z x x      Gaussian in theta with Highland's theta0 for ds
+//   1. energy loss   over theta x z x x  mean loss over ds (CSDA) with Bohr straggling and nuclear
+//                                        removal (Bortfeld), deposits as dose
+//   2. scattering    over E x z x x      Gaussian in theta of variance T_dM ds (Gottschalk)
 //   3. streaming     over E x theta      move by ds (cos theta, sin theta), area-weighted, escapes tallied
 // Energy loss first is Strang splitting with the half steps of neighbouring steps merged: the energy lost
 // between the midpoints of two path segments is deposited at the node between them, so the dose is
@@ -15,6 +16,7 @@
 // streaming.hpp, which this header includes at its end.
 
 #include <transport/config.hpp>
+#include <transport/interactions.hpp>
 #include <transport/kernels.hpp>
 #include <transport/stopping_power.hpp>
 
@@ -42,25 +44,30 @@ struct tally {
     friend tally operator+(tally a, const tally& b) { return {a.particles + b.particles, a.energy_mev + b.energy_mev}; }
 };
 
-/// The books after a step, per incident proton. Conservation: incident = in_grid + escaped + absorbed
-/// (particles) and incident energy = in_grid + deposited + escaped (energy); the residuals are the
-/// relative differences.
+/// The books after a step, per incident proton. Conservation: incident = in_grid + escaped + absorbed +
+/// removed (particles) and incident energy = in_grid + deposited + escaped + carried_off (energy); the
+/// residuals are the relative differences.
 struct balance {
     tally incident, in_grid, escaped, absorbed;
-    double deposited_mev = 0;  ///< absorbed particles' remaining energy included
+    tally removed;               ///< primaries removed by nuclear interactions (energy: what they carried)
+    double deposited_mev = 0;    ///< absorbed particles' remaining energy and the nuclear local share included
+    double carried_off_mev = 0;  ///< the nuclear share that leaves as neutrons and gammas (not deposited)
     [[nodiscard]] double particle_residual() const {
-        return std::abs(incident.particles - (in_grid.particles + escaped.particles + absorbed.particles)) /
+        return std::abs(incident.particles -
+                        (in_grid.particles + escaped.particles + absorbed.particles + removed.particles)) /
                incident.particles;
     }
     [[nodiscard]] double energy_residual() const {
-        return std::abs(incident.energy_mev - (in_grid.energy_mev + deposited_mev + escaped.energy_mev)) /
+        return std::abs(incident.energy_mev -
+                        (in_grid.energy_mev + deposited_mev + escaped.energy_mev + carried_off_mev)) /
                incident.energy_mev;
     }
 };
 
-/// Where the fluence starts. pencil_beam: one proton at E_max, theta = 0, on the axis, entering at
-/// z = 0 (split equally between the two central bins when Ntheta or nx is even). uniform: every bin of
-/// psi holds the same fluence (one proton in all): every bin active, the operators' worst case.
+/// Where the fluence starts. pencil_beam: the beam of the configuration (energy_mev with its spread,
+/// the spot and divergence; a delta at E_max, theta = 0, on the axis by default, split equally between
+/// the two central bins when Ntheta or nx is even), entering at z = 0. uniform: every bin of psi holds
+/// the same fluence (one proton in all): every bin active, the operators' worst case.
 enum class source { pencil_beam, uniform };
 
 /// What run() measured.
@@ -77,19 +84,28 @@ struct run_report {
 
 /// The transport engine for fluence of type T (float or double).
 ///
-/// Memory: 2 x Ne x Ntheta x nz x nx x sizeof(T) for psi (double buffered), Ntheta x nz x nx x sizeof(T)
-/// for one step's deposits and nz x nx doubles for the dose, in one anonymous parex arena (page-aligned,
-/// transparent huge pages requested). An active window larger than the last-level cache is written
-/// past the cache (store_past_cache), which changes the speed, not the values.
-/// Determinism: chunk plans depend on the grid alone and every reduction goes through map_reduce's
-/// fixed tree, so dose and tallies are the same bits for any thread count.
-/// Active window: operators process only the energy bins that can hold fluence ([lo, hi), which energy
-/// loss moves down); the others are known to be zero.
+/// Memory: psi (double buffered) and one step's deposits are reserved for the whole phase space,
+/// 2 x Ne x Ntheta x nz x nx x sizeof(T) and Ntheta x nz x nx x sizeof(T), plus nz x nx doubles for the
+/// dose, in one anonymous parex arena; but only the pages the beam reaches are ever touched, and the
+/// pages of energy bins the beam has left are handed back (madvise MADV_REMOVE), so the resident memory
+/// follows the active window, not the reservation. A window larger than the last-level cache is
+/// written past the cache (store_past_cache), which changes the speed, not the values.
+/// Determinism: chunk plans depend on the grid and the windows alone, and every reduction goes through
+/// map_reduce's fixed tree or a fixed loop order, so dose and tallies are the same bits for any thread
+/// count.
+/// Active window: operators process only the energy bins [lo, hi) and depth rows [zlo, zhi) that can
+/// hold fluence (energy loss moves the first down in energy, streaming the second forward); psi is
+/// zero outside them. A bin or row at a window's edge whose fluence has fallen below `negligible`
+/// (1e-12 of a proton) is absorbed where it is (its energy deposited in its cells, its particles
+/// counted as absorbed), so the straggling tails do not widen the window without end.
 template <class T>
 class simulation {
     static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
 
 public:
+    /// Fluence below which a bin or row at the edge of the active window is absorbed, per incident proton.
+    static constexpr double negligible = 1e-12;
+
     /// Throws std::invalid_argument naming a bad field of `c` (see resolve), std::system_error when the
     /// arena cannot be mapped.
     simulation(const config& c, const stopping_power_table& table, source s = source::pencil_beam,
@@ -100,8 +116,7 @@ public:
           q_(c.nz * c.nx),
           p_(c.angles * q_),
           bins_(c.energies * p_),
-          arena_(parex::shm_arena::create(
-              {.bytes = (2 * bins_ + p_) * sizeof(T) + q_ * sizeof(double) + 5 * 4096, .huge_pages = true})) {
+          arena_(parex::shm_arena::create({.bytes = (2 * bins_ + p_) * sizeof(T) + q_ * sizeof(double) + 5 * 4096})) {
         psi_ = arena_.allocate<T>(bins_, 4096);
         next_ = arena_.allocate<T>(bins_, 4096);
         edep_ = arena_.allocate<T>(p_, 4096);
@@ -109,7 +124,6 @@ public:
         build_energy_grid();
         build_kernels();
         build_shifts();
-        next_hi_ = c_.energies;  // set_source clears it (and its pages are faulted in now, not in a step)
         set_source(s);
     }
 
@@ -117,7 +131,8 @@ public:
     simulation& operator=(const simulation&) = delete;
 
     [[nodiscard]] const config& settings() const noexcept { return c_; }
-    /// Bin energies, MeV, descending: E_0 is the energy at the first node (E_max carried to z0 - ds/2).
+    /// Bin energies, MeV, descending: E_0 is the energy at the first node (the beam's top energy carried
+    /// to z0 - ds/2).
     [[nodiscard]] std::span<const double> energies_mev() const noexcept { return energy_; }
     /// Angle bin centres, radians, ascending.
     [[nodiscard]] std::span<const double> angles_rad() const noexcept { return theta_; }
@@ -127,8 +142,13 @@ public:
     [[nodiscard]] std::span<const double> deposited_mev() const noexcept { return dose_; }
     /// The energy bins [lo, hi) that may hold fluence.
     [[nodiscard]] std::pair<std::size_t, std::size_t> active_energies() const noexcept { return {lo_, hi_}; }
+    /// The depth rows [zlo, zhi) that may hold fluence.
+    [[nodiscard]] std::pair<std::size_t, std::size_t> active_rows() const noexcept { return {zlo_, zhi_}; }
     [[nodiscard]] const balance& books() const noexcept { return books_; }
-    [[nodiscard]] bool stopped() const noexcept { return lo_ >= hi_; }
+    [[nodiscard]] bool stopped() const noexcept { return lo_ >= hi_ || zlo_ >= zhi_; }
+    /// The variance of the angular kernel of energy bin i for one step, rad^2: T_dM ds at the step's
+    /// middle (its discrete kernel has exactly this variance, away from the grid's edges).
+    [[nodiscard]] double scattering_variance(std::size_t i) const { return angular_variance_[i]; }
 
     /// Dose, Gy per incident proton, [nz][nx]: deposited energy over the cell's mass, dz dx dy at
     /// 1 g/cm^3 (the 2-D slab is dy thick).
@@ -140,52 +160,31 @@ public:
     }
 
     /// Puts the source back and clears dose and tallies.
-    void set_source(source s) {
-        std::fill(psi_.begin(), psi_.end(), T(0));
-        clear_next_outside(0, 0);
-        std::fill(dose_.begin(), dose_.end(), 0.0);
-        books_ = {};
-        lo_ = 0;
-        hi_ = c_.energies;
-        if (s == source::uniform) {
-            std::fill(psi_.begin(), psi_.end(), static_cast<T>(1.0 / static_cast<double>(bins_)));
-            double e = 0;
-            for (const double ei : energy_) e += ei / static_cast<double>(c_.energies);
-            books_.incident = books_.in_grid = {1, e};
-            return;
-        }
-        hi_ = 1;
-        const auto central = [](std::size_t n) {  // the bin(s) whose centre is nearest 0, with their weights
-            return n % 2 ? std::vector<std::pair<std::size_t, double>>{{n / 2, 1.0}}
-                         : std::vector<std::pair<std::size_t, double>>{{n / 2 - 1, 0.5}, {n / 2, 0.5}};
-        };
-        const double carried = c_.energy_mev - energy_[0];  // lost between z = 0 and the first segment
-        for (const auto& [k, wk] : central(c_.angles))
-            for (const auto& [x, wx] : central(c_.nx)) psi_[k * q_ + x] = static_cast<T>(wk * wx);
-        for (const auto& [x, wx] : central(c_.nx)) dose_[x] += carried * wx;
-        books_.incident = {1, c_.energy_mev};
-        books_.in_grid = {1, energy_[0]};
-        books_.deposited_mev = carried;
-    }
+    void set_source(source s);
 
     /// Energy loss over ds for every bin of the active window, in parallel over theta x z x x: fluence at
-    /// E_i moves to the energy E' with R(E') = R(E_i) - ds, shared between the two bins around E' so that
-    /// both particles and energy are conserved; E_i - E' is deposited in the cell; fluence below the
-    /// lowest bin deposits all of E_i and is absorbed. Returns the bins updated.
+    /// E_i moves to the residual range R(E_i) - ds, spread over the bins around it with the mean and the
+    /// variance of Bohr's straggling over the step (two bins, as linear interpolation, where the grid is
+    /// too coarse for that variance), less the fraction nuclear interactions remove; the energy lost,
+    /// the nuclear local share and the energy of fluence absorbed below the lowest bin are deposited in
+    /// the cell. Bins and rows at the window's edges below `negligible` are absorbed first. Returns the
+    /// bins updated.
     std::size_t lose_energy();
 
     /// Angular scattering over ds for every bin of the active window, in parallel over E x z x x: each
-    /// angular distribution convolved with a discrete Gaussian whose variance is Highland's theta0^2 for
-    /// (E_i, ds). Edges: the kernel is cut at +-theta_max and renormalised per source bin, so fluence is
-    /// conserved (none scatters out of the grid) at the cost of a narrower spread for fluence within a
-    /// few theta0 of the edge. Returns the bins updated.
+    /// angular distribution convolved with a discrete Gaussian whose variance is T_dM ds for (E_i, ds).
+    /// Edges: the kernel is cut at +-theta_max and renormalised per source bin, so fluence is conserved
+    /// (none scatters out of the grid) at the cost of a narrower spread for fluence within a few
+    /// theta0 of the edge. Returns the bins updated.
     std::size_t scatter();
 
     /// Streaming over ds for every bin of the active window, in parallel over E x theta: each (E, theta)
-    /// plane moves by (ds cos theta / dz, ds sin theta / dx) cells, at most one, each cell's fluence
-    /// shared among the (up to) four cells the moved cell overlaps, in proportion to the overlap areas
-    /// (conservative, positive, first moment exact). Fluence moved out of the grid is tallied as escaped.
-    /// Also recounts the fluence in the grid. Returns the bins updated.
+    /// plane moves by (ds cos theta / dz, ds sin theta / dx) cells, at most one: across with a
+    /// second-order upwind scheme (MUSCL with the monotonised-central limiter: conservative, positive,
+    /// and without the first-order scheme's numerical spread of dx^2 f (1 - f) per step, which would
+    /// rival the physical spread of a pencil beam), then along z by linear sharing between the row and
+    /// the next. What leaves the grid is tallied as escaped: the plane's fluence before less after.
+    /// Also recounts the fluence in the grid, per energy bin and per row. Returns the bins updated.
     std::size_t stream();
 
     /// One operator-split step: energy loss, scattering, streaming. Returns the bins in the window
@@ -195,8 +194,8 @@ public:
         return (a + b + c) / 3;
     }
 
-    /// Steps until no fluence is left (all absorbed or escaped) or settings().max_steps were taken,
-    /// checking conservation after every step.
+    /// Steps until no fluence is left (all absorbed, removed or escaped) or settings().max_steps were
+    /// taken, checking conservation after every step.
     run_report run(const std::function<void(std::size_t step, const balance&)>& on_step = {}) {
         run_report r;
         const auto start = std::chrono::steady_clock::now();
@@ -212,32 +211,26 @@ public:
     }
 
 private:
-    static constexpr std::size_t loss_grain = 4096;               // positions (theta, z, x) per chunk
+    static constexpr std::size_t loss_grain = 4096;               // cells per chunk, one angle
     static constexpr std::size_t dose_grain = 4096;               // cells per chunk
     static constexpr std::size_t scatter_block = 1024;            // cells per task
     static constexpr std::size_t scatter_lane = 128 / sizeof(T);  // cells summed in registers at once
     static constexpr std::size_t stream_grain = 16384;            // cells per chunk, whole planes
 
+    /// What one step does to the fluence of one energy bin, per particle.
     struct remap {
-        std::size_t target = 0;  ///< bin receiving `weight`; target + 1 receives 1 - weight
-        double weight = 1;
-        double deposit_mev = 0;  ///< E_i - E' (E_i when absorbed)
-        bool absorbed = false;
+        std::vector<std::pair<std::size_t, double>> targets;  ///< (bin, share), ascending bins
+        double deposit_mev = 0;  ///< deposited in the cell: energy lost, absorbed and nuclear local share
+        double absorbed = 0;     ///< share that falls below the lowest bin
+        double removed = 0;      ///< share removed by nuclear interactions
     };
     struct kernel {
         std::size_t half_width = 0;
         std::size_t offset = 0;  ///< into coefficients_: Ntheta rows of 2 half_width + 1
     };
     struct shift {
-        std::size_t row = 0,
-                    column = 0;  ///< floor(d) + 1 in {0, 1}: cell z moved by d overlaps z + row - 1 and z + row
-        T w00 = 0, w01 = 0, w10 = 0, w11 = 0;
-    };
-    struct loss_tally {
-        double absorbed = 0, absorbed_energy = 0, deposited = 0;
-        friend loss_tally operator+(loss_tally a, const loss_tally& b) {
-            return {a.absorbed + b.absorbed, a.absorbed_energy + b.absorbed_energy, a.deposited + b.deposited};
-        }
+        T keep = 0, move = 0;  ///< the shares of a row that stay and that move one row on: 1 - fz, fz
+        T lateral = 0;         ///< the move across, in cells: ds sin theta / dx, in [-1, 1]
     };
     struct stream_tally {
         tally escaped, in_grid;
@@ -245,17 +238,19 @@ private:
             return {a.escaped + b.escaped, a.in_grid + b.in_grid};
         }
     };
+    /// A region of psi that may hold fluence: energy bins [lo, hi) x depth rows [zlo, zhi), all angles
+    /// and lateral cells.
+    struct window {
+        std::size_t lo = 0, hi = 0, zlo = 0, zhi = 0;
+    };
 
-    /// One plane streamed in one gathering pass: a source cell (z, x) sends w_ab of its fluence to
-    /// (z + row - 1 + a, x + column - 1 + b), so each cell gathers from the (up to) four cells whose
-    /// moved copies overlap it, out[z][x] = w00 s0[x + c] + w01 s0[x + c - 1] + w10 s1[x + c] + w11 s1[x + c - 1],
-    /// with s0, s1 the source rows z - row + 1 and z - row and c = 1 - column, summed in that order; a source
-    /// outside the grid contributes nothing. Each output row is written once. Returns the fluence in out.
-    double stream_plane(const shift& sh, const T* __restrict in, T* __restrict out) const;
-
-    /// The fluence of one plane that streaming moves out of the grid: for each share w_ab, the source
-    /// row and column whose destination lies outside (first or last, if any), their common cell once.
-    double escaping(const shift& sh, const T* in) const;
+    /// One plane streamed, rows [zlo, zhi) of the source (the others are zero) into rows [zlo, zout) of
+    /// out: each source row moved across by `lateral` cells (detail::shift_row, second order), then
+    /// row z of out = keep x (row z moved) + move x (row z - 1 moved). Each output row is written once;
+    /// its fluence goes to row_sums[z - zlo], the source's to `source`. `scratch` holds 3 nx values.
+    /// Returns the fluence in out.
+    double stream_plane(const shift& sh, const T* __restrict in, T* __restrict out, std::size_t zout, double* row_sums,
+                        double& source, T* scratch) const;
 
     /// Whether the operators store their output past the caches (examples::streaming_store): when the
     /// window read and written is larger than the last-level cache (32 MiB if sysfs does not say), so
@@ -263,39 +258,63 @@ private:
     /// are 16-byte aligned. A small window (a pencil beam on the default grid) stays in the cache.
     [[nodiscard]] bool store_past_cache() const {
         const std::size_t cache = parex::this_process_topology().last_level_cache_bytes.value_or(std::size_t{32} << 20);
-        return (q_ * sizeof(T)) % 16 == 0 && 2 * (hi_ - lo_) * p_ * sizeof(T) > cache;
+        return (q_ * sizeof(T)) % 16 == 0 && zlo_ == 0 && zhi_ == c_.nz && 2 * (hi_ - lo_) * p_ * sizeof(T) > cache;
     }
 
-    /// Before an operator writes the energy bins [a, b) of next_: zeroes the bins next_ may still hold
-    /// fluence in outside them, so that psi_ is zero outside the active window after the swap.
-    void clear_next_outside(std::size_t a, std::size_t b) {
-        const auto clear = [&](std::size_t from, std::size_t to) {
-            if (from < to) std::fill_n(next_.data() + from * p_, (to - from) * p_, T(0));
-        };
-        clear(next_lo_, std::min(next_hi_, a));
-        clear(std::max(next_lo_, b), next_hi_);
-        next_lo_ = std::max(next_lo_, a), next_hi_ = std::min(next_hi_, b);
-        if (next_lo_ >= next_hi_) next_lo_ = next_hi_ = 0;
+    /// Zeroes the region r of buffer b, except the part inside `keep`.
+    void clear_outside(std::span<T> b, const window& r, const window& keep) {
+        for (std::size_t i = r.lo; i < r.hi; ++i) {
+            const bool kept = i >= keep.lo && i < keep.hi;
+            const auto clear = [&](std::size_t from, std::size_t to) {
+                if (from >= to) return;
+                for (std::size_t k = 0; k < c_.angles; ++k)
+                    std::fill_n(b.data() + i * p_ + k * q_ + from * c_.nx, (to - from) * c_.nx, T(0));
+            };
+            if (!kept) {
+                clear(r.zlo, r.zhi);
+                continue;
+            }
+            clear(r.zlo, std::min(r.zhi, keep.zlo));
+            clear(std::max(r.zlo, keep.zhi), r.zhi);
+        }
     }
 
-    /// After an operator wrote the energy bins [a, b) of next_: they become the state and its window;
-    /// the old state's window is what next_ may now hold.
-    void swap_buffers(std::size_t a, std::size_t b) {
+    /// Before an operator writes the region w of next_: zeroes what next_ may still hold outside it, so
+    /// that psi_ is zero outside its window after the swap.
+    void clear_next_outside(const window& w) {
+        clear_outside(next_, next_window_, w);
+        next_window_ = w;
+    }
+
+    /// After an operator wrote the region w of next_: it becomes the state and its window; the old
+    /// state's window is what next_ may now hold. The energy bins both buffers have left for good
+    /// (energy loss only moves fluence down) are handed back to the system.
+    void swap_buffers(const window& w) {
         std::swap(psi_, next_);
-        next_lo_ = lo_, next_hi_ = hi_;
-        lo_ = a, hi_ = b;
+        next_window_ = current();
+        lo_ = w.lo, hi_ = w.hi, zlo_ = w.zlo, zhi_ = w.zhi;
+        release_below(std::min(lo_, next_window_.lo));
     }
+
+    [[nodiscard]] window current() const { return {lo_, hi_, zlo_, zhi_}; }
+
+    /// Hands back the pages of energy bins [released_, bin) of both buffers (they read as zero after).
+    void release_below(std::size_t bin);
+
+    /// Absorbs, where they are, the energy bins and depth rows at the edges of the window whose fluence
+    /// is below `negligible`, and narrows the window to the rest.
+    void absorb_negligible();
 
     /// Energy bins uniform in CSDA range from (R_top, E_top) down to the cut-off; the remap of each bin
     /// after one step.
     void build_energy_grid();
 
-    /// The window after one energy-loss step: remap targets are non-decreasing in the source bin.
-    std::pair<std::size_t, std::size_t> window_after_loss() const;
+    /// The energy window after one energy-loss step: targets' range over the window's sources.
+    [[nodiscard]] std::pair<std::size_t, std::size_t> window_after_loss() const;
 
     /// Per energy bin, a discrete Gaussian g(d) = exp(-d^2 / 2s^2), |d| <= ceil(4s) + 1 bins, with s
-    /// found by bisection so that the kernel's variance equals (theta0 / h)^2 exactly: a sampled
-    /// Gaussian of width theta0 under-spreads once theta0 is below a bin, a bin-integrated one adds
+    /// found by bisection so that the kernel's variance equals T_dM ds / h^2 exactly: a sampled
+    /// Gaussian of the same width under-spreads once the angle is below a bin, a bin-integrated one adds
     /// h^2/12 per step; both would bias the spread accumulated over hundreds of steps.
     void build_kernels();
 
@@ -310,14 +329,18 @@ private:
     std::span<T> psi_, next_;
     std::span<T> edep_;
     std::span<double> dose_;
-    std::vector<double> range_, energy_, theta_;
+    std::vector<double> range_, energy_, entrance_energy_, theta_, angular_variance_;
     std::vector<remap> remap_;
     std::vector<std::vector<std::pair<std::size_t, double>>> sources_;  // per target bin: (source, weight)
     std::vector<kernel> kernels_;
     std::vector<T> coefficients_;
     std::vector<shift> shifts_;
-    std::size_t lo_ = 0, hi_ = 0;            // the active window: psi_ is zero outside it
-    std::size_t next_lo_ = 0, next_hi_ = 0;  // the energy bins of next_ that may hold fluence
+    std::vector<double> bin_fluence_;                  // particles per energy bin (exact after streaming)
+    std::vector<double> row_fluence_;                  // particles per depth row, over all bins (after streaming)
+    std::vector<double> plane_rows_;                   // streaming's row sums, [plane in window][row in window]
+    std::size_t lo_ = 0, hi_ = 0, zlo_ = 0, zhi_ = 0;  // the active window: psi_ is zero outside it
+    window next_window_;                               // where next_ may hold fluence
+    std::size_t released_ = 0;                         // energy bins below it are handed back
     balance books_;
 };
 
@@ -325,4 +348,5 @@ private:
 
 #include <transport/energy_loss.hpp>
 #include <transport/scattering.hpp>
+#include <transport/source.hpp>
 #include <transport/streaming.hpp>
