@@ -247,7 +247,7 @@ private:
     /// One plane streamed, rows [zlo, zhi) of the source (the others are zero) into rows [zlo, zout) of
     /// out: each source row moved across by `lateral` cells (detail::shift_row, second order), then
     /// row z of out = keep x (row z moved) + move x (row z - 1 moved). Each output row is written once;
-    /// its fluence goes to row_sums[z - zlo], the source's to `source`. `scratch` holds 3 nx values.
+    /// its fluence goes to row_sums[z - zlo], the source's to `source`. `scratch` holds 4 nx + 1 values.
     /// Returns the fluence in out.
     double stream_plane(const shift& sh, const T* __restrict in, T* __restrict out, std::size_t zout, double* row_sums,
                         double& source, T* scratch) const;

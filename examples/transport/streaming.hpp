@@ -33,7 +33,7 @@ std::size_t simulation<T>::stream() {
         parex::chunks(planes, parex::grain{per_chunk}),
         [&](const parex::chunk& ch) {
             stream_tally t;
-            std::vector<T> scratch(3 * c_.nx);
+            std::vector<T> scratch(4 * c_.nx + 1);
             for (std::size_t p = ch.begin; p < ch.end; ++p) {
                 const std::size_t plane = lo * na + p;
                 const double e = energy_[plane / na];
@@ -82,7 +82,7 @@ double simulation<T>::stream_plane(const shift& sh, const T* __restrict in, T* _
     const std::size_t nx = c_.nx;
     T* shifted = scratch;        // row z moved across
     T* previous = scratch + nx;  // row z - 1 moved across
-    T* flux = scratch + 2 * nx;
+    T* work = scratch + 2 * nx;
     double inside = 0;
     for (std::size_t z = zlo_; z < zout; ++z) {
         // rows z and z - 1 of the source inside the window (one of them always is: zout <= zhi + 1)
@@ -90,7 +90,7 @@ double simulation<T>::stream_plane(const shift& sh, const T* __restrict in, T* _
         if (here) {
             const T* row = in + z * nx;
             source += detail::sum_of(row, nx);
-            detail::shift_row(row, shifted, flux, nx, sh.lateral);
+            detail::shift_row(row, shifted, work, nx, sh.lateral);
         }
         const T keep = here ? sh.keep : T(0), move = above ? sh.move : T(0);
         const T* __restrict a = here ? shifted : previous;
