@@ -133,8 +133,8 @@ void simulation<T>::absorb_negligible() {
     window keep = current();
     while (keep.lo < keep.hi && bin_fluence_[keep.lo] < negligible) ++keep.lo;
     while (keep.hi > keep.lo && bin_fluence_[keep.hi - 1] < negligible) --keep.hi;
-    while (keep.zlo < keep.zhi && row_fluence_[keep.zlo] < negligible) ++keep.zlo;
-    while (keep.zhi > keep.zlo && row_fluence_[keep.zhi - 1] < negligible) --keep.zhi;
+    while (keep.zlo < keep.zhi && row_fluence(keep.zlo) < negligible) ++keep.zlo;
+    while (keep.zhi > keep.zlo && row_fluence(keep.zhi - 1) < negligible) --keep.zhi;
     if (keep.lo == lo_ && keep.hi == hi_ && keep.zlo == zlo_ && keep.zhi == zhi_) return;
     if (keep.lo >= keep.hi || keep.zlo >= keep.zhi) keep = {};
     // in a fixed order, so the same bits for any thread count; the region is thin
@@ -158,8 +158,6 @@ void simulation<T>::absorb_negligible() {
         books_.deposited_mev += t.energy_mev;
         bin_fluence_[i] = kept ? bin_fluence_[i] - absorbed : 0;
     }
-    for (std::size_t z = zlo_; z < zhi_; ++z)
-        if (z < keep.zlo || z >= keep.zhi) row_fluence_[z] = 0;
     lo_ = keep.lo, hi_ = keep.hi, zlo_ = keep.zlo, zhi_ = keep.zhi;
 }
 

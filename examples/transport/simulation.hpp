@@ -245,12 +245,13 @@ private:
     };
 
     /// One plane streamed, rows [zlo, zhi) of the source (the others are zero) into rows [zlo, zout) of
-    /// out: each source row moved across by `lateral` cells (detail::shift_row, second order), then
-    /// row z of out = keep x (row z moved) + move x (row z - 1 moved). Each output row is written once;
-    /// its fluence goes to row_sums[z - zlo], the source's to `source`. `scratch` holds 4 nx + 1 values.
-    /// Returns the fluence in out.
-    double stream_plane(const shift& sh, const T* __restrict in, T* __restrict out, std::size_t zout, double* row_sums,
-                        double& source, T* scratch) const;
+    /// out: the rows moved across by `lateral` cells (detail::shift_rows, second order), then row z of
+    /// out = keep x (row z moved) + move x (row z - 1 moved). Each output row is written once; its
+    /// fluence goes to row_sums[z - zlo], what leaves through the sides and the far face to `escaped`.
+    /// `scratch` holds 2 (zhi - zlo) nx values. Compiled into its caller (for the caller's vector
+    /// width). Returns the fluence in out.
+    PAREX_ALWAYS_INLINE double stream_plane(const shift& sh, const T* __restrict in, T* __restrict out,
+                                            std::size_t zout, double* row_sums, double& escaped, T* scratch) const;
 
     /// Whether the operators store their output past the caches (examples::streaming_store): when the
     /// window read and written is larger than the last-level cache (32 MiB if sysfs does not say), so
@@ -301,6 +302,16 @@ private:
     /// Hands back the pages of energy bins [released_, bin) of both buffers (they read as zero after).
     void release_below(std::size_t bin);
 
+    /// The particles in depth row z, over all energy bins and angles, as the last streaming left them
+    /// (or the source): the row's sums over the planes, in plane order.
+    [[nodiscard]] double row_fluence(std::size_t z) const {
+        if (row_sums_.planes == 0) return row_fluence_[z];
+        if (z < row_sums_.first || z >= row_sums_.first + row_sums_.rows) return 0;
+        double n = 0;
+        for (std::size_t p = 0; p < row_sums_.planes; ++p) n += plane_rows_[p * row_sums_.rows + z - row_sums_.first];
+        return n;
+    }
+
     /// Absorbs, where they are, the energy bins and depth rows at the edges of the window whose fluence
     /// is below `negligible`, and narrows the window to the rest.
     void absorb_negligible();
@@ -335,9 +346,13 @@ private:
     std::vector<kernel> kernels_;
     std::vector<T> coefficients_;
     std::vector<shift> shifts_;
-    std::vector<double> bin_fluence_;                  // particles per energy bin (exact after streaming)
-    std::vector<double> row_fluence_;                  // particles per depth row, over all bins (after streaming)
-    std::vector<double> plane_rows_;                   // streaming's row sums, [plane in window][row in window]
+    std::vector<double> bin_fluence_;  // particles per energy bin (exact after streaming)
+    std::vector<double> row_fluence_;  // particles per depth row, over all bins, when row_sums_ has no planes
+    std::vector<double> plane_rows_;   // streaming's row sums, [plane in window][row in window]
+    std::vector<double> plane_total_;  // streaming's plane sums, [plane in window]
+    struct {
+        std::size_t first = 0, rows = 0, planes = 0;  // the rows and planes plane_rows_ holds (0: none)
+    } row_sums_;
     std::size_t lo_ = 0, hi_ = 0, zlo_ = 0, zhi_ = 0;  // the active window: psi_ is zero outside it
     window next_window_;                               // where next_ may hold fluence
     std::size_t released_ = 0;                         // energy bins below it are handed back

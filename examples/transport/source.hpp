@@ -62,6 +62,7 @@ void simulation<T>::set_source(source s) {
     books_ = {};
     bin_fluence_.assign(c_.energies, 0.0);
     row_fluence_.assign(c_.nz, 0.0);
+    row_sums_ = {};
     if (s == source::uniform) {
         std::fill(psi_.begin(), psi_.end(), static_cast<T>(1.0 / static_cast<double>(bins_)));
         lo_ = 0, hi_ = c_.energies, zlo_ = 0, zhi_ = c_.nz;

@@ -5,12 +5,15 @@
 #include <transport/kernels.hpp>
 #include <transport/simulation.hpp>
 
+#include <common/vector_isa.hpp>
+
 #include <parex/chunking.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -27,36 +30,37 @@ std::size_t simulation<T>::stream() {
     // every angle moves forward (cos theta > 0): the rows [zlo, zhi) reach [zlo, zhi + 1)
     const std::size_t zout = std::min(c_.nz, zhi_ + 1), rows = zout - zlo_;
     clear_next_outside({lo_, hi_, zlo_, zout});
-    plane_rows_.assign(planes * rows, 0.0);
+    plane_rows_.resize(planes * rows);  // every entry is written below
+    plane_total_.resize(planes);
     const std::size_t per_chunk = std::max<std::size_t>(1, stream_grain / ((zhi_ - zlo_) * c_.nx));
     const auto sums = executor_.map_reduce(
         parex::chunks(planes, parex::grain{per_chunk}),
         [&](const parex::chunk& ch) {
             stream_tally t;
-            std::vector<T> scratch(4 * c_.nx + 1);
-            for (std::size_t p = ch.begin; p < ch.end; ++p) {
-                const std::size_t plane = lo * na + p;
-                const double e = energy_[plane / na];
-                double source = 0;
-                const double inside =
-                    stream_plane(shifts_[plane % na], psi_.data() + plane * q_, next_.data() + plane * q_, zout,
-                                 plane_rows_.data() + p * rows, source, scratch.data());
-                const double edge = source - inside;
-                t.escaped = t.escaped + tally{edge, edge * e};
-                t.in_grid = t.in_grid + tally{inside, inside * e};
-            }
+            const auto scratch = std::make_unique_for_overwrite<T[]>(2 * (zhi_ - zlo_) * c_.nx);
+            examples::with_widest_vectors([&](auto) PAREX_ALWAYS_INLINE {
+                for (std::size_t p = ch.begin; p < ch.end; ++p) {
+                    const std::size_t plane = lo * na + p;
+                    const double e = energy_[plane / na];
+                    double edge = 0;
+                    const double inside =
+                        stream_plane(shifts_[plane % na], psi_.data() + plane * q_, next_.data() + plane * q_, zout,
+                                     plane_rows_.data() + p * rows, edge, scratch.get());
+                    plane_total_[p] = inside;
+                    t.escaped = t.escaped + tally{edge, edge * e};
+                    t.in_grid = t.in_grid + tally{inside, inside * e};
+                }
+            });
             return t;
         },
         std::plus<>{}, stream_tally{});
-    // the fluence per bin and per row, in plane order (the same bits for any schedule)
-    std::fill(row_fluence_.begin(), row_fluence_.end(), 0.0);
-    for (std::size_t p = 0; p < planes; ++p) {
-        if (p % na == 0) bin_fluence_[lo + p / na] = 0;
-        for (std::size_t z = 0; z < rows; ++z) {
-            bin_fluence_[lo + p / na] += plane_rows_[p * rows + z];
-            row_fluence_[zlo_ + z] += plane_rows_[p * rows + z];
-        }
+    // the fluence per bin, in plane order (the same bits for any schedule); per row on demand (row_fluence)
+    for (std::size_t i = lo; i < hi_; ++i) {
+        double n = 0;
+        for (std::size_t k = 0; k < na; ++k) n += plane_total_[(i - lo) * na + k];
+        bin_fluence_[i] = n;
     }
+    row_sums_ = {zlo_, rows, planes};
     books_.escaped = books_.escaped + sums.escaped;
     books_.in_grid = sums.in_grid;
     const std::size_t updated = planes * (zhi_ - zlo_) * c_.nx;
@@ -77,30 +81,27 @@ void simulation<T>::build_shifts() {
 }
 
 template <class T>
-double simulation<T>::stream_plane(const shift& sh, const T* __restrict in, T* __restrict out, std::size_t zout,
-                                   double* row_sums, double& source, T* scratch) const {
-    const std::size_t nx = c_.nx;
-    T* shifted = scratch;        // row z moved across
-    T* previous = scratch + nx;  // row z - 1 moved across
-    T* work = scratch + 2 * nx;
+PAREX_ALWAYS_INLINE inline double simulation<T>::stream_plane(const shift& sh, const T* __restrict in,
+                                                              T* __restrict out, std::size_t zout, double* row_sums,
+                                                              double& escaped, T* scratch) const {
+    const std::size_t nx = c_.nx, rows = zhi_ - zlo_;
+    // the window's rows moved across
+    T* moved = scratch;
+    escaped += detail::shift_rows(in + zlo_ * nx, moved, scratch + rows * nx, rows, nx, sh.lateral);
+    // row z of out: keep x (row z moved) + move x (row z - 1 moved); the first row has no row before
+    // it, the row past the window (zout = zhi + 1) only the one before it
+    T* __restrict d = out + zlo_ * nx;
+    for (std::size_t i = 0; i < nx; ++i) d[i] = sh.keep * moved[i];
+    for (std::size_t i = nx; i < rows * nx; ++i) d[i] = sh.keep * moved[i] + sh.move * moved[i - nx];
+    if (zout > zhi_)
+        for (std::size_t i = rows * nx; i < (rows + 1) * nx; ++i) d[i] = sh.move * moved[i - nx];
+    else  // the last row is the grid's: its moved share leaves through the far face
+        escaped += static_cast<double>(sh.move) * detail::sum_of(moved + (rows - 1) * nx, nx);
     double inside = 0;
     for (std::size_t z = zlo_; z < zout; ++z) {
-        // rows z and z - 1 of the source inside the window (one of them always is: zout <= zhi + 1)
-        const bool here = z<zhi_, above = z> zlo_;
-        if (here) {
-            const T* row = in + z * nx;
-            source += detail::sum_of(row, nx);
-            detail::shift_row(row, shifted, work, nx, sh.lateral);
-        }
-        const T keep = here ? sh.keep : T(0), move = above ? sh.move : T(0);
-        const T* __restrict a = here ? shifted : previous;
-        const T* __restrict b = above ? previous : shifted;
-        T* __restrict d = out + z * nx;
-        for (std::size_t x = 0; x < nx; ++x) d[x] = keep * a[x] + move * b[x];
-        const double sum = detail::sum_of(d, nx);
+        const double sum = detail::sum_of(out + z * nx, nx);
         row_sums[z - zlo_] = sum;
         inside += sum;
-        std::swap(shifted, previous);
     }
     return inside;
 }

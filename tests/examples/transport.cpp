@@ -212,7 +212,7 @@ TEST_CASE("transport: the lateral move is conservative, positive, exact in the m
     // a Gaussian of 3 cells moved 40 times by 0.3 cells: the first-order upwind scheme would add
     // 40 x 0.3 x 0.7 = 8.4 cells^2 of numerical variance to its 9
     const std::size_t n = 200;
-    std::vector<double> row(n), out(n), flux(2 * n + 1);
+    std::vector<double> row(n), out(n), flux(n);
     for (std::size_t x = 0; x < n; ++x) row[x] = std::exp(-0.5 * std::pow((static_cast<double>(x) - 60) / 3, 2));
     const auto moments = [&](const std::vector<double>& r) {
         double m0 = 0, m1 = 0, m2 = 0;
@@ -222,7 +222,7 @@ TEST_CASE("transport: the lateral move is conservative, positive, exact in the m
     };
     const auto start = moments(row);
     for (int step = 0; step < 40; ++step) {
-        pt::detail::shift_row(row.data(), out.data(), flux.data(), n, 0.3);
+        pt::detail::shift_rows(row.data(), out.data(), flux.data(), 1, n, 0.3);
         for (const double v : out) REQUIRE(v >= 0);
         row.swap(out);
     }
@@ -231,13 +231,26 @@ TEST_CASE("transport: the lateral move is conservative, positive, exact in the m
     CHECK(end[1] == Approx(start[1] + 12).margin(0.01));  // exact while the profile is symmetric
     CHECK(end[2] == Approx(start[2]).epsilon(0.05));
     // moving back by the same amount
-    pt::detail::shift_row(row.data(), out.data(), flux.data(), n, -1.0);
+    pt::detail::shift_rows(row.data(), out.data(), flux.data(), 1, n, -1.0);
     CHECK(moments(out)[1] == Approx(end[1] - 1).epsilon(1e-9));  // a whole cell: an exact shift
     // at the row's end the flux leaves the row: what is lost is what left
-    std::vector<double> edge(4, 0.0), moved(4), f(9);
+    std::vector<double> edge(4, 0.0), moved(4), f(4);
     edge[3] = 1;
-    pt::detail::shift_row(edge.data(), moved.data(), f.data(), 4, 0.25);
+    CHECK(pt::detail::shift_rows(edge.data(), moved.data(), f.data(), 1, 4, 0.25) == Approx(0.25));
     CHECK(moved[3] == Approx(0.75));
+    // rows swept together move as each row alone: nothing crosses from one row into the next
+    for (const double m : {0.4, -0.7}) {
+        const std::size_t rows = 3, width = 5;
+        std::vector<double> plane(rows * width), together(plane.size()), alone(plane.size()), work(plane.size());
+        for (std::size_t i = 0; i < plane.size(); ++i) plane[i] = 1 + static_cast<double>((i * 7) % 5);
+        const double left = pt::detail::shift_rows(plane.data(), together.data(), work.data(), rows, width, m);
+        double left_alone = 0;
+        for (std::size_t r = 0; r < rows; ++r)
+            left_alone +=
+                pt::detail::shift_rows(plane.data() + r * width, alone.data() + r * width, work.data(), 1, width, m);
+        CHECK(together == alone);
+        CHECK(left == left_alone);
+    }
 }
 
 TEST_CASE("transport: streaming conserves what stays in the grid plus what escapes through sides and far face") {
