@@ -143,7 +143,8 @@ int simulate(const options& o, const pt::config& c, const pt::stopping_power_tab
         return pt::fermi_eyges_sigma_cm(table, c.energy_mev, z, c.beam_sigma_cm, c.divergence_rad);
     };
     // Bortfeld's analytic curve, in the units of depth_dose (MeV/cm), and the gamma index against it
-    auto reference = pt::bortfeld_depth_dose(table, c.energy_mev, c.energy_spread_mev, c.dz_cm, c.nz);
+    const auto reference_mev_cm2_g = pt::bortfeld_depth_dose(table, c.energy_mev, c.energy_spread_mev, c.dz_cm, c.nz);
+    auto reference = reference_mev_cm2_g;
     for (auto& v : reference) v *= pt::water_density_g_cm3;
     const double r80 = pt::r80_cm(c, depth), r20 = pt::distal_depth_cm(c, depth, 0.2);
     const double peak_to_entrance = *std::max_element(depth.begin(), depth.end()) / depth.front();
@@ -179,7 +180,7 @@ int simulate(const options& o, const pt::config& c, const pt::stopping_power_tab
           {"distal_falloff_cm", pt::distal_depth_cm(c, reference, 0.2) - pt::r80_cm(c, reference)},
           {"peak_to_entrance", reference_peak_to_entrance},
           {"gamma_2pct_1mm_pass_rate", pt::gamma_pass_rate(depth, reference, c.dz_cm, 0.02, 0.1)},
-          {"depth_dose_mev_cm2_g", reference}}},
+          {"depth_dose_mev_cm2_g", reference_mev_cm2_g}}},
         {"lateral_sigma_mid_range_cm", sigma},
         {"fermi_eyges_sigma_mid_range_cm", fermi_eyges(mid)},
         {"lateral_sigma", sigma_z},
@@ -203,6 +204,7 @@ int simulate(const options& o, const pt::config& c, const pt::stopping_power_tab
           {"energies", c.energies},
           {"dz_cm", c.dz_cm},
           {"dx_cm", c.dx_cm},
+          {"dy_cm", c.dy_cm},
           {"step_cm", c.step_cm},
           {"theta_max_rad", c.theta_max_rad},
           {"cutoff_mev", c.cutoff_mev}}},
@@ -250,7 +252,7 @@ int simulate(const options& o, const pt::config& c, const pt::stopping_power_tab
                100 * books.removed.particles, books.carried_off_mev);
     fmt::print("  conservation residuals     particles {:.2e}, energy {:.2e} (largest over {} steps)\n",
                report.max_particle_residual, report.max_energy_residual, report.steps);
-    fmt::print("  time per step              {:.3f} ms, {:.3g} bins/s (active energy window)\n",
+    fmt::print("  time per step              {:.3f} ms, {:.3g} bins/s (active window)\n",
                report.seconds_per_step() * 1e3, report.bins_per_second());
     return 0;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Draws parex-transport's dose: the dose map (depth x lateral) and the laterally integrated depth-dose
-curve with the Bragg peak, R80 and NIST's CSDA range marked.
+curve with Bortfeld's analytic curve over it and the Bragg peak, R80 and NIST's CSDA range marked.
 
 usage: plot_dose.py DOSE.csv OUT.png SUMMARY_JSON
 DOSE.csv has the columns z_cm,x_cm,dose_gy (Gy per incident proton); SUMMARY_JSON is the object
@@ -34,8 +34,13 @@ def main(dose_csv, out_png, summary_json):
     top.set_ylabel("lateral x (cm)")
     top.set_title("dose map")
 
-    depth_dose = dose.sum(axis=1) * dx  # Gy cm per proton: the laterally integrated dose
-    bottom.plot(zs, depth_dose / depth_dose.max() * 100, drawstyle="steps-mid", color="tab:blue", label="depth dose")
+    gy_per_mev_g = 1.602176634e-10
+    depth_dose = dose.sum(axis=1) * dx * summary["grid"]["dy_cm"]  # Gy cm^2 per proton, laterally integrated
+    reference = np.asarray(summary["bortfeld"]["depth_dose_mev_cm2_g"]) * gy_per_mev_g
+    scale = 100 / depth_dose.max()
+    bottom.plot(zs, depth_dose * scale, drawstyle="steps-mid", color="tab:blue", label="parex-transport")
+    bottom.plot(zs, reference * scale, color="tab:red", linewidth=1,
+                label=f"Bortfeld 1997 (gamma 2 %/1 mm: {100 * summary['bortfeld']['gamma_2pct_1mm_pass_rate']:.1f} % pass)")
     for value, label, colour in ((summary["bragg_peak_cm"], "Bragg peak", "tab:orange"),
                                  (summary["r80_cm"], "R80", "tab:green"),
                                  (summary["csda_range_cm"], "NIST CSDA range", "black")):
@@ -43,7 +48,7 @@ def main(dose_csv, out_png, summary_json):
     bottom.axhline(80, color="lightgray", linewidth=0.8)
     bottom.legend(loc="upper left")
     bottom.set_xlabel("depth z (cm)")
-    bottom.set_ylabel("laterally integrated dose (% of maximum)")
+    bottom.set_ylabel("laterally integrated dose (% of the simulated maximum)")
     bottom.set_title("depth-dose curve")
     bottom.set_xlim(0, zs[-1] + dz / 2)
     bottom.set_ylim(0, 105)

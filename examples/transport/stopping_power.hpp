@@ -1,6 +1,6 @@
 #pragma once
 // The physics tables of the transport module: total stopping power of liquid water from NIST PSTAR,
-// the CSDA range obtained by integrating it, and the Highland multiple-scattering angle.
+// the CSDA range obtained by integrating it, and the constants of water the other tables share.
 
 #include <common/csv.hpp>
 
