@@ -164,7 +164,7 @@ TEST_CASE("transport: scattering spreads a direction by exactly T_dM ds and cons
     CHECK(second / sum == Approx(variance).epsilon(1e-6));
 }
 
-TEST_CASE("transport: Gottschalk's scattering length of water; T_dM vanishes at the entrance and grows as pv falls") {
+TEST_CASE("transport: Gottschalk's scattering length of water, and T_dM zero at the entrance and growing as pv falls") {
     CHECK(pt::water_scattering_length_g_cm2() == Approx(46.88).epsilon(5e-4));  // Gottschalk 2010
     const double p1v1 = pt::proton_pv_mev(150);
     CHECK(pt::differential_moliere_power(p1v1, p1v1) == 0.0);
