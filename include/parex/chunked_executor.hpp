@@ -207,38 +207,32 @@ public:
     }
 
     /// Queues f() to run on the arena and returns at once (fire and forget); wait() collects it.
-    /// Any thread may call run(), also a task given to run(). Cost: one oneTBB task.
+    /// Any thread may call run(), also a task given to run(). Tasks are taken from the queue oldest
+    /// first, so an executor of one runs the tasks one thread queued in the order it queued them.
+    /// Cost: a push onto a lock-free ring, and an allocation unless f is trivially copyable and at most
+    /// 40 bytes; at most max_concurrency() oneTBB tasks run the queue. Throws std::bad_alloc (f not
+    /// queued) if memory runs out.
     template <class F>
         requires std::invocable<F&>
     void run(F f) {
-        core_->runs_total.fetch_add(1, std::memory_order_relaxed);
-        core_->arena.enqueue(core_->runs.defer(detail::group_task<F>(core_.get(), std::move(f))));
+        core_->push_run(detail::queued_task::of(std::move(f)));
     }
 
     /// Blocks until every task given to run() so far has finished or been dropped (the calling thread
-    /// runs the executor's queued tasks meanwhile), then rethrows the first exception one of them threw: once a task has
+    /// runs queued run() tasks meanwhile), then rethrows the first exception one of them threw: once a task has
     /// thrown, tasks not yet started are dropped. Throws operation_cancelled if cancel() dropped tasks.
     /// Afterwards the group is empty and ready for new run() calls. Call it from outside the tasks.
     void wait() {
-        struct reset_counts {
-            detail::executor_core* core;
-            ~reset_counts() {
-                core->runs_total.store(0, std::memory_order_relaxed);
-                core->runs_skipped.store(0, std::memory_order_relaxed);
-            }
-        };
-        reset_counts reset{core_.get()};
-        const auto status = core_->arena.execute([&] { return core_->runs.wait(); });
+        const std::size_t dropped = core_->finish_runs();
+        const std::size_t started = core_->runs_started.exchange(0, std::memory_order_relaxed);
+        core_->runs_cancelled.store(false, std::memory_order_relaxed);
         if (auto error = core_->take_run_error()) std::rethrow_exception(error);
-        const auto total = core_->runs_total.load(std::memory_order_relaxed);
-        const auto skipped = core_->runs_skipped.load(std::memory_order_relaxed);
-        if (status == tbb::task_group_status::canceled && skipped > 0)
-            throw operation_cancelled(total - skipped, total);
+        if (dropped > 0) throw operation_cancelled(started, started + dropped);
     }
 
     /// Drops the run() tasks that have not started, and those run() before the next wait() (running
     /// ones finish); wait() then throws operation_cancelled. Thread-safe.
-    void cancel() noexcept { core_->runs.cancel(); }
+    void cancel() noexcept { core_->runs_cancelled.store(true, std::memory_order_relaxed); }
 
 private:
     template <class F, class Chunk>
@@ -319,18 +313,14 @@ private:
         }
     }
 
-    /// Waits for every run() and submit() task; the destructor's and move assignment's first step.
+    /// Waits for every run() and submit() task; the destructor's and move assignment's first step. An
+    /// exception of a run() task that no wait() collected, and tasks cancel() left queued, are dropped.
     void drain() noexcept {
         if (!core_) return;
         try {
-            core_->arena.execute([&] {
-                core_->runs.wait();
-                core_->submits.wait();
-            });
-        } catch (...) {  // a run() task's exception that no wait() collected
-            try {
-                core_->arena.execute([&] { core_->submits.wait(); });
-            } catch (...) {}
+            core_->finish_runs();
+            core_->arena.execute([&] { core_->submits.wait(); });
+        } catch (...) {  // only oneTBB's own failures: run() tasks keep their exceptions for wait()
         }
     }
 

@@ -37,10 +37,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <concepts>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -52,6 +54,7 @@
 #include <optional>
 #include <span>
 #include <stdexcept>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -62,16 +65,43 @@
 
 namespace parex::mpi {
 
-/// This process's rank in `comm`, in [0, ranks(comm)). Throws std::runtime_error when MPI fails.
+/// Thrown when an MPI call returns an error (under MPI_ERRORS_RETURN): which call, and MPI's message.
+class mpi_error : public parex::detail::error_as<std::runtime_error> {
+public:
+    mpi_error(const char* call, int code)
+        : error_as(std::string("parex::mpi: ") + call + " failed: " + describe(code)),
+          code_(code) {}
+    /// The MPI error code the call returned.
+    [[nodiscard]] int code() const noexcept { return code_; }
+
+private:
+    static std::string describe(int code) {
+        std::string text(MPI_MAX_ERROR_STRING, '\0');
+        int length = 0;
+        if (MPI_Error_string(code, text.data(), &length) != MPI_SUCCESS) return "MPI error " + std::to_string(code);
+        text.resize(static_cast<std::size_t>(length));
+        return text;
+    }
+    int code_;
+};
+
+namespace detail {
+/// Throws mpi_error unless `code` is MPI_SUCCESS.
+inline void check(int code, const char* call) {
+    if (code != MPI_SUCCESS) throw mpi_error(call, code);
+}
+}  // namespace detail
+
+/// This process's rank in `comm`, in [0, ranks(comm)). Throws mpi_error when MPI fails.
 inline int rank(MPI_Comm comm = MPI_COMM_WORLD) {
     int r = 0;
-    if (MPI_Comm_rank(comm, &r) != MPI_SUCCESS) throw std::runtime_error("parex::mpi: MPI_Comm_rank failed");
+    detail::check(MPI_Comm_rank(comm, &r), "MPI_Comm_rank");
     return r;
 }
-/// The number of ranks in `comm`. Throws std::runtime_error when MPI fails.
+/// The number of ranks in `comm`. Throws mpi_error when MPI fails.
 inline int ranks(MPI_Comm comm = MPI_COMM_WORLD) {
     int n = 0;
-    if (MPI_Comm_size(comm, &n) != MPI_SUCCESS) throw std::runtime_error("parex::mpi: MPI_Comm_size failed");
+    detail::check(MPI_Comm_size(comm, &n), "MPI_Comm_size");
     return n;
 }
 
@@ -147,10 +177,6 @@ struct sub_plan {
     [[nodiscard]] std::size_t input_size() const noexcept { return plan->input_size(); }
     [[nodiscard]] auto operator[](std::size_t i) const { return (*plan)[b.begin + i]; }
 };
-
-inline void check(int code, const char* call) {
-    if (code != MPI_SUCCESS) throw std::runtime_error(std::string("parex::mpi: ") + call + " failed");
-}
 
 inline int to_int(std::size_t n, const char* what) {
     if (n > static_cast<std::size_t>(INT_MAX))
@@ -441,11 +467,12 @@ inline constexpr int boundary_tag = 0x7078;
 class mapped_file {
 public:
     mapped_file() = default;
-    /// Throws std::system_error naming the path when it cannot be opened, examined or mapped.
+    /// Throws parex::system_error (a std::system_error, errno in code()) naming the path when it cannot be
+    /// opened, examined or mapped.
     explicit mapped_file(const std::filesystem::path& path) : path_(path) {
         const auto fail = [&](const char* what) {
-            throw std::system_error(errno, std::generic_category(),
-                                    "parex::mpi: cannot " + std::string(what) + " " + path.string());
+            throw parex::system_error(errno, std::generic_category(),
+                                      "parex::mpi: cannot " + std::string(what) + " " + path.string());
         };
         const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0) fail("open");
@@ -588,9 +615,9 @@ file_plan split_file(MPI_Comm comm, mapped_file file, std::size_t target_bytes, 
                                           " is past the end of " + file.path().string() + " (" + std::to_string(size) +
                                           " bytes)");
         if (size != size_on_root)
-            throw std::runtime_error("parex::mpi: " + file.path().string() + " has " + std::to_string(size) +
-                                     " bytes here and " + std::to_string(size_on_root) +
-                                     " on rank 0 (is it being written?)");
+            throw parex::invalid_argument("parex::mpi: " + file.path().string() + " has " + std::to_string(size) +
+                                          " bytes here and " + std::to_string(size_on_root) +
+                                          " on rank 0 (is it being written?)");
         const auto b = cuts_of(me);
         for (auto k = b.begin; k < b.end; ++k) {
             const auto pos = (k + 1) * target_bytes;
@@ -633,7 +660,7 @@ file_plan split_file(MPI_Comm comm, mapped_file file, std::size_t target_bytes, 
 /// 8-byte offset per target_bytes of file), so every rank holds the same plan. The plan depends on the
 /// file, target_bytes and the finder only, not on the number of ranks. Cuts that coincide (a record
 /// longer than target_bytes) make one chunk; chunks are never empty except the single chunk of an empty
-/// range. Throws on every rank: remote_error when a rank could not map the file (std::system_error
+/// range. Throws on every rank: remote_error when a rank could not map the file (parex::system_error
 /// there), when target_bytes == 0, first_byte is past the end, a finder returned an offset outside
 /// [position, size] (chunking_error there), or ranks saw the file at different sizes. Collective.
 template <boundary_finder Finder>

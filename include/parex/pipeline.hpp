@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <exception>
 #include <optional>
+#include <stop_token>
 #include <type_traits>
 #include <utility>
 
@@ -33,6 +34,28 @@ template <class T>
 struct is_optional : std::false_type {};
 template <class T>
 struct is_optional<std::optional<T>> : std::true_type {};
+
+/// Whether stage F takes a trailing std::stop_token after Args.
+template <class F, class... Args>
+inline constexpr bool takes_stop = std::invocable<F&, Args..., std::stop_token>;
+
+/// A stage called with Args, and optionally a trailing std::stop_token.
+template <class F, class... Args>
+concept pipeline_stage = std::invocable<F&, Args...> || takes_stop<F, Args...>;
+
+/// What stage F returns when called with Args (and its token, if it takes one).
+template <class F, class... Args>
+using stage_result_t = typename std::conditional_t<takes_stop<F, Args...>, std::invoke_result<F&, Args..., std::stop_token>,
+                                                   std::invoke_result<F&, Args...>>::type;
+
+/// f(args..., stop) if f takes the token, else f(args...).
+template <class F, class... Args>
+decltype(auto) call_stage(F& f, const std::stop_token& stop, Args&&... args) {
+    if constexpr (takes_stop<F, Args...>)
+        return f(std::forward<Args>(args)..., stop);
+    else
+        return f(std::forward<Args>(args)...);
+}
 
 /// What travels between the stages: empty only out of a stopped source (TBB needs a value from it).
 /// The user-provided destructor makes it non-trivially-copyable, so TBB passes it by pointer: oneTBB
@@ -55,25 +78,32 @@ struct token {
 /// - `transform(T&&)` -> U: called concurrently on different items.
 /// - `sink(U&&)`: called on one thread at a time, in exactly the order the source produced the items.
 ///
+/// Any stage may take a std::stop_token as its last parameter (`source(stop)`, `transform(T&&, stop)`,
+/// `sink(U&&, stop)`): it is requested when another stage throws or `run.stop` is requested, so that
+/// a long-running stage can return early. Only then does the run allocate its stop state.
+///
 /// Returns the number of items the sink consumed. The first exception thrown by any stage stops the
 /// pipeline (no new item is produced; items in flight are dropped: destroyed without further stages)
 /// and is rethrown here. `run.stop`: once requested nothing new starts, items in flight are dropped
 /// and, unless the stream had already been fully consumed, operation_cancelled is thrown. A stage
-/// already running finishes its item (no stage is interrupted). `run.on_progress` reports items
+/// already running finishes its item, unless it polls its stop token. `run.on_progress` reports items
 /// consumed out of items produced so far.
 template <class Source, class Transform, class Sink>
-    requires std::invocable<Source&> && detail::is_optional<std::invoke_result_t<Source&>>::value
+    requires detail::pipeline_stage<Source> && detail::is_optional<detail::stage_result_t<Source>>::value
 std::size_t run_pipeline(chunked_executor& executor, Source&& source, Transform&& transform, Sink&& sink,
                          const pipeline_options& options = {}, const run_options& run = {}) {
-    using item = typename std::invoke_result_t<Source&>::value_type;
-    static_assert(std::invocable<Transform&, item&&>, "parex: transform must take the source's item");
-    using result = std::remove_cvref_t<std::invoke_result_t<Transform&, item&&>>;
-    static_assert(std::invocable<Sink&, result&&>, "parex: sink must take the transform's result");
+    using item = typename detail::stage_result_t<Source>::value_type;
+    static_assert(detail::pipeline_stage<Transform, item&&>, "parex: transform must take the source's item");
+    using result = std::remove_cvref_t<detail::stage_result_t<Transform, item&&>>;
+    static_assert(detail::pipeline_stage<Sink, result&&>, "parex: sink must take the transform's result");
 
     auto& core = detail::core_of(executor);
     const auto in_flight = options.max_in_flight > 0 ? options.max_in_flight : 2 * core.concurrency;
 
-    detail::run_state state(run, 0, false);
+    constexpr bool with_token = detail::takes_stop<Source> || detail::takes_stop<Transform, item&&> ||
+                                detail::takes_stop<Sink, result&&>;
+    detail::run_state state(run, 0, with_token);
+    const std::stop_token stop = state.token();  // never requested without with_token
     // No stage's exception and no stop ever reaches oneTBB: a failure is recorded (first wins), the
     // source stops, and the items already in flight pass the remaining stages without being worked on,
     // so each is destroyed by its own stage. (oneTBB's cancellation of a pipeline leaves the items in
@@ -92,17 +122,17 @@ std::size_t run_pipeline(chunked_executor& executor, Source&& source, Transform&
         core.on_this_thread([&] {
             while (!state.stopping()) {
                 std::optional<item> next;
-                guarded([&] { next = source(); });
+                guarded([&] { next = detail::call_stage(source, stop); });
                 if (!next) {
                     drained = !state.stopping();
                     break;
                 }
                 state.add_to_total();
                 std::optional<result> out;
-                guarded([&] { out.emplace(transform(std::move(*next))); });
+                guarded([&] { out.emplace(detail::call_stage(transform, stop, std::move(*next))); });
                 if (!out || state.stopping()) continue;
                 guarded([&] {
-                    sink(std::move(*out));
+                    detail::call_stage(sink, stop, std::move(*out));
                     state.unit_done();
                 });
             }
@@ -119,7 +149,7 @@ std::size_t run_pipeline(chunked_executor& executor, Source&& source, Transform&
                                                              in_token next;
                                                              if (!state.stopping())
                                                                  guarded([&] {
-                                                                     if (auto v = source())
+                                                                     if (auto v = detail::call_stage(source, stop))
                                                                          next.value.emplace(std::move(*v));
                                                                  });
                                                              if (!next.value) {
@@ -135,13 +165,15 @@ std::size_t run_pipeline(chunked_executor& executor, Source&& source, Transform&
                             [&](in_token&& in) {  // by reference: no token copy
                                 out_token out;
                                 if (!state.stopping())
-                                    guarded([&] { out.value.emplace(transform(std::move(*in.value))); });
+                                    guarded([&] {
+                                        out.value.emplace(detail::call_stage(transform, stop, std::move(*in.value)));
+                                    });
                                 return out;
                             }) &
                         tbb::make_filter<out_token, void>(tbb::filter_mode::serial_in_order, [&](out_token&& out) {
                             if (!out.value || state.stopping()) return;  // dropped: the run has failed or was stopped
                             guarded([&] {
-                                sink(std::move(*out.value));
+                                detail::call_stage(sink, stop, std::move(*out.value));
                                 state.unit_done();
                             });
                         });
@@ -159,7 +191,7 @@ std::size_t run_pipeline(chunked_executor& executor, Source&& source, Transform&
 
 /// run_pipeline on default_executor(). Throws parex::invalid_argument when PAREX_NUM_THREADS is invalid.
 template <class Source, class Transform, class Sink>
-    requires std::invocable<Source&> && detail::is_optional<std::invoke_result_t<Source&>>::value
+    requires detail::pipeline_stage<Source> && detail::is_optional<detail::stage_result_t<Source>>::value
 std::size_t run_pipeline(Source&& source, Transform&& transform, Sink&& sink, const pipeline_options& options = {},
                          const run_options& run = {}) {
     return run_pipeline(default_executor(), std::forward<Source>(source), std::forward<Transform>(transform),

@@ -21,6 +21,13 @@
 
 namespace parex {
 
+/// Thrown by a call on a task_future that holds no task (default-made, moved from, or after get()):
+/// a std::future_error with code std::future_errc::no_state, as std::future's calls may throw.
+class future_error : public detail::error_as<std::future_error> {
+public:
+    future_error() : error_as(std::future_errc::no_state) {}
+};
+
 namespace detail {
 
 /// What a submitted task and its future share: the task's stop token and result, and which of the
@@ -127,7 +134,7 @@ private:
 /// wait.
 ///
 /// Move-only, like std::future; get() may be called once, after which valid() is false. Calls on
-/// a future that is not valid() throw std::future_error (no_state), as std::future's may. R may be
+/// a future that is not valid() throw parex::future_error (a std::future_error, no_state), as std::future's may. R may be
 /// void or any movable type (not a reference).
 template <class R>
 class task_future {
@@ -171,7 +178,7 @@ private:
     explicit task_future(std::shared_ptr<detail::task_state<R>> state) noexcept : state_(std::move(state)) {}
 
     void check() const {
-        if (!state_) throw std::future_error(std::future_errc::no_state);
+        if (!state_) throw parex::future_error();
     }
 
     std::shared_ptr<detail::task_state<R>> state_;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <stop_token>
 #include <thread>
 #include <vector>
 
@@ -225,6 +226,84 @@ TEST_CASE("a stop request ends the stream with operation_cancelled", "[pipeline]
             CHECK(e.total() <= 20 + 4);
         }
         CHECK(calls <= 20 + 4);
+    }
+}
+
+TEST_CASE("a stage blocked on a long item sees its stop token requested when another stage fails", "[pipeline]") {
+    // Item 0's transform waits (up to 20 s) for its token; item 1's throws 20 ms after starting. The
+    // waiting stage must learn of the failure within milliseconds, not finish its long item.
+    using clock = std::chrono::steady_clock;
+    for (const std::size_t threads : {1u, 2u, 3u}) {
+        INFO("executor of " << threads);
+        parex::chunked_executor ex({.max_concurrency = threads});
+        std::atomic<clock::rep> thrown_at{0};
+        std::atomic<clock::rep> seen_at{0};
+        std::atomic<bool> waited{false};
+        std::size_t next = 0;
+        const auto started = clock::now();
+        CHECK_THROWS_WITH(
+            parex::run_pipeline(
+                ex, [&]() -> std::optional<std::size_t> { return next < 3 ? std::optional(next++) : std::nullopt; },
+                [&](std::size_t i, std::stop_token stop) {
+                    // On an executor of one the items run one after another: item 0 cannot wait for
+                    // item 1 there, so item 0 throws and item 1 is the one that would wait.
+                    const bool waits = threads == 1 ? i == 1 : i == 0;
+                    const bool throws = threads == 1 ? i == 0 : i == 1;
+                    if (throws) {
+                        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                        thrown_at = (clock::now() - started).count();
+                        throw std::runtime_error("item failed");
+                    }
+                    if (waits) {
+                        waited = true;
+                        const auto deadline = clock::now() + std::chrono::seconds(20);
+                        while (!stop.stop_requested() && clock::now() < deadline)
+                            std::this_thread::sleep_for(std::chrono::microseconds(100));
+                        seen_at = (clock::now() - started).count();
+                    }
+                    return i;
+                },
+                [](std::size_t) {}, {.max_in_flight = 4}),
+            "item failed");
+        if (threads == 1) {
+            // The failure stops the stream before item 1 starts: nothing waits.
+            CHECK_FALSE(waited.load());
+            continue;
+        }
+        REQUIRE(waited.load());
+        const auto delay = clock::duration(seen_at.load() - thrown_at.load());
+        CHECK(delay >= clock::duration::zero());
+        CHECK(delay < std::chrono::milliseconds(500));  // a poll every 0.1 ms; slack for a loaded CI machine
+    }
+}
+
+TEST_CASE("every stage may take the stop token, and a stop request reaches it", "[pipeline]") {
+    for (const std::size_t threads : {1u, 2u}) {
+        INFO("executor of " << threads);
+        parex::chunked_executor ex({.max_concurrency = threads});
+        std::stop_source stop;
+        std::atomic<bool> source_token{true}, transform_token{true}, sink_saw{false};
+        std::size_t next = 0;
+        CHECK_THROWS_AS(parex::run_pipeline(
+                            ex,
+                            [&](std::stop_token token) -> std::optional<std::size_t> {
+                                if (!token.stop_possible()) source_token = false;
+                                return next++;
+                            },
+                            [&](std::size_t i, std::stop_token token) {
+                                if (!token.stop_possible()) transform_token = false;
+                                return i;
+                            },
+                            [&](std::size_t i, std::stop_token token) {
+                                if (i != 10) return;
+                                stop.request_stop();
+                                sink_saw = token.stop_requested();  // forwarded at once, on this thread
+                            },
+                            {.max_in_flight = 4}, {.stop = stop.get_token()}),
+                        parex::operation_cancelled);
+        CHECK(source_token.load());
+        CHECK(transform_token.load());
+        CHECK(sink_saw.load());
     }
 }
 

@@ -149,6 +149,29 @@ TEST_CASE("map_records across ranks equals single-process parex, repairing cuts 
     CHECK(repaired_anywhere > 0);  // the false "<EOR>" cuts were met and mended
 }
 
+TEST_CASE("a failed MPI call is an mpi_error, a file that cannot be opened a parex::system_error", "[mpi]") {
+    MPI_Errhandler previous = MPI_ERRHANDLER_NULL;
+    MPI_Comm_get_errhandler(MPI_COMM_WORLD, &previous);
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);  // MPI's default aborts instead
+    try {
+        (void)parex::mpi::rank(MPI_COMM_NULL);
+        FAIL("no exception");
+    } catch (const parex::mpi::mpi_error& e) {
+        CHECK(e.code() != MPI_SUCCESS);
+        CHECK_THAT(e.what(), Catch::Contains("MPI_Comm_rank failed"));
+        CHECK(dynamic_cast<const parex::error*>(&e) != nullptr);
+    }
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, previous);
+    MPI_Errhandler_free(&previous);
+    try {
+        const parex::mpi::mapped_file missing("no-such-file.adi");
+        FAIL("no exception");
+    } catch (const parex::system_error& e) {
+        CHECK(e.code() == std::errc::no_such_file_or_directory);
+        CHECK_THAT(e.what(), Catch::Contains("cannot open") && Catch::Contains("no-such-file.adi"));
+    }
+}
+
 TEST_CASE("split_file and map_records fail on every rank, naming the rank and the cause", "[mpi]") {
     const auto text = make_log();
     const shared_file file("records.adi", text);

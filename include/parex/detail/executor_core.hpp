@@ -1,9 +1,10 @@
 #pragma once
-// What a chunked_executor's operations share (its arena, task groups and serial gate), and the three
-// ways work enters it: run on the calling thread, run in parallel, and run as a queued task. Every
-// guarantee of docs/chunked_executor.md about concurrency and nesting is kept here.
+// What a chunked_executor's operations share (its arena, task groups, run() queue and serial gate), and
+// the three ways work enters it: run on the calling thread, run in parallel, and run as a queued task.
+// Every guarantee of docs/chunked_executor.md about concurrency and nesting is kept here.
 
 #include <parex/detail/arena_pool.hpp>
+#include <parex/detail/run_queue.hpp>
 #include <parex/errors.hpp>
 
 #include <oneapi/tbb/task_arena.h>
@@ -12,8 +13,9 @@
 #include <atomic>
 #include <cstddef>
 #include <exception>
+#include <limits>
+#include <memory>
 #include <mutex>
-#include <type_traits>
 #include <utility>
 
 namespace parex::detail {
@@ -56,17 +58,31 @@ struct executor_core {
     tbb::task_arena& arena;
     std::size_t concurrency;           // max_concurrency()
     std::recursive_mutex serial_gate;  // serial() only: held by the one thread running the executor's work
-    // Isolated: a cancellation of whatever task first used the group must not reach it.
+    // Isolated: a cancellation of whatever task first used a group must not reach it. Neither group is
+    // ever cancelled: run() tasks are dropped through runs_cancelled, and each future settles itself.
     tbb::task_group_context runs_context{tbb::task_group_context::isolated, traits};
-    tbb::task_group runs{runs_context};  // run() / wait()
+    tbb::task_group runs{runs_context};  // the drainers of run_queue
     tbb::task_group_context submits_context{tbb::task_group_context::isolated, traits};
-    tbb::task_group submits{submits_context};  // submit(); never cancelled: each future settles itself
-    std::atomic<std::size_t> runs_total{0};    // run() calls since the last wait()
-    std::atomic<std::size_t> runs_skipped{0};  // of those, tasks dropped by a cancellation
+    tbb::task_group submits{submits_context};  // submit()
+
+    // run() / wait(). A task given to run() waits in run_queue; at most `concurrency` drainers (oneTBB
+    // tasks in `runs`) pop and run the queued tasks until the queue is empty, and wait() runs them too.
+    // One oneTBB task per drainer rather than one per run() task: the caller pays a push onto
+    // run_queue, where a oneTBB task would cost an allocation and a push into the arena's shared queue
+    // from outside it (docs/benchmarks.md, "tasks/... without futures").
+    detail::run_queue run_queue;
+    // Each on a cache line of its own: the callers of run() touch `drainers`, the drainers read
+    // `runs_cancelled` for every task and add to `runs_started` for every batch.
+    alignas(64) std::atomic<std::size_t> drainers{0};      // drainers queued or running
+    alignas(64) std::atomic<bool> runs_cancelled{false};   // cancel() or a task's exception: none starts until wait()
+    alignas(64) std::atomic<std::size_t> runs_started{0};  // run() tasks started since the last wait()
     // The first exception a run() task threw since the last wait(). Kept here, not carried by oneTBB,
     // so that it crosses to wait() with the caller's own standard library (libtbb may use another).
     std::mutex runs_error_mutex;
     std::exception_ptr runs_error;
+    // A drainer that has run this many tasks queues itself again behind the arena's other queued work
+    // (submit() tasks, other callers' chunks), so that a long run() stream does not hold a thread.
+    static constexpr std::size_t drainer_batch = 256;
 
     [[nodiscard]] bool serial() const noexcept { return concurrency == 1; }
     /// Slot indices a thread may hold while running this executor's work: [0, slots()).
@@ -114,18 +130,109 @@ struct executor_core {
         f();
     }
 
+    /// Queues a run() task and starts a drainer unless `concurrency` are already queued or running.
+    /// Throws std::bad_alloc, with the task dropped, if it cannot be queued.
+    void push_run(queued_task task) {
+        try {
+            run_queue.push(task);
+        } catch (...) {
+            task.drop();
+            throw;
+        }
+        // A read-modify-write, not a load: either it reads a leaving drainer's decrement, or that
+        // decrement reads this one's value and so sees the push before it, and the drainer finds the
+        // task in the queue. No task is left with no drainer to run it.
+        std::size_t running = drainers.fetch_add(0);
+        while (running < concurrency)
+            if (drainers.compare_exchange_weak(running, running + 1)) {
+                try {
+                    start_drainer();
+                } catch (...) {  // the task stays queued: a later run() or wait() runs it
+                    drainers.fetch_sub(1);
+                    throw;
+                }
+                return;
+            }
+    }
+
+    /// Runs queued run() tasks on the calling thread, which is in the arena (or, on a serial executor,
+    /// anywhere), until the queue is empty, run() tasks are cancelled, or `limit` have run; true if the
+    /// limit stopped it. On a serial executor a task is taken from the queue under the gate, so the
+    /// tasks run in the order the queue gives them.
+    bool run_queued(std::size_t limit) {
+        queued_task task;
+        std::size_t started = 0;
+        bool took = true;
+        while (took && started < limit && !runs_cancelled.load(std::memory_order_relaxed)) {
+            as_queued_task([&] {
+                took = run_queue.try_pop(task);
+                if (!took) return;
+                try {
+                    task.run();
+                } catch (...) {
+                    run_failed(std::current_exception());
+                }
+            });
+            if (took) ++started;
+        }
+        runs_started.fetch_add(started, std::memory_order_relaxed);
+        return started == limit;
+    }
+
+    /// wait()'s and the destructor's: runs queued run() tasks on the calling thread and waits for the
+    /// drainers; afterwards no run() task runs or is queued, except those a concurrent run() adds.
+    /// Returns how many queued tasks it dropped because run() tasks were cancelled (by cancel() or an
+    /// exception); only then does it drop any.
+    std::size_t finish_runs() {
+        if (serial()) {
+            run_queued(std::numeric_limits<std::size_t>::max());  // each under the gate
+            arena.execute([&] { runs.wait(); });
+        } else {
+            arena.execute([&] {
+                run_queued(std::numeric_limits<std::size_t>::max());
+                runs.wait();
+            });
+        }
+        std::size_t dropped = 0;
+        if (runs_cancelled.load(std::memory_order_relaxed))
+            for (queued_task task; run_queue.try_pop(task); ++dropped) task.drop();
+        return dropped;
+    }
+
     /// Keeps `error` if it is the first since the last wait(), and drops the tasks not started.
     void run_failed(std::exception_ptr error) noexcept {
         {
             std::lock_guard lock(runs_error_mutex);
             if (!runs_error) runs_error = std::move(error);
         }
-        runs.cancel();
+        runs_cancelled.store(true, std::memory_order_relaxed);
     }
     /// The first exception since the last wait(), taken (null if none).
     std::exception_ptr take_run_error() noexcept {
         std::lock_guard lock(runs_error_mutex);
         return std::exchange(runs_error, nullptr);
+    }
+
+private:
+    void start_drainer() {
+        arena.enqueue(runs.defer([this] { drainer_body(); }));
+    }
+
+    /// A drainer's body: runs queued tasks; leaves when the queue is empty (or run() tasks are
+    /// cancelled) and no task can have been pushed unseen, or queues itself again after a batch.
+    void drainer_body() {
+        for (;;) {
+            if (run_queued(drainer_batch)) {
+                start_drainer();  // keeps its place in `drainers`
+                return;
+            }
+            drainers.fetch_sub(1);  // pairs with push_run's read-modify-write
+            if (run_queue.empty() || runs_cancelled.load(std::memory_order_relaxed)) return;
+            std::size_t running = drainers.load(std::memory_order_relaxed);
+            do {
+                if (running >= concurrency) return;  // the others will run it
+            } while (!drainers.compare_exchange_weak(running, running + 1));
+        }
     }
 };
 
@@ -141,32 +248,5 @@ inline std::size_t current_slot(const executor_core& core) {
         throw parex::logic_error("parex: per-worker state used on a thread outside its executor's arena");
     return static_cast<std::size_t>(slot);
 }
-
-/// A run() task; one that is destroyed without having run was dropped by a cancellation.
-template <class F>
-struct group_task {
-    executor_core* core;
-    mutable F fn;
-    mutable bool ran = false;
-
-    group_task(executor_core* c, F f) : core(c), fn(std::move(f)) {}
-    group_task(group_task&& other) noexcept(std::is_nothrow_move_constructible_v<F>)
-        : core(std::exchange(other.core, nullptr)),
-          fn(std::move(other.fn)) {}
-    group_task& operator=(group_task&&) = delete;
-    ~group_task() {
-        if (core && !ran) core->runs_skipped.fetch_add(1, std::memory_order_relaxed);
-    }
-    void operator()() const {
-        ran = true;
-        core->as_queued_task([&] {
-            try {
-                fn();
-            } catch (...) {
-                core->run_failed(std::current_exception());
-            }
-        });
-    }
-};
 
 }  // namespace parex::detail
