@@ -45,8 +45,9 @@ concept pipeline_stage = std::invocable<F&, Args...> || takes_stop<F, Args...>;
 
 /// What stage F returns when called with Args (and its token, if it takes one).
 template <class F, class... Args>
-using stage_result_t = typename std::conditional_t<takes_stop<F, Args...>, std::invoke_result<F&, Args..., std::stop_token>,
-                                                   std::invoke_result<F&, Args...>>::type;
+using stage_result_t =
+    typename std::conditional_t<takes_stop<F, Args...>, std::invoke_result<F&, Args..., std::stop_token>,
+                                std::invoke_result<F&, Args...>>::type;
 
 /// f(args..., stop) if f takes the token, else f(args...).
 template <class F, class... Args>
@@ -100,8 +101,8 @@ std::size_t run_pipeline(chunked_executor& executor, Source&& source, Transform&
     auto& core = detail::core_of(executor);
     const auto in_flight = options.max_in_flight > 0 ? options.max_in_flight : 2 * core.concurrency;
 
-    constexpr bool with_token = detail::takes_stop<Source> || detail::takes_stop<Transform, item&&> ||
-                                detail::takes_stop<Sink, result&&>;
+    constexpr bool with_token =
+        detail::takes_stop<Source> || detail::takes_stop<Transform, item&&> || detail::takes_stop<Sink, result&&>;
     detail::run_state state(run, 0, with_token);
     const std::stop_token stop = state.token();  // never requested without with_token
     // No stage's exception and no stop ever reaches oneTBB: a failure is recorded (first wins), the
@@ -144,39 +145,38 @@ std::size_t run_pipeline(chunked_executor& executor, Source&& source, Transform&
 
     using in_token = detail::token<item>;
     using out_token = detail::token<result>;
-    const auto stages = tbb::make_filter<void, in_token>(tbb::filter_mode::serial_in_order,
-                                                         [&](tbb::flow_control& flow) {
-                                                             in_token next;
-                                                             if (!state.stopping())
-                                                                 guarded([&] {
-                                                                     if (auto v = detail::call_stage(source, stop))
-                                                                         next.value.emplace(std::move(*v));
-                                                                 });
-                                                             if (!next.value) {
-                                                                 drained = !state.stopping();
-                                                                 flow.stop();
-                                                             } else {
-                                                                 state.add_to_total();
-                                                             }
-                                                             return next;
-                                                         }) &
-                        tbb::make_filter<in_token, out_token>(
-                            tbb::filter_mode::parallel,
-                            [&](in_token&& in) {  // by reference: no token copy
-                                out_token out;
-                                if (!state.stopping())
-                                    guarded([&] {
-                                        out.value.emplace(detail::call_stage(transform, stop, std::move(*in.value)));
-                                    });
-                                return out;
-                            }) &
-                        tbb::make_filter<out_token, void>(tbb::filter_mode::serial_in_order, [&](out_token&& out) {
-                            if (!out.value || state.stopping()) return;  // dropped: the run has failed or was stopped
-                            guarded([&] {
-                                detail::call_stage(sink, stop, std::move(*out.value));
-                                state.unit_done();
-                            });
-                        });
+    const auto stages =
+        tbb::make_filter<void, in_token>(tbb::filter_mode::serial_in_order,
+                                         [&](tbb::flow_control& flow) {
+                                             in_token next;
+                                             if (!state.stopping())
+                                                 guarded([&] {
+                                                     if (auto v = detail::call_stage(source, stop))
+                                                         next.value.emplace(std::move(*v));
+                                                 });
+                                             if (!next.value) {
+                                                 drained = !state.stopping();
+                                                 flow.stop();
+                                             } else {
+                                                 state.add_to_total();
+                                             }
+                                             return next;
+                                         }) &
+        tbb::make_filter<in_token, out_token>(
+            tbb::filter_mode::parallel,
+            [&](in_token&& in) {  // by reference: no token copy
+                out_token out;
+                if (!state.stopping())
+                    guarded([&] { out.value.emplace(detail::call_stage(transform, stop, std::move(*in.value))); });
+                return out;
+            }) &
+        tbb::make_filter<out_token, void>(tbb::filter_mode::serial_in_order, [&](out_token&& out) {
+            if (!out.value || state.stopping()) return;  // dropped: the run has failed or was stopped
+            guarded([&] {
+                detail::call_stage(sink, stop, std::move(*out.value));
+                state.unit_done();
+            });
+        });
 
     tbb::task_group_context context;  // isolated: a cancellation outside does not reach in
     try {
