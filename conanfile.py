@@ -22,6 +22,10 @@ class ParexConan(ConanFile):
     topics = ("parallel", "onetbb", "map-reduce", "chunking", "shared-memory", "header-only")
     package_type = "header-library"
     settings = "os", "arch", "compiler", "build_type"
+    # mpi=True installs parex::mpi (parexMpiTargets.cmake) too, for the system's MPI; the package id
+    # keeps the option, so the two packages are distinct.
+    options = {"mpi": [True, False]}
+    default_options = {"mpi": False}
     exports_sources = "CMakeLists.txt", "LICENSE", "cmake/*.cmake", "cmake/*.in", "include/*"
     no_copy_source = True
 
@@ -39,13 +43,16 @@ class ParexConan(ConanFile):
         check_min_cppstd(self, 20)
 
     def package_id(self):
-        self.info.clear()
+        # Header-only: one package for every setting and dependency version; only the mpi option differs.
+        self.info.settings.clear()
+        self.info.requires.clear()
 
     def generate(self):
         toolchain = CMakeToolchain(self)
         for option in ("TESTS", "BENCHMARKS", "EXAMPLES"):
             toolchain.cache_variables[f"PAREX_BUILD_{option}"] = False
         toolchain.cache_variables["PAREX_WARNINGS_AS_ERRORS"] = False
+        toolchain.cache_variables["PAREX_MPI"] = "ON" if self.options.mpi else "OFF"
         toolchain.generate()
         CMakeDeps(self).generate()
 

@@ -74,7 +74,7 @@ const fs::path& million_qso_log() {
                     std::vector<lb::field> fields(r.begin(), r.end());
                     std::string date;
                     for (auto& f : fields)
-                        if (parex::ascii_iequals(f.name, "QSO_DATE")) f.data = date = shift_date(f.data, copy);
+                        if (logbook::ascii_iequals(f.name, "QSO_DATE")) f.data = date = shift_date(f.data, copy);
                     lb::append_record(out, fields);
                     ++written;
                 }

@@ -76,8 +76,8 @@ void sum_mpi(benchmark::State& state) {
     const auto plan = parex::chunks(x.size(), parex::grain{pb::sum_grain});
     for (auto _ : state)
         benchmark::DoNotOptimize(parex::mpi::map_reduce(
-            MPI_COMM_WORLD, plan, [&](parex::chunk c) { return pb::sum(x.data(), c.begin, c.end); }, std::plus<>{}, 0.0,
-            ex));
+            ex, MPI_COMM_WORLD, plan, [&](parex::chunk c) { return pb::sum(x.data(), c.begin, c.end); }, std::plus<>{},
+            0.0));
     pb::set_sum_counters(state);
 }
 
@@ -90,7 +90,7 @@ void combine(benchmark::State& state, bool with_stop) {
     const parex::run_options options = with_stop ? parex::run_options{.stop = stop.get_token()} : parex::run_options{};
     for (auto _ : state)
         benchmark::DoNotOptimize(parex::mpi::map_reduce(
-            MPI_COMM_WORLD, plan, [](parex::chunk c) { return static_cast<double>(c.index); }, std::plus<>{}, 0.0, ex,
+            ex, MPI_COMM_WORLD, plan, [](parex::chunk c) { return static_cast<double>(c.index); }, std::plus<>{}, 0.0,
             options));
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * state.range(0)));
 }

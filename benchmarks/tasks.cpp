@@ -71,7 +71,7 @@ void tasks_parex_run(benchmark::State& state) {
 }
 
 void tasks_pool_submit(benchmark::State& state) {
-    parex::worker_pool<> pool({.workers = pb::threads()});
+    parex::worker_pool<> pool({.max_concurrency = pb::threads()});
     measure_futures(state, task_count, [&] { return pool.submit(empty_task); });
 }
 

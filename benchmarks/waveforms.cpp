@@ -112,7 +112,7 @@ void batch_pool(benchmark::State& state) {
 const std::size_t rebuild_count = std::min<std::size_t>(1'000, batch_size);
 void batch_rebuild(benchmark::State& state) {
     const auto workers = std::size_t(state.range(0));
-    parex::worker_pool<int> pool(parex::pool_options{.workers = workers}, [](std::size_t) { return 0; });
+    parex::worker_pool<int> pool(parex::pool_options{.max_concurrency = workers}, [](std::size_t) { return 0; });
     auto& out = shared_batch();
     const auto& rows = batch_parameters();
     std::vector<std::size_t> index(rebuild_count);

@@ -65,7 +65,7 @@ void pool_sequential(benchmark::State& state) {
 void pool_parex(benchmark::State& state) {
     const auto batch = static_cast<std::size_t>(state.range(0));
     const auto in = inputs(task_count);
-    parex::worker_pool<generator> pool({.workers = pb::threads()}, [](std::size_t) { return generator{}; });
+    parex::worker_pool<generator> pool({.max_concurrency = pb::threads()}, [](std::size_t) { return generator{}; });
     for (auto _ : state)
         benchmark::DoNotOptimize(pool.map(in, [](generator& g, std::size_t i) { return g(i); }, {.batch = batch}));
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * task_count));

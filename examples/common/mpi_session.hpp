@@ -2,12 +2,12 @@
 // common/mpi_session.hpp: a module's program across MPI ranks. Started by an MPI launcher (mpirun,
 // mpiexec, srun), the program initialises MPI and the commands that support it share their work among
 // the ranks; started on its own, it never touches MPI. In builds without MPI for the modules
-// (PAREX_EXAMPLES_MPI undefined: no MPI found, a sanitizer, libc++) a session is one process that never
+// (EXAMPLES_MPI undefined: no MPI found, a sanitizer, libc++) a session is one process that never
 // started MPI.
 
 #include <common/cli.hpp>
 
-#if defined(PAREX_EXAMPLES_MPI)
+#if defined(EXAMPLES_MPI)
 #include <parex/mpi.hpp>
 
 #include <mpi.h>
@@ -19,7 +19,7 @@
 
 namespace examples {
 
-#if defined(PAREX_EXAMPLES_MPI)
+#if defined(EXAMPLES_MPI)
 
 /// MPI for the program's lifetime when a launcher started it.
 class mpi_session {

@@ -20,7 +20,7 @@ namespace examples {
 
 /// Writes `csv` to a temporary file, runs `python script CSV args...` and waits for it; the temporary
 /// file is removed either way. `python` is the interpreter the build found with matplotlib
-/// (PAREX_PLOT_PYTHON). Throws std::runtime_error naming the option, the interpreter and the script
+/// (EXAMPLES_PLOT_PYTHON). Throws std::runtime_error naming the option, the interpreter and the script
 /// when it cannot start or fails.
 inline void run_plot_script(const std::string& option, const std::string& python, const std::filesystem::path& script,
                             std::string_view csv, const std::vector<std::string>& args) {

@@ -10,19 +10,19 @@
 #include <type_traits>
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#define PAREX_EXAMPLES_X86 1
+#define EXAMPLES_X86 1
 #include <emmintrin.h>
 #endif
 
 /// Marks a lambda (after its parameter list) or a function to be inlined into its caller, so that it is
-/// compiled for the caller's target: `[&]() PAREX_ALWAYS_INLINE { ... }`.
-#define PAREX_ALWAYS_INLINE __attribute__((always_inline))
+/// compiled for the caller's target: `[&]() EXAMPLES_ALWAYS_INLINE { ... }`.
+#define EXAMPLES_ALWAYS_INLINE __attribute__((always_inline))
 
 namespace examples {
 
 /// Whether the CPU has AVX2 (GCC's cpuid check, done once).
 inline bool cpu_has_avx2() {
-#ifdef PAREX_EXAMPLES_X86
+#ifdef EXAMPLES_X86
     static const bool yes = __builtin_cpu_supports("avx2");
     return yes;
 #else
@@ -32,7 +32,7 @@ inline bool cpu_has_avx2() {
 
 /// Whether the CPU has AVX2 and FMA (what glibc's AVX2 vector math kernels need).
 inline bool cpu_has_avx2_fma() {
-#ifdef PAREX_EXAMPLES_X86
+#ifdef EXAMPLES_X86
     static const bool yes = cpu_has_avx2() && __builtin_cpu_supports("fma");
     return yes;
 #else
@@ -57,9 +57,9 @@ struct vector_of {
 /// read from memory before being overwritten (a third of a copy's traffic). Elsewhere a plain store.
 /// Call streaming_store_fence() before other threads read what was stored.
 template <class V>
-PAREX_ALWAYS_INLINE inline void streaming_store(void* p, const V& v) {
+EXAMPLES_ALWAYS_INLINE inline void streaming_store(void* p, const V& v) {
     static_assert(sizeof(V) % 16 == 0);
-#ifdef PAREX_EXAMPLES_X86
+#ifdef EXAMPLES_X86
     for (std::size_t h = 0; h < sizeof(V); h += 16) {
         __m128i x;
         std::memcpy(&x, reinterpret_cast<const char*>(&v) + h, 16);
@@ -72,13 +72,13 @@ PAREX_ALWAYS_INLINE inline void streaming_store(void* p, const V& v) {
 
 /// Orders the streaming stores before what follows (x86 sfence).
 inline void streaming_store_fence() {
-#ifdef PAREX_EXAMPLES_X86
+#ifdef EXAMPLES_X86
     _mm_sfence();
 #endif
 }
 
 namespace detail {
-#ifdef PAREX_EXAMPLES_X86
+#ifdef EXAMPLES_X86
 template <class F>
 [[gnu::target("avx2")]] void run_for_avx2(F& body) {
     body(vector_bytes<32>{});
@@ -91,14 +91,14 @@ void run_for_default_target(F& body) {
 }  // namespace detail
 
 /// Runs body(vector_bytes<32>{}) compiled for AVX2 when the CPU has it, else body(vector_bytes<16>{})
-/// for the build's default target. body must be a generic lambda marked PAREX_ALWAYS_INLINE, and the
-/// functions it calls in its loops PAREX_ALWAYS_INLINE too, or they stay compiled for the default
+/// for the build's default target. body must be a generic lambda marked EXAMPLES_ALWAYS_INLINE, and the
+/// functions it calls in its loops EXAMPLES_ALWAYS_INLINE too, or they stay compiled for the default
 /// target. AVX2 without FMA: a multiply and an add stay two roundings, as in the SSE2 build, so both
 /// paths give the same bits (the vector width changes which elements share an instruction, not the
 /// order of any element's own operations).
 template <class F>
 void with_widest_vectors(F&& body) {
-#ifdef PAREX_EXAMPLES_X86
+#ifdef EXAMPLES_X86
     if (cpu_has_avx2()) return detail::run_for_avx2(body);
 #endif
     detail::run_for_default_target(body);

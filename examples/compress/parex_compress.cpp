@@ -11,16 +11,16 @@
 #include <common/output_file.hpp>
 #include <compress/archive.hpp>
 #include <compress/engine.hpp>
-#if defined(PAREX_EXAMPLES_MPI)
+#if defined(EXAMPLES_MPI)
 #include <compress/mpi.hpp>
 #endif
+
+#include <parex/mapped_file.hpp>
 
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
 #include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -64,48 +64,30 @@ std::size_t parse_size(const std::string& text, const char* option) {
     return value << shift;
 }
 
-/// An input file mapped read-only (or stdin read whole): the decompressor's random access.
+/// An input file mapped read-only (or stdin read whole): the decompressor's random access. Throws
+/// parex::system_error (exit status 3) naming the file when it cannot be opened or mapped.
 class input_bytes {
 public:
     explicit input_bytes(const std::string& path) {
-        if (path == "-") {
-            std::vector<char> buffer(1 << 20);
-            for (ssize_t n; (n = ::read(STDIN_FILENO, buffer.data(), buffer.size())) != 0;) {
-                if (n < 0) fail_errno("reading stdin");
-                owned_.append(buffer.data(), static_cast<std::size_t>(n));
-            }
-            view_ = owned_;
+        if (path != "-") {
+            file_ = parex::mapped_file(path);
+            view_ = file_.bytes();
             return;
         }
-        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) fail_errno(path);
-        struct stat st{};
-        if (::fstat(fd, &st) != 0) {
-            ::close(fd);
-            fail_errno(path);
+        std::vector<char> buffer(1 << 20);
+        for (ssize_t n; (n = ::read(STDIN_FILENO, buffer.data(), buffer.size())) != 0;) {
+            if (n < 0) fail_errno("reading stdin");
+            owned_.append(buffer.data(), static_cast<std::size_t>(n));
         }
-        size_ = static_cast<std::size_t>(st.st_size);
-        if (size_ > 0) {
-            map_ = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-            if (map_ == MAP_FAILED) {
-                ::close(fd);
-                fail_errno(path);
-            }
-            view_ = {static_cast<const char*>(map_), size_};
-        }
-        ::close(fd);
+        view_ = owned_;
     }
-    input_bytes(const input_bytes&) = delete;
+    input_bytes(const input_bytes&) = delete;  // view_ may point into owned_
     input_bytes& operator=(const input_bytes&) = delete;
-    ~input_bytes() {
-        if (map_ != nullptr && map_ != MAP_FAILED) ::munmap(map_, size_);
-    }
     [[nodiscard]] std::string_view view() const { return view_; }
 
 private:
+    parex::mapped_file file_;
     std::string owned_;
-    void* map_ = nullptr;
-    std::size_t size_ = 0;
     std::string_view view_;
 };
 
@@ -126,7 +108,7 @@ void end_progress() {
 
 std::string suffix_of(pc::codec c) { return c == pc::codec::zstd ? ".zst" : ".lz4"; }
 
-#if defined(PAREX_EXAMPLES_MPI)
+#if defined(EXAMPLES_MPI)
 /// Compression of a file into a file under mpirun: every rank compresses its block of chunks and writes
 /// its frames into rank 0's temporary output (compress/mpi.hpp), which rank 0 then renames.
 int compress_across_ranks(const cli::mpi_session& mpi, const pc::options& opts, const std::string& input,
@@ -223,7 +205,7 @@ int run(pc::options opts, const std::string& input, const std::string& output,
     if (!to_stdout && output.empty() && input != "-") target = input + suffix_of(opts.kind);
     if (target && input != "-" && fs::exists(*target) && fs::equivalent(*target, input))
         throw cli::usage_failure("the output would overwrite the input");
-#if defined(PAREX_EXAMPLES_MPI)
+#if defined(EXAMPLES_MPI)
     if (mpi.active() && target && input != "-") return compress_across_ranks(mpi, opts, input, *target, force);
 #endif
     if (mpi.active()) mpi.single_process_only("compressing stdin or to stdout");

@@ -46,11 +46,11 @@ struct file_part {
 inline file_part parse_file(MPI_Comm comm, const std::filesystem::path& path, const parse_options& options,
                             parex::chunked_executor& executor) {
     std::exception_ptr error;
-    parex::mpi::mapped_file file;
+    parex::mapped_file file;
     document doc;
     std::size_t records_begin = 0;
     try {
-        file = parex::mpi::mapped_file(path);
+        file = parex::mapped_file(path);
         records_begin = detail::document_builder::read_header(doc, file.bytes(), options);
     } catch (...) {
         error = std::current_exception();
@@ -63,9 +63,9 @@ inline file_part parse_file(MPI_Comm comm, const std::filesystem::path& path, co
     auto plan = parex::mpi::split_file(comm, std::move(file), target, detail::eor_finder(), records_begin);
     const auto text = plan.data();
     auto parsed = parex::mpi::map_records(
-        comm, plan,
+        executor, comm, plan,
         [&](std::size_t b, std::size_t stop) { return detail::parse_records(text, 0, b, stop, options.lenient); },
-        executor, options.run);
+        options.run);
 
     // records on the ranks before this one: all of them (for the issues' indices) and the good ones
     unsigned long long here[2] = {0, 0}, before[2] = {0, 0};

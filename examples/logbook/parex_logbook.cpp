@@ -18,7 +18,7 @@
 #include <logbook/awards.hpp>
 #include <logbook/qso.hpp>
 #include <logbook/store.hpp>
-#if defined(PAREX_EXAMPLES_MPI)
+#if defined(EXAMPLES_MPI)
 #include <logbook/mpi.hpp>
 #endif
 
@@ -91,7 +91,7 @@ std::unique_ptr<const loaded> load(const std::string& path, const options& o, pa
 
 std::string lower(std::string_view name) {
     std::string k(name);
-    for (auto& c : k) c = parex::ascii_lower(c);
+    for (auto& c : k) c = logbook::ascii_lower(c);
     return k;
 }
 
@@ -231,7 +231,7 @@ int cmd_awards(const options& o, parex::chunked_executor& ex) {
     return 0;
 }
 
-#if defined(PAREX_EXAMPLES_MPI)
+#if defined(EXAMPLES_MPI)
 // Under mpirun: each file is split among the ranks (logbook/mpi.hpp), rank 0 prints.
 
 lb::mpi::file_part load_part(const std::string& path, const options& o, parex::chunked_executor& ex) {
@@ -351,7 +351,7 @@ int main(int argc, char** argv) {
     exp->add_option("-o,--output", o.output, "output ADI file (- for stdout)")->required();
     exp->add_flag("-f,--force", o.force, "overwrite an existing output file");
 
-#if defined(PAREX_EXAMPLES_MPI)
+#if defined(EXAMPLES_MPI)
     const cli::mpi_session mpi(argc, argv);
     if (mpi.active())
         return cli::run_program(app, argc, argv, [&] {

@@ -64,7 +64,7 @@ public:
     /// Index of the band named `name` (case-insensitive), or -1.
     [[nodiscard]] int by_name(std::string_view name) const noexcept {
         for (std::size_t i = 0; i < bands_.size(); ++i)
-            if (parex::ascii_iequals(bands_[i].name, name)) return static_cast<int>(i);
+            if (logbook::ascii_iequals(bands_[i].name, name)) return static_cast<int>(i);
         return -1;
     }
     /// Index of the band whose edges (inclusive) hold `mhz`, or -1.
@@ -188,7 +188,7 @@ public:
         constexpr std::array suffixes{"P"sv, "M"sv, "MM"sv, "AM"sv, "QRP"sv, "A"sv, "E"sv,
                                       "J"sv, "R"sv, "B"sv,  "LH"sv, "AG"sv,  "AE"sv};
         return part.size() <= 3 && std::any_of(suffixes.begin(), suffixes.end(),
-                                               [&](std::string_view s) { return parex::ascii_iequals(part, s); });
+                                               [&](std::string_view s) { return logbook::ascii_iequals(part, s); });
     }
 
 private:
@@ -290,42 +290,42 @@ inline qso to_qso(const document& doc, std::size_t index, const qso_tables& tabl
     for (const auto f : doc[index]) {
         const auto& n = f.name;
         if (n.size() < 3 || n.size() > 13) continue;  // every name below is 3 to 13 bytes
-        if (parex::ascii_iequals(n, "CALL"))
+        if (logbook::ascii_iequals(n, "CALL"))
             q.call = examples::trim_space(f.data);
-        else if (parex::ascii_iequals(n, "QSO_DATE"))
+        else if (logbook::ascii_iequals(n, "QSO_DATE"))
             q.qso_date = detail::adif_date(f.data);
-        else if (parex::ascii_iequals(n, "TIME_ON"))
+        else if (logbook::ascii_iequals(n, "TIME_ON"))
             q.time_on = detail::adif_time(f.data);
-        else if (parex::ascii_iequals(n, "BAND"))
+        else if (logbook::ascii_iequals(n, "BAND"))
             band_text = f.data;
-        else if (parex::ascii_iequals(n, "FREQ"))
+        else if (logbook::ascii_iequals(n, "FREQ"))
             freq_text = f.data;
-        else if (parex::ascii_iequals(n, "MODE"))
+        else if (logbook::ascii_iequals(n, "MODE"))
             q.mode = examples::trim_space(f.data);
-        else if (parex::ascii_iequals(n, "SUBMODE"))
+        else if (logbook::ascii_iequals(n, "SUBMODE"))
             q.submode = examples::trim_space(f.data);
-        else if (parex::ascii_iequals(n, "DXCC"))
+        else if (logbook::ascii_iequals(n, "DXCC"))
             dxcc_text = f.data;
-        else if (parex::ascii_iequals(n, "STATE")) {
+        else if (logbook::ascii_iequals(n, "STATE")) {
             const auto s = examples::trim_space(f.data);
             q.state = s.substr(0, s.find_first_of(" \t"));
-        } else if (parex::ascii_iequals(n, "CQZ"))
+        } else if (logbook::ascii_iequals(n, "CQZ"))
             cqz_text = f.data;
-        else if (parex::ascii_iequals(n, "ITUZ"))
+        else if (logbook::ascii_iequals(n, "ITUZ"))
             ituz_text = f.data;
-        else if (parex::ascii_iequals(n, "GRIDSQUARE"))
+        else if (logbook::ascii_iequals(n, "GRIDSQUARE"))
             q.gridsquare = examples::trim_space(f.data);
-        else if (parex::ascii_iequals(n, "VUCC_GRIDS"))
+        else if (logbook::ascii_iequals(n, "VUCC_GRIDS"))
             q.vucc_grids = examples::trim_space(f.data);
-        else if (parex::ascii_iequals(n, "CONT"))
+        else if (logbook::ascii_iequals(n, "CONT"))
             q.cont = examples::trim_space(f.data);
-        else if (parex::ascii_iequals(n, "COUNTRY"))
+        else if (logbook::ascii_iequals(n, "COUNTRY"))
             q.country = examples::trim_space(f.data);
-        else if (parex::ascii_iequals(n, "QSL_RCVD"))
+        else if (logbook::ascii_iequals(n, "QSL_RCVD"))
             q.qsl_rcvd = detail::enum_char(f.data);
-        else if (parex::ascii_iequals(n, "LOTW_QSL_RCVD"))
+        else if (logbook::ascii_iequals(n, "LOTW_QSL_RCVD"))
             q.lotw_qsl_rcvd = detail::enum_char(f.data);
-        else if (parex::ascii_iequals(n, "EQSL_QSL_RCVD"))
+        else if (logbook::ascii_iequals(n, "EQSL_QSL_RCVD"))
             q.eqsl_qsl_rcvd = detail::enum_char(f.data);
     }
     if (tables.bands != nullptr) {

@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
         for (auto i = c.begin; i < c.end; ++i) s += x[i];
         return s;
     };
-    const double everywhere = parex::mpi::map_reduce(MPI_COMM_WORLD, plan, sum_of, std::plus<>{}, 0.0, ex);
+    const double everywhere = parex::mpi::map_reduce(ex, MPI_COMM_WORLD, plan, sum_of, std::plus<>{}, 0.0);
     const double here = ex.map_reduce(plan, sum_of, std::plus<>{}, 0.0);  // one process, for comparison
     if (rank == 0) std::printf("%d ranks: %.17g, one process: %.17g\n", ranks, everywhere, here);
     MPI_Finalize();

@@ -15,7 +15,7 @@ struct sine_table {  // built once per worker, on that worker's thread
 };
 
 int main() {
-    parex::worker_pool<sine_table> pool({.workers = 2}, [](std::size_t) { return sine_table{}; });
+    parex::worker_pool<sine_table> pool({.max_concurrency = 2}, [](std::size_t) { return sine_table{}; });
     std::vector<std::size_t> phases(100000);
     std::iota(phases.begin(), phases.end(), std::size_t{0});
     const auto samples = pool.map(  // results in input order; 256 inputs per queue operation

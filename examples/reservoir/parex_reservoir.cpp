@@ -94,7 +94,7 @@ int run(const options& o) {
     }();
     auto j = summary(e, r);
     if (png) {
-        cli::run_plot_script("--plot", PAREX_PLOT_PYTHON, cli::module_data_dir("reservoir") / "plot_prediction.py",
+        cli::run_plot_script("--plot", EXAMPLES_PLOT_PYTHON, cli::module_data_dir("reservoir") / "plot_prediction.py",
                              prediction_csv(r), {png->temporary_path()->string(), j.dump()});
         png->commit();
     }

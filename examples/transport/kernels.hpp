@@ -59,15 +59,15 @@ void weighted_sum(T* __restrict a, const T* __restrict s0, T w0, const T* __rest
 /// each row's ends fixed up after. `flux` holds rows n values. Returns what left the rows through
 /// their ends.
 template <class T>
-PAREX_ALWAYS_INLINE inline double shift_rows(const T* __restrict s, T* __restrict out, T* __restrict flux,
-                                             std::size_t rows, std::size_t n, T m) {
+EXAMPLES_ALWAYS_INLINE inline double shift_rows(const T* __restrict s, T* __restrict out, T* __restrict flux,
+                                                std::size_t rows, std::size_t n, T m) {
     const std::size_t len = rows * n;
     if (m == T(0) || len == 0) {
         std::copy_n(s, len, out);
         return 0;
     }
     const T a = m > 0 ? m : -m, lean = (m > 0 ? T(1) : T(-1)) * (1 - a) / 2;
-    const auto send = [&](T here, T dl, T dr) PAREX_ALWAYS_INLINE {
+    const auto send = [&](T here, T dl, T dr) EXAMPLES_ALWAYS_INLINE {
         const T centre = (dl + dr) / 2;
         const T magnitude = std::min(std::abs(centre), 2 * std::min(std::abs(dl), std::abs(dr)));
         const T slope = dl * dr > 0 ? std::copysign(magnitude, centre) : T(0);
@@ -106,9 +106,9 @@ PAREX_ALWAYS_INLINE inline double shift_rows(const T* __restrict s, T* __restric
 /// target by target, the sum held in registers (128 bytes of T, in vectors of Bytes) and the sources
 /// read from L1 (Ntheta x 128 bytes), each target written once. Sources are added in ascending j.
 template <std::size_t Bytes, std::size_t Lane, class T>
-PAREX_ALWAYS_INLINE inline void convolve_lane(const T* coefficient, std::size_t hw, std::size_t na, std::size_t stride,
-                                              const T* __restrict in, T* __restrict out, std::size_t m, bool prefetch,
-                                              bool past_cache) {
+EXAMPLES_ALWAYS_INLINE inline void convolve_lane(const T* coefficient, std::size_t hw, std::size_t na,
+                                                 std::size_t stride, const T* __restrict in, T* __restrict out,
+                                                 std::size_t m, bool prefetch, bool past_cache) {
     using vec = typename examples::vector_of<T, Bytes>::type;
     constexpr std::size_t per_vec = Bytes / sizeof(T), vecs = Lane / per_vec;
     const std::size_t width = 2 * hw + 1;

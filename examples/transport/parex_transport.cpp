@@ -113,7 +113,7 @@ std::string depth_dose_csv(const pt::config& c, const std::vector<double>& depth
 /// whatever its name); throws when it fails.
 void plot(const pt::config& c, const std::vector<double>& dose_gy, const nlohmann::json& summary,
           const std::string& png) {
-    examples::run_plot_script("--plot", PAREX_PLOT_PYTHON, examples::module_data_dir("transport") / "plot_dose.py",
+    examples::run_plot_script("--plot", EXAMPLES_PLOT_PYTHON, examples::module_data_dir("transport") / "plot_dose.py",
                               dose_csv(c, dose_gy), {png, summary.dump()});
 }
 

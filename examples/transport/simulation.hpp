@@ -250,8 +250,8 @@ private:
     /// fluence goes to row_sums[z - zlo], what leaves through the sides and the far face to `escaped`.
     /// `scratch` holds 2 (zhi - zlo) nx values. Compiled into its caller (for the caller's vector
     /// width). Returns the fluence in out.
-    PAREX_ALWAYS_INLINE double stream_plane(const shift& sh, const T* __restrict in, T* __restrict out,
-                                            std::size_t zout, double* row_sums, double& escaped, T* scratch) const;
+    EXAMPLES_ALWAYS_INLINE double stream_plane(const shift& sh, const T* __restrict in, T* __restrict out,
+                                               std::size_t zout, double* row_sums, double& escaped, T* scratch) const;
 
     /// Whether the operators store their output past the caches (examples::streaming_store): when the
     /// window read and written is larger than the last-level cache (32 MiB if sysfs does not say), so

@@ -38,7 +38,7 @@ std::size_t simulation<T>::stream() {
         [&](const parex::chunk& ch) {
             stream_tally t;
             const auto scratch = std::make_unique_for_overwrite<T[]>(2 * (zhi_ - zlo_) * c_.nx);
-            examples::with_widest_vectors([&](auto) PAREX_ALWAYS_INLINE {
+            examples::with_widest_vectors([&](auto) EXAMPLES_ALWAYS_INLINE {
                 for (std::size_t p = ch.begin; p < ch.end; ++p) {
                     const std::size_t plane = lo * na + p;
                     const double e = energy_[plane / na];
@@ -81,9 +81,9 @@ void simulation<T>::build_shifts() {
 }
 
 template <class T>
-PAREX_ALWAYS_INLINE inline double simulation<T>::stream_plane(const shift& sh, const T* __restrict in,
-                                                              T* __restrict out, std::size_t zout, double* row_sums,
-                                                              double& escaped, T* scratch) const {
+EXAMPLES_ALWAYS_INLINE inline double simulation<T>::stream_plane(const shift& sh, const T* __restrict in,
+                                                                 T* __restrict out, std::size_t zout, double* row_sums,
+                                                                 double& escaped, T* scratch) const {
     const std::size_t nx = c_.nx, rows = zhi_ - zlo_;
     // the window's rows moved across
     T* moved = scratch;

@@ -151,7 +151,7 @@ inline batch make_batch(std::size_t waveforms, std::size_t bins, const std::stri
 using generator_pool = parex::worker_pool<waveform_generator>;
 
 inline generator_pool make_generator_pool(std::size_t workers, approximant model, const constants& c, const domain& d) {
-    return generator_pool(parex::pool_options{.workers = workers},
+    return generator_pool(parex::pool_options{.max_concurrency = workers},
                           [=](std::size_t) { return waveform_generator(model, c, d); });
 }
 

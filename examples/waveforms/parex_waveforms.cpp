@@ -19,7 +19,7 @@
 #include <waveforms/generator.hpp>
 #include <waveforms/hdf5_file.hpp>
 #include <waveforms/parameter_table.hpp>
-#if defined(PAREX_EXAMPLES_MPI)
+#if defined(EXAMPLES_MPI)
 #include <waveforms/mpi.hpp>
 #endif
 
@@ -103,11 +103,11 @@ int cmd_batch(const options& o) {
     write_batch(out, o, rows, b, model, c, d);
     fmt::print(stderr, "parex-waveforms: {} {} waveforms x {} bins in {:.3f} s ({:.3f} ms per waveform, {} workers)\n",
                rows.size(), wf::name_of(model), d.bins(), seconds,
-               rows.empty() ? 0.0 : 1e3 * seconds / double(rows.size()), pool.size());
+               rows.empty() ? 0.0 : 1e3 * seconds / double(rows.size()), pool.max_concurrency());
     return 0;
 }
 
-#if defined(PAREX_EXAMPLES_MPI)
+#if defined(EXAMPLES_MPI)
 /// batch under mpirun: every rank reads the table and generates its block of rows (waveforms/mpi.hpp);
 /// rank 0 gathers them and writes the file, the same bytes as one process's.
 int cmd_batch_mpi(const options& o, const cli::mpi_session& mpi) {
@@ -143,7 +143,7 @@ int cmd_batch_mpi(const options& o, const cli::mpi_session& mpi) {
         fmt::print(stderr,
                    "parex-waveforms: {} {} waveforms x {} bins in {:.3f} s on {} ranks x {} workers "
                    "(generating {:.3f} s, gathering to rank 0 {:.3f} s)\n",
-                   rows.size(), wf::name_of(model), d.bins(), seconds, mpi.ranks(), pool.size(),
+                   rows.size(), wf::name_of(model), d.bins(), seconds, mpi.ranks(), pool.max_concurrency(),
                    timing.generate_seconds, timing.gather_seconds);
     return 0;
 }
@@ -216,7 +216,7 @@ int main(int argc, char** argv) {
     sample->add_option("-o,--output", o.output, "CSV file (- for stdout)")->required();
     sample->add_flag("-f,--force", o.force, "overwrite an existing output");
 
-#if defined(PAREX_EXAMPLES_MPI)
+#if defined(EXAMPLES_MPI)
     const cli::mpi_session mpi(argc, argv);
     if (mpi.active())
         return cli::run_program(app, argc, argv, [&] {

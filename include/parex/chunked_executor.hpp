@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <cstdlib>
@@ -190,20 +191,43 @@ public:
 
     /// Queues f() (or f(stop), if f takes a std::stop_token) to run on the arena and returns its
     /// task_future at once: the value, or the exception f threw. A thread that waits on the future
-    /// runs the task itself if no worker has started it. If `stop` is requested before the task starts
-    /// it never runs and the future throws task_cancelled; requested while it runs, f sees it.
-    /// Cost: one oneTBB task and the shared state (one allocation).
+    /// runs the task itself if no worker has started it. `options` as for worker_pool::submit: if
+    /// options.stop is requested before the task starts it never runs and the future throws
+    /// task_cancelled; requested while it runs, f sees it. Past options.deadline a task not yet started
+    /// never runs and one that runs sees its stop requested; either way the future throws task_timeout
+    /// at the deadline (a deadline already past settles it at once). Deadlines are kept by a thread of
+    /// the executor's, started by the first task that has one.
+    /// Cost: one oneTBB task and the shared state (one allocation); with a deadline, a stop state and
+    /// an entry in the deadline watcher.
     template <task_function F>
-    auto submit(F f, std::stop_token stop = {}) {
+    auto submit(task_options options, F f) {
         using result =
             typename std::conditional_t<std::invocable<F&, std::stop_token>, std::invoke_result<F&, std::stop_token>,
                                         std::invoke_result<F&>>::type;
+        const bool has_deadline = options.deadline.has_value();
         std::shared_ptr<detail::task_state<result>> state =
-            std::make_shared<detail::task_state_for<F, result>>(core_.get(), std::move(f), std::move(stop));
+            std::make_shared<detail::task_state_for<F, result>>(core_.get(), std::move(f), std::move(options));
+        if (has_deadline && std::chrono::steady_clock::now() >= *state->deadline) {
+            state->time_out();
+            return task_future<result>(std::move(state));
+        }
         core_->arena.enqueue(core_->submits.defer([core = core_.get(), task = state] {
             if (task->unclaimed()) core->as_queued_task([&] { task->run_unless_claimed(); });
         }));
+        if (has_deadline) core_->deadlines.watch(state);
         return task_future<result>(std::move(state));
+    }
+
+    /// submit() with no stop token and no deadline.
+    template <task_function F>
+    auto submit(F f) {
+        return submit(task_options{}, std::move(f));
+    }
+
+    /// The form of parex 0.1, the stop token after the function: kept for one release.
+    template <task_function F>
+    [[deprecated("use submit(parex::task_options{.stop = token}, f)")]] auto submit(F f, std::stop_token stop) {
+        return submit(task_options{.stop = std::move(stop)}, std::move(f));
     }
 
     /// Queues f() to run on the arena and returns at once (fire and forget); wait() collects it.
@@ -408,10 +432,22 @@ T sequential_map_reduce(const Plan& plan, Map&& map_fn, Reduce&& reduce, T init)
     return reduce(std::move(init), std::move(partials.front()));
 }
 
-/// default_executor().submit(f, stop): a task_future.
+/// default_executor().submit(options, f): a task_future.
 template <task_function F>
-auto submit(F f, std::stop_token stop = {}) {
-    return default_executor().submit(std::move(f), std::move(stop));
+auto submit(task_options options, F f) {
+    return default_executor().submit(std::move(options), std::move(f));
+}
+
+/// default_executor().submit(f): a task_future.
+template <task_function F>
+auto submit(F f) {
+    return default_executor().submit(std::move(f));
+}
+
+/// The form of parex 0.1, the stop token after the function: kept for one release.
+template <task_function F>
+[[deprecated("use parex::submit(parex::task_options{.stop = token}, f)")]] auto submit(F f, std::stop_token stop) {
+    return default_executor().submit(task_options{.stop = std::move(stop)}, std::move(f));
 }
 
 }  // namespace parex

@@ -212,4 +212,20 @@ auto map_by_cost(chunked_executor& executor, std::size_t n, cost_model& model, D
         [&](std::size_t i, double seconds) { model.record(tasks[i].kind, tasks[i].units, seconds); }, options);
 }
 
+/// map_by_cost on default_executor(). Throws parex::invalid_argument when PAREX_NUM_THREADS is invalid.
+template <class Cost, class F>
+    requires std::invocable<Cost&, std::size_t> && std::invocable<F&, std::size_t>
+auto map_by_cost(std::size_t n, Cost&& cost, F&& f, const run_options& options = {}) {
+    return map_by_cost(default_executor(), n, std::forward<Cost>(cost), std::forward<F>(f), options);
+}
+
+/// map_by_cost with a cost_model, on default_executor().
+template <class Describe, class F>
+    requires std::invocable<Describe&, std::size_t> &&
+             std::convertible_to<std::invoke_result_t<Describe&, std::size_t>, task_cost> &&
+             std::invocable<F&, std::size_t>
+auto map_by_cost(std::size_t n, cost_model& model, Describe&& describe, F&& f, const run_options& options = {}) {
+    return map_by_cost(default_executor(), n, model, std::forward<Describe>(describe), std::forward<F>(f), options);
+}
+
 }  // namespace parex

@@ -100,7 +100,7 @@ private:
 };
 
 /// The future of a task that was dropped before it ran: its stop token was requested, or
-/// worker_pool::cancel_pending() removed it from the queue.
+/// worker_pool::cancel() removed it from the queue.
 class task_cancelled : public detail::error_as<std::runtime_error> {
 public:
     task_cancelled() : error_as("parex: task cancelled before it ran") {}

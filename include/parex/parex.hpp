@@ -1,10 +1,12 @@
 #pragma once
-// parex/parex.hpp: the whole library. Include a single header instead to compile only what you use.
+// parex/parex.hpp: the whole library but its MPI layer (parex/mpi.hpp and parex/mpi/, which need MPI).
+// Include a single header instead to compile only what you use.
 
 #include <parex/chunked_executor.hpp>
 #include <parex/chunking.hpp>
 #include <parex/cost_schedule.hpp>
 #include <parex/errors.hpp>
+#include <parex/mapped_file.hpp>
 #include <parex/pipeline.hpp>
 #include <parex/records.hpp>
 #include <parex/run_control.hpp>

@@ -26,18 +26,25 @@
 
 namespace parex {
 
-// --- ASCII case ------------------------------------------------------------------------------------
-
-/// `c` with 'A'..'Z' mapped to 'a'..'z' and every other byte unchanged. Independent of the C locale
-/// (std::tolower is not), so a parse gives the same result in every program.
+namespace detail {
+/// `c` with 'A'..'Z' mapped to 'a'..'z' and every other byte unchanged, independent of the C locale.
 [[nodiscard]] constexpr char ascii_lower(char c) noexcept {
     return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
+}  // namespace detail
 
-/// Whether a and b are equal when ASCII letters are compared without case. O(size).
-[[nodiscard]] constexpr bool ascii_iequals(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
+/// parex 0.1's public case folding, kept for one release: the logbook module now has its own.
+[[deprecated(
+    "ASCII case folding leaves parex's API; write your own or use the logbook module's")]] [[nodiscard]] constexpr char
+ascii_lower(char c) noexcept {
+    return detail::ascii_lower(c);
+}
+[[deprecated(
+    "ASCII case folding leaves parex's API; write your own or use the logbook module's")]] [[nodiscard]] constexpr bool
+ascii_iequals(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return detail::ascii_lower(x) == detail::ascii_lower(y);
+           });
 }
 
 // --- boundary finders ------------------------------------------------------------------------------
@@ -63,10 +70,11 @@ public:
     [[nodiscard]] std::size_t operator()(std::string_view data, std::size_t pos) const {
         const auto from = pos > delimiter_.size() ? pos - delimiter_.size() : 0;  // a match may end at pos
         const auto haystack = data.substr(from);
-        const auto it = mode_ == match_case::exact
-                            ? std::search(haystack.begin(), haystack.end(), delimiter_.begin(), delimiter_.end())
-                            : std::search(haystack.begin(), haystack.end(), delimiter_.begin(), delimiter_.end(),
-                                          [](char a, char b) { return ascii_lower(a) == ascii_lower(b); });
+        const auto it =
+            mode_ == match_case::exact
+                ? std::search(haystack.begin(), haystack.end(), delimiter_.begin(), delimiter_.end())
+                : std::search(haystack.begin(), haystack.end(), delimiter_.begin(), delimiter_.end(),
+                              [](char a, char b) { return detail::ascii_lower(a) == detail::ascii_lower(b); });
         if (it == haystack.end()) return data.size();
         return from + static_cast<std::size_t>(it - haystack.begin()) + delimiter_.size();  // >= pos
     }

@@ -1,6 +1,6 @@
 #pragma once
 // parex/run_control.hpp: what every parallel call of parex takes besides its work (a stop token and a
-// progress callback). How a call ends when it does not finish (operation_cancelled for a call,
+// progress callback), and what one submitted task takes (a stop token and a deadline). How a call ends when it does not finish (operation_cancelled for a call,
 // task_cancelled and task_timeout for one task's future) is in parex/errors.hpp.
 
 #include <parex/errors.hpp>  // operation_cancelled, task_cancelled, task_timeout
@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <stop_token>
 
 namespace parex {
@@ -31,6 +32,16 @@ struct run_options {
     /// call like a chunk's exception.
     std::function<void(progress)> on_progress{};
     std::chrono::milliseconds progress_interval{100};
+};
+
+/// Options of one submitted task (chunked_executor::submit, worker_pool::submit).
+struct task_options {
+    /// Cooperative cancellation: requested before the task starts, the task is dropped (its future
+    /// throws task_cancelled); requested while it runs, a task that takes a std::stop_token sees it.
+    std::stop_token stop{};
+    /// Past this time a task that has not started is dropped and one that runs sees stop requested;
+    /// either way its future throws task_timeout at the deadline. Empty = no deadline.
+    std::optional<std::chrono::steady_clock::time_point> deadline{};
 };
 
 }  // namespace parex

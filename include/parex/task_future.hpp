@@ -2,8 +2,10 @@
 // parex/task_future.hpp: the future that chunked_executor::submit returns. Waiting on it never idles the
 // waiting thread while the task is still queued: get() and wait() run the task there and then.
 
+#include <parex/detail/deadline_watcher.hpp>
 #include <parex/detail/executor_core.hpp>
 #include <parex/errors.hpp>
+#include <parex/run_control.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -34,35 +36,82 @@ namespace detail {
 /// threads that may run it (a worker that took it from the arena's queue, or a thread waiting on its
 /// future) claimed it. The result is published through `done` (an atomic wait, no system call unless a
 /// thread sleeps on it); std::promise would cost a futex call per task (libstdc++'s call_once).
+///
+/// A task with a deadline is also watched (the core's deadline_watcher) and settles once: by its run
+/// or by time_out at the deadline, whichever comes first (`settled` decides); the loser's result is
+/// dropped. Its stop token is then its own, requested at the deadline or when the caller's is.
 template <class R>
-class task_state {
+class task_state : public deadline_watcher::task {
 public:
-    task_state(executor_core* c, std::stop_token s) : core(c), stop_(std::move(s)) {}
-    task_state(const task_state&) = delete;
-    task_state& operator=(const task_state&) = delete;
-    virtual ~task_state() = default;
+    task_state(executor_core* c, task_options options) : core(c) {
+        if (options.deadline) {
+            deadline = options.deadline;
+            own_stop_ = std::stop_source{};
+            stop_ = own_stop_.get_token();
+            forward_.emplace(std::move(options.stop), request{&own_stop_});
+        } else {
+            stop_ = std::move(options.stop);
+        }
+    }
 
     executor_core* const core;
 
     [[nodiscard]] bool unclaimed() const noexcept { return !claimed_.load(std::memory_order_relaxed); }
     [[nodiscard]] bool ready() const noexcept { return done_.load(std::memory_order_acquire); }
 
-    /// Runs the task and publishes its result, unless another thread claimed it first. Called as the
-    /// executor's work (executor_core::as_queued_task or on_this_thread).
+    /// Runs the task and publishes its result, unless another thread claimed it first or its deadline
+    /// settled it. Called as the executor's work (executor_core::as_queued_task or on_this_thread).
     void run_unless_claimed() {
         if (!unclaimed() || claimed_.exchange(true, std::memory_order_acq_rel)) return;
-        if (stop_.stop_requested()) {
-            error_ = std::make_exception_ptr(task_cancelled{});
-        } else {
-            try {
-                if constexpr (std::is_void_v<R>)
-                    invoke(stop_);
-                else
-                    value_.emplace(invoke(stop_));
-            } catch (...) {
-                error_ = std::current_exception();
-            }
+        if (!deadline) {
+            run_into(value_, error_);
+            publish();
+            return;
         }
+        if (settled.load(std::memory_order_acquire)) return;  // timed out while queued
+        if (std::chrono::steady_clock::now() >= *deadline) {  // passed while queued: never runs
+            time_out();
+            return;
+        }
+        value_slot value;
+        std::exception_ptr error;
+        run_into(value, error);
+        if (settled.exchange(true, std::memory_order_acq_rel)) return;  // timed out while running
+        core->deadlines.unwatch(*this);
+        value_ = std::move(value);
+        error_ = std::move(error);
+        publish();
+    }
+
+    /// Settles the task with task_timeout unless it has settled, then requests its stop.
+    void time_out() noexcept override {
+        if (settled.exchange(true, std::memory_order_acq_rel)) return;
+        claimed_.store(true, std::memory_order_release);  // a waiter no longer runs it, a worker skips it
+        core->deadlines.unwatch(*this);
+        error_ = std::make_exception_ptr(task_timeout{});
+        publish();
+        own_stop_.request_stop();
+    }
+
+private:
+    using value_slot = std::conditional_t<std::is_void_v<R>, std::monostate, std::optional<R>>;
+
+    void run_into(value_slot& value, std::exception_ptr& error) {
+        if (stop_.stop_requested()) {
+            error = std::make_exception_ptr(task_cancelled{});
+            return;
+        }
+        try {
+            if constexpr (std::is_void_v<R>)
+                invoke(stop_);
+            else
+                value.emplace(invoke(stop_));
+        } catch (...) {
+            error = std::current_exception();
+        }
+    }
+
+    void publish() noexcept {
         done_.store(true, std::memory_order_seq_cst);
         done_.notify_all();
         if (timed_waiters_.load(std::memory_order_seq_cst) > 0) {
@@ -74,6 +123,7 @@ public:
         }
     }
 
+public:
     void wait() const noexcept {
         while (!ready()) done_.wait(false, std::memory_order_acquire);
     }
@@ -96,11 +146,18 @@ public:
 private:
     virtual R invoke(std::stop_token& stop) = 0;
 
+    struct request {
+        std::stop_source* target;
+        void operator()() const noexcept { target->request_stop(); }
+    };
+
     std::stop_token stop_;
+    std::stop_source own_stop_{std::nostopstate};         // a task with a deadline: its token's source
+    std::optional<std::stop_callback<request>> forward_;  // the caller's stop reaches own_stop_
     std::atomic<bool> claimed_{false};
     std::atomic<bool> done_{false};
     std::exception_ptr error_;
-    [[no_unique_address]] std::conditional_t<std::is_void_v<R>, std::monostate, std::optional<R>> value_;
+    [[no_unique_address]] value_slot value_;
     std::atomic<int> timed_waiters_{0};
     std::mutex timed_mutex_;
     std::condition_variable timed_ready_;
@@ -109,7 +166,9 @@ private:
 template <class F, class R>
 class task_state_for final : public task_state<R> {
 public:
-    task_state_for(executor_core* c, F f, std::stop_token s) : task_state<R>(c, std::move(s)), fn_(std::move(f)) {}
+    task_state_for(executor_core* c, F f, task_options options)
+        : task_state<R>(c, std::move(options)),
+          fn_(std::move(f)) {}
 
 private:
     R invoke(std::stop_token& stop) override {

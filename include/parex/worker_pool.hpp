@@ -14,6 +14,8 @@
 // thread that never joins never initialises, and a failure surfaces in some task instead of the
 // constructor. Dedicated threads give those guarantees directly.
 
+#include <parex/detail/deadline_watcher.hpp>
+#include <parex/detail/pool_entries.hpp>
 #include <parex/detail/run_state.hpp>
 #include <parex/errors.hpp>
 #include <parex/run_control.hpp>
@@ -30,7 +32,6 @@
 #include <exception>
 #include <functional>
 #include <future>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -45,31 +46,6 @@
 
 namespace parex {
 
-namespace detail {
-/// What a worker of worker_pool<> (no state) holds: nothing; its tasks are called without it.
-struct no_state {};
-template <class State>
-using pool_state = std::conditional_t<std::is_void_v<State>, no_state, State>;
-
-/// f(state, args...) for a pool with a State, f(args...) for worker_pool<>.
-template <class State, class F, class... A>
-decltype(auto) pool_invoke(F& f, pool_state<State>& state, A&&... args) {
-    if constexpr (std::is_void_v<State>)
-        return f(std::forward<A>(args)...);
-    else
-        return f(state, std::forward<A>(args)...);
-}
-
-/// The result of a submitted task: f called with the state, a stop token when it takes one, and args.
-template <bool WithStop, class State, class F, class... A>
-struct pool_result {
-    using type =
-        decltype(pool_invoke<State>(std::declval<F&>(), std::declval<pool_state<State>&>(), std::declval<A&>()...));
-};
-template <class State, class F, class... A>
-struct pool_result<true, State, F, A...> : pool_result<false, State, F, std::stop_token, A...> {};
-}  // namespace detail
-
 /// F can be a task of a worker_pool<State> with arguments A: f(State&, a...) (f(a...) when State is void).
 template <class F, class State, class... A>
 concept pool_task = (std::is_void_v<State> && std::invocable<F&, A&...>) ||
@@ -77,21 +53,14 @@ concept pool_task = (std::is_void_v<State> && std::invocable<F&, A&...>) ||
 
 /// Construction options of worker_pool.
 struct pool_options {
-    /// Number of workers; 0 = workers_for(workload::cpu_bound), which honours PAREX_NUM_THREADS.
-    /// For I/O-bound tasks pass workers_for(workload::io_bound).
-    std::size_t workers = 0;
+    /// The name of max_concurrency in parex 0.1, kept for one release; used when max_concurrency is 0.
+    [[deprecated("use max_concurrency")]] std::size_t workers = 0;
+    /// Number of workers, so the most tasks that run at once (the word of executor_options too);
+    /// 0 = workers_for(workload::cpu_bound), which honours PAREX_NUM_THREADS. For I/O-bound tasks pass
+    /// workers_for(workload::io_bound).
+    std::size_t max_concurrency = 0;
     /// What the destructor does with queued tasks: run them (true) or cancel them (false).
     bool drain_on_destroy = true;
-};
-
-/// Per-task options of worker_pool::submit.
-struct task_options {
-    /// Cooperative cancellation: requested before the task starts, the task is dropped (its future
-    /// throws task_cancelled); requested while it runs, a task that takes a std::stop_token sees it.
-    std::stop_token stop{};
-    /// Past this time a task that has not started is dropped and one that runs sees stop requested;
-    /// either way its future throws task_timeout at the deadline. Empty = no deadline.
-    std::optional<std::chrono::steady_clock::time_point> deadline{};
 };
 
 /// Options of worker_pool::map and for_each.
@@ -108,7 +77,7 @@ struct worker_statistics {
     std::chrono::nanoseconds initializer{0};  ///< time the initializer took
 };
 
-/// A pool of `options.workers` threads, worker i owning the State that `init(i)` returned on it.
+/// A pool of `options.max_concurrency` threads, worker i owning the State that `init(i)` returned on it.
 /// worker_pool<> (State = void) has no state and no initializer: its tasks take no State argument.
 ///
 /// Thread-safe: any thread may submit. A task that calls map or for_each on its own pool does not
@@ -135,7 +104,7 @@ public:
         requires(!std::is_void_v<State>) && std::invocable<Init&, std::size_t>
     explicit worker_pool(Init init) : worker_pool(pool_options{}, std::move(init)) {}
 
-    /// worker_pool<>: starts `options.workers` stateless workers.
+    /// worker_pool<>: starts `options.max_concurrency` stateless workers.
     explicit worker_pool(pool_options options = {})
         requires std::is_void_v<State>
         : worker_pool(options, no_init, start_tag{}) {}
@@ -148,7 +117,9 @@ public:
     /// complete. No task runs after the destructor returns.
     ~worker_pool() { shutdown(drain_on_destroy_); }
 
-    [[nodiscard]] std::size_t size() const noexcept { return slots_.size(); }
+    /// The number of workers: the most tasks that run at once.
+    [[nodiscard]] std::size_t max_concurrency() const noexcept { return slots_.size(); }
+    [[deprecated("use max_concurrency()")]] [[nodiscard]] std::size_t size() const noexcept { return slots_.size(); }
 
     /// Queues f(state, args...) (f(args...) for worker_pool<>) and returns its future. If f takes a
     /// std::stop_token after the state it gets one (see task_options).
@@ -173,7 +144,7 @@ public:
             return future;
         }
         enqueue(job);
-        if (job->deadline) watch_deadline(job);
+        if (job->deadline) watcher_.watch(job);
         return future;
     }
 
@@ -211,9 +182,9 @@ public:
     }
 
     /// Drops every queued entry: submitted tasks' futures throw task_cancelled; a map or for_each
-    /// whose batches are dropped throws operation_cancelled. Running tasks are not touched.
-    /// Returns the number of entries dropped.
-    std::size_t cancel_pending() {
+    /// whose batches are dropped throws operation_cancelled. Running tasks are not touched (the word and
+    /// the meaning of chunked_executor::cancel). Returns the number of entries dropped.
+    std::size_t cancel() {
         std::deque<std::shared_ptr<entry>> dropped;
         {
             std::lock_guard lock(mutex_);
@@ -222,6 +193,8 @@ public:
         for (auto& e : dropped) e->cancel();
         return dropped.size();
     }
+
+    [[deprecated("use cancel()")]] std::size_t cancel_pending() { return cancel(); }
 
     /// A snapshot of every worker's counters, indexed by worker.
     [[nodiscard]] std::vector<worker_statistics> statistics() const {
@@ -235,13 +208,17 @@ public:
 
     /// Submitted tasks with a deadline that have not yet settled (run, failed, cancelled or timed out).
     /// A task leaves the deadline watcher, and frees its memory, when it settles.
-    [[nodiscard]] std::size_t watched_deadlines() const {
-        std::lock_guard lock(deadline_mutex_);
-        return deadlines_.size();
-    }
+    [[nodiscard]] std::size_t watched_deadlines() const { return watcher_.size(); }
 
 private:
     using clock = std::chrono::steady_clock;
+    static std::size_t requested_workers(const pool_options& options) noexcept {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"  // the old name still works for one release
+        return options.max_concurrency > 0 ? options.max_concurrency : options.workers;
+#pragma GCC diagnostic pop
+    }
+
     struct start_tag {};
     static state_type no_init(std::size_t) { return {}; }
 
@@ -249,7 +226,7 @@ private:
     template <class Init>
     worker_pool(pool_options options, Init& init, start_tag)
         : drain_on_destroy_(options.drain_on_destroy),
-          slots_(workers_for(workload::cpu_bound, options.workers)) {
+          slots_(workers_for(workload::cpu_bound, requested_workers(options))) {
         std::unique_lock lock(mutex_);
         try {
             for (std::size_t i = 0; i < slots_.size(); ++i)
@@ -266,39 +243,16 @@ private:
         }
     }
 
-    struct alignas(64) slot {  // one worker's counters, on its own cache line
-        std::atomic<std::size_t> tasks{0}, batches{0};
-        std::atomic<std::int64_t> busy_ns{0}, init_ns{0};
-
-        /// Called by an entry before it signals completion, so that a caller who saw the completion
-        /// also sees the counts.
-        void record(std::size_t ran, clock::time_point start) noexcept {
-            if (ran == 0) return;
-            const auto spent = clock::now() - start;
-            tasks.fetch_add(ran, std::memory_order_relaxed);
-            batches.fetch_add(1, std::memory_order_relaxed);
-            busy_ns.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(spent).count(),
-                              std::memory_order_relaxed);
-        }
-    };
-
-    /// A queue entry: run on a worker with its state, or cancel without running.
-    struct entry {
-        virtual ~entry() = default;
-        virtual void run(state_type& state, slot& counters) = 0;
-        virtual void cancel() noexcept = 0;
-    };
+    using slot = detail::pool_counters;
+    using entry = detail::pool_entry<state_type>;
+    using batch_group = detail::batch_group;
+    template <class Body>
+    using batch_entry = detail::batch_entry<state_type, Body>;
 
     /// A submitted task: a queue entry that the deadline watcher may also settle.
-    struct task_entry : entry {
-        virtual void time_out() noexcept = 0;
-        std::optional<clock::time_point> deadline;
+    struct task_entry : entry, detail::deadline_watcher::task {
         worker_pool* pool = nullptr;
-        std::atomic<bool> settled{false};
-        // Where the deadline watcher holds it; guarded by the pool's deadline_mutex_.
-        std::optional<typename std::multimap<clock::time_point, std::shared_ptr<task_entry>>::iterator> watched;
     };
-    using deadline_map = std::multimap<clock::time_point, std::shared_ptr<task_entry>>;
 
     /// One submitted task. Its promise is settled exactly once: by the run, by cancel(), or by the
     /// deadline (at the watcher, or found passed when a worker takes the task), whichever comes first.
@@ -369,7 +323,7 @@ private:
         template <class Set>
         bool settle(Set set) noexcept {
             if (this->settled.exchange(true, std::memory_order_acq_rel)) return false;
-            if (this->deadline) this->pool->unwatch(*this);
+            if (this->deadline) this->pool->watcher_.unwatch(*this);
             try {
                 set();
             } catch (...) {  // promise errors cannot happen: it is settled once
@@ -388,53 +342,6 @@ private:
         std::stop_source stop;
         std::stop_token caller_stop;
         std::stop_callback<request> forward;  // the caller's stop reaches this task's token
-    };
-
-    /// The shared bookkeeping of one map/for_each call, and one entry per batch. `pending` is read and
-    /// written under `m` only: the caller returns (and destroys the group) only after the last batch
-    /// has released `m`, so no worker touches the group after that.
-    struct batch_group {
-        batch_group(const run_options& run, std::size_t batches) : state(run, batches, false), pending(batches) {}
-        detail::run_state state;
-        std::mutex m;
-        std::condition_variable all_done;
-        std::size_t pending;  // batches neither run nor cancelled; guarded by m
-        void finish_one() {
-            std::lock_guard lock(m);
-            if (--pending == 0) all_done.notify_all();
-        }
-        bool finished() {
-            std::lock_guard lock(m);
-            return pending == 0;
-        }
-    };
-
-    template <class Body>
-    struct batch_entry final : entry {
-        batch_entry(batch_group* g, Body* b, std::size_t first, std::size_t last)
-            : group(g),
-              body(b),
-              begin(first),
-              end(last) {}
-        void run(state_type& state, slot& counters) override {
-            const auto start = clock::now();
-            std::size_t ran = 0;
-            if (!group->state.stopping()) {
-                try {
-                    for (auto i = begin; i < end && !group->state.stopping(); ++i, ++ran) (*body)(state, i);
-                    if (ran == end - begin) group->state.unit_done();
-                } catch (...) {
-                    ++ran;
-                    group->state.fail(std::current_exception());
-                }
-            }
-            counters.record(ran, start);
-            group->finish_one();  // last: the caller may destroy the group once it returns
-        }
-        void cancel() noexcept override { group->finish_one(); }
-        batch_group* group;
-        Body* body;
-        std::size_t begin, end;
     };
 
     template <class Body>
@@ -543,68 +450,14 @@ private:
     };
 
     void shutdown(bool drain) {
-        if (!drain) cancel_pending();
+        if (!drain) cancel();
         {
             std::lock_guard lock(mutex_);
             stopping_ = true;
         }
         work_available_.notify_all();
         threads_.clear();  // joins
-        stop_watcher();
-    }
-
-    // --- deadlines: one watcher thread, started by the first task that has a deadline ----------
-    /// Hands a queued task to the watcher, unless it has settled already.
-    void watch_deadline(const std::shared_ptr<task_entry>& task) {
-        {
-            std::lock_guard lock(deadline_mutex_);
-            // Checked under the lock, which settle's unwatch takes after marking the task settled:
-            // either the task is seen settled here, or unwatch finds and removes the entry.
-            if (task->settled.load(std::memory_order_acquire)) return;
-            task->watched = deadlines_.emplace(*task->deadline, task);
-            if (!watcher_.joinable()) watcher_ = std::jthread([this](std::stop_token stop) { watch(stop); });
-        }
-        deadline_changed_.notify_all();
-    }
-
-    /// Removes a settled task from the watcher (frees it unless a worker still holds it).
-    void unwatch(task_entry& task) noexcept {
-        std::shared_ptr<task_entry> held;  // released after the lock: it may be the last reference
-        std::lock_guard lock(deadline_mutex_);
-        if (!task.watched) return;
-        held = std::move((*task.watched)->second);
-        deadlines_.erase(*task.watched);
-        task.watched.reset();
-    }
-
-    void watch(std::stop_token stop) {
-        std::unique_lock lock(deadline_mutex_);
-        while (!stop.stop_requested()) {
-            if (deadlines_.empty()) {
-                deadline_changed_.wait(lock, stop, [&] { return !deadlines_.empty(); });
-                continue;
-            }
-            const auto when = deadlines_.begin()->first;
-            if (clock::now() < when) {
-                deadline_changed_.wait_until(lock, stop, when,
-                                             [&] { return deadlines_.empty() || deadlines_.begin()->first < when; });
-                continue;
-            }
-            auto task = std::move(deadlines_.begin()->second);
-            deadlines_.erase(deadlines_.begin());
-            task->watched.reset();
-            lock.unlock();
-            task->time_out();
-            task.reset();
-            lock.lock();
-        }
-    }
-
-    void stop_watcher() {
-        if (watcher_.joinable()) {
-            watcher_.request_stop();
-            watcher_.join();
-        }
+        watcher_.stop();
     }
 
     // Which pool and worker the current thread is, so that waits inside tasks can help.
@@ -622,10 +475,7 @@ private:
     std::size_t started_ = 0;
     std::exception_ptr init_error_;
 
-    mutable std::mutex deadline_mutex_;
-    std::condition_variable_any deadline_changed_;
-    deadline_map deadlines_;
-    std::jthread watcher_;
+    detail::deadline_watcher watcher_;  // started by the first task with a deadline
 
     std::vector<std::jthread> threads_;  // last: destroyed (joined) first if construction fails midway
 };

@@ -5,9 +5,13 @@ set(VCPKG_BUILD_TYPE release)
 set(VCPKG_FIXUP_ELF_RPATH OFF)
 get_filename_component(SOURCE_PATH "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
 
+# Feature "mpi": parex::mpi (parexMpiTargets.cmake) too; without it the package never holds it.
+vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS FEATURES mpi PAREX_MPI)
+
 vcpkg_cmake_configure(
     SOURCE_PATH "${SOURCE_PATH}"
     OPTIONS
+        ${FEATURE_OPTIONS}
         -DPAREX_BUILD_TESTS=OFF
         -DPAREX_BUILD_BENCHMARKS=OFF
         -DPAREX_BUILD_EXAMPLES=OFF

@@ -480,49 +480,113 @@ TEST_CASE("submitted tasks run at most max_concurrency at once", "[executor][tas
     }
 }
 
+/// A task that holds an executor's slot until finish(): what queues the next task behind it.
+struct blocking_task {
+    explicit blocking_task(parex::chunked_executor& ex) {
+        auto gate = release.get_future().share();
+        future = ex.submit([this, gate] {
+            started = true;
+            gate.wait();
+        });
+        while (!started) std::this_thread::yield();
+    }
+    void finish() {
+        release.set_value();
+        future.get();
+    }
+    std::promise<void> release;
+    std::atomic<bool> started{false};
+    parex::task_future<void> future;
+};
+
 TEST_CASE("a submitted task whose stop was requested before it started never runs", "[executor][tasks]") {
     parex::chunked_executor ex({.max_concurrency = 1});
     SECTION("requested before submit") {
         std::stop_source stop;
         stop.request_stop();
         bool ran = false;
-        auto f = ex.submit([&] { ran = true; }, stop.get_token());
+        auto f = ex.submit({.stop = stop.get_token()}, [&] { ran = true; });
         CHECK_THROWS_AS(f.get(), parex::task_cancelled);
         CHECK_FALSE(ran);
     }
     SECTION("requested while queued behind a running task, which sees its own stop") {
-        std::promise<void> release;
-        auto gate = release.get_future().share();
-        std::atomic<bool> started{false};
-        auto blocker = ex.submit([&, gate] {
-            started = true;
-            gate.wait();
-        });
-        while (!started) std::this_thread::yield();
+        blocking_task blocker(ex);
         std::stop_source stop;
         std::atomic<bool> ran{false};
-        auto queued = ex.submit([&] { ran = true; }, stop.get_token());
+        auto queued = ex.submit({.stop = stop.get_token()}, [&] { ran = true; });
         stop.request_stop();
-        release.set_value();
-        blocker.get();
+        blocker.finish();
         CHECK_THROWS_AS(queued.get(), parex::task_cancelled);
         CHECK_FALSE(ran.load());
     }
     SECTION("a task that takes a stop token sees a stop requested while it runs") {
         std::stop_source stop;
         std::atomic<bool> started{false};
-        auto f = ex.submit(
-            [&](std::stop_token token) {
-                started = true;
-                const auto limit = std::chrono::steady_clock::now() + 20s;
-                while (!token.stop_requested() && std::chrono::steady_clock::now() < limit)
-                    std::this_thread::sleep_for(1ms);
-                return token.stop_requested();
-            },
-            stop.get_token());
+        auto f = ex.submit({.stop = stop.get_token()}, [&](std::stop_token token) {
+            started = true;
+            const auto limit = std::chrono::steady_clock::now() + 20s;
+            while (!token.stop_requested() && std::chrono::steady_clock::now() < limit)
+                std::this_thread::sleep_for(1ms);
+            return token.stop_requested();
+        });
         while (!started) std::this_thread::yield();
         stop.request_stop();
         CHECK(f.get());
+    }
+}
+
+TEST_CASE("a submitted task's deadline times out its future and requests its stop", "[executor][tasks]") {
+    parex::chunked_executor ex({.max_concurrency = 1});
+    SECTION("while running: the task sees its stop and the future throws task_timeout") {
+        std::atomic<bool> saw_stop{false};
+        const auto start = std::chrono::steady_clock::now();
+        auto f = ex.submit({.deadline = start + 50ms}, [&](std::stop_token token) {
+            const auto limit = std::chrono::steady_clock::now() + 20s;
+            while (!token.stop_requested() && std::chrono::steady_clock::now() < limit)
+                std::this_thread::sleep_for(1ms);
+            saw_stop = token.stop_requested();
+            return 1;
+        });
+        CHECK_THROWS_AS(f.get(), parex::task_timeout);
+        CHECK(std::chrono::steady_clock::now() - start < 10s);
+        ex.submit([] {}).get();  // the slot is free again: the task returned
+        CHECK(saw_stop.load());
+    }
+    SECTION("while queued behind a running task: it never runs, and the future is ready at the deadline") {
+        blocking_task blocker(ex);
+        std::atomic<bool> ran{false};
+        auto late = ex.submit({.deadline = std::chrono::steady_clock::now() + 10ms}, [&] { ran = true; });
+        CHECK(late.wait_for(10s) == std::future_status::ready);  // settled while the blocker still runs
+        CHECK_THROWS_AS(late.get(), parex::task_timeout);
+        blocker.finish();
+        ex.submit([] {}).get();
+        CHECK_FALSE(ran.load());
+    }
+    SECTION("a deadline already past settles at once and the task never runs") {
+        bool ran = false;
+        auto f = ex.submit({.deadline = std::chrono::steady_clock::now() - 1ms}, [&] { ran = true; });
+        CHECK(f.wait_for(0s) == std::future_status::ready);
+        CHECK_THROWS_AS(f.get(), parex::task_timeout);
+        CHECK_FALSE(ran);
+    }
+    SECTION("a task that finishes in time returns its value, and the watcher lets it go") {
+        const auto held = std::make_shared<int>(7);
+        {
+            auto f = ex.submit({.deadline = std::chrono::steady_clock::now() + 10s}, [held] { return *held; });
+            CHECK(f.get() == 7);
+        }
+        const auto limit = std::chrono::steady_clock::now() + 10s;
+        while (held.use_count() > 1 && std::chrono::steady_clock::now() < limit) std::this_thread::sleep_for(1ms);
+        CHECK(held.use_count() == 1);  // neither the watcher nor the queue keeps the settled task
+    }
+    SECTION("the caller's stop still cancels a task that has a deadline") {
+        std::stop_source stop;
+        stop.request_stop();
+        bool ran = false;
+        auto f = ex.submit({.stop = stop.get_token(), .deadline = std::chrono::steady_clock::now() + 10s},
+                           [&] { ran = true; });
+        CHECK_THROWS_AS(f.get(), parex::task_cancelled);
+        CHECK_FALSE(ran);
     }
 }
 

@@ -51,6 +51,19 @@ TEST_CASE("map_by_cost returns results in input order and starts tasks heaviest 
     }
 }
 
+TEST_CASE("map_by_cost without an executor runs on the default executor, with or without a cost_model", "[cost]") {
+    const auto on_default = [](std::size_t) {
+        return parex::detail::core_of(parex::default_executor()).running_here();
+    };
+    const auto results = parex::map_by_cost(5, [](std::size_t i) { return static_cast<double>(i); }, on_default);
+    CHECK(results == std::vector<bool>(5, true));
+    parex::cost_model model;
+    const auto modelled = parex::map_by_cost(
+        4, model, [](std::size_t i) { return parex::task_cost{"k", static_cast<double>(i + 1)}; },
+        [](std::size_t i) { return 3 * i; });
+    CHECK(modelled == std::vector<std::size_t>{0, 3, 6, 9});
+}
+
 TEST_CASE("with two workers the heaviest tasks go first and finish sooner than in input order", "[cost]") {
     // Eight tasks of 1 ms and one of 8 ms, the long one last in input order: heaviest first, the long
     // task runs beside the short ones; in input order it would start last. Checked by the order of

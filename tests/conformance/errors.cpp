@@ -54,7 +54,7 @@ TEST_CASE("cancellation, timeouts and misuse are parex::error", "[errors]") {
     });
     parex::chunked_executor ex({.max_concurrency = 2});
     check_throws<parex::task_cancelled, std::runtime_error>(
-        [&] { ex.submit([] { return 1; }, stop.get_token()).get(); });
+        [&] { ex.submit({.stop = stop.get_token()}, [] { return 1; }).get(); });
     parex::worker_local<int> local(ex, [](std::size_t) { return 0; });
     check_throws<parex::logic_error, std::logic_error>([&] { (void)local.get(); });
 }

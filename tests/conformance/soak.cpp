@@ -50,7 +50,7 @@ constexpr bool sanitized = false;
 TEST_CASE("soak: mixed pool tasks and map_reduce calls settle exactly once, with flat resident memory", "[soak]") {
     using namespace std::chrono_literals;
     const std::size_t total = soak_tasks(), per_round = 1000, rounds = std::max<std::size_t>(total / per_round, 10);
-    parex::worker_pool<std::size_t> pool({.workers = 3}, [](std::size_t worker) { return worker; });
+    parex::worker_pool<std::size_t> pool({.max_concurrency = 3}, [](std::size_t worker) { return worker; });
     parex::chunked_executor executor({.max_concurrency = 2});
     std::vector<double> data(50'000);
     std::iota(data.begin(), data.end(), 0.0);
@@ -76,7 +76,7 @@ TEST_CASE("soak: mixed pool tasks and map_reduce calls settle exactly once, with
                 futures.push_back(pool.submit([](std::size_t&, std::size_t x) { return x + 1; }, i));
         }
         stop.request_stop();
-        if (round % 7 == 0) (void)pool.cancel_pending();  // some queued tasks dropped: task_cancelled
+        if (round % 7 == 0) (void)pool.cancel();  // some queued tasks dropped: task_cancelled
         std::vector<std::size_t> inputs(per_round / 2);
         std::iota(inputs.begin(), inputs.end(), std::size_t{0});
         const auto doubled = pool.map(inputs, [](std::size_t&, std::size_t x) { return 2 * x; }, {.batch = 16});

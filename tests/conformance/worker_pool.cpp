@@ -1,4 +1,5 @@
 // Conformance: parex/worker_pool.hpp, one test per documented semantic.
+#include <parex/chunked_executor.hpp>
 #include <parex/worker_pool.hpp>
 
 #include "parex_catch.hpp"
@@ -37,8 +38,8 @@ void reset_trace() { traced_state::built = traced_state::destroyed = 0; }
 TEST_CASE("each worker runs its initializer exactly once on its own thread before its first task", "[pool]") {
     reset_trace();
     {
-        parex::worker_pool<traced_state> pool({.workers = 3}, [](std::size_t w) { return traced_state(w); });
-        CHECK(pool.size() == 3);
+        parex::worker_pool<traced_state> pool({.max_concurrency = 3}, [](std::size_t w) { return traced_state(w); });
+        CHECK(pool.max_concurrency() == 3);
         CHECK(traced_state::built == 3);  // all built by the time the constructor returns
         std::vector<std::future<bool>> checks;
         for (int i = 0; i < 300; ++i)
@@ -58,7 +59,7 @@ TEST_CASE("each worker runs its initializer exactly once on its own thread befor
 
 TEST_CASE("a throwing initializer fails construction after every worker stopped", "[pool]") {
     reset_trace();
-    CHECK_THROWS_WITH((parex::worker_pool<traced_state>({.workers = 4},
+    CHECK_THROWS_WITH((parex::worker_pool<traced_state>({.max_concurrency = 4},
                                                         [](std::size_t w) {
                                                             if (w == 2) throw std::runtime_error("init 2 failed");
                                                             return traced_state(w);
@@ -69,7 +70,7 @@ TEST_CASE("a throwing initializer fails construction after every worker stopped"
 }
 
 TEST_CASE("submit returns a future with the value or the exception", "[pool]") {
-    parex::worker_pool<int> pool({.workers = 2}, [](std::size_t w) { return static_cast<int>(w) * 100; });
+    parex::worker_pool<int> pool({.max_concurrency = 2}, [](std::size_t w) { return static_cast<int>(w) * 100; });
     auto sum = pool.submit([](int& base, int a, int b) { return base * 0 + a + b; }, 2, 3);
     CHECK(sum.get() == 5);
     auto failing = pool.submit([](int&) -> int { throw std::out_of_range("task failed"); });
@@ -79,7 +80,7 @@ TEST_CASE("submit returns a future with the value or the exception", "[pool]") {
 }
 
 TEST_CASE("map returns results in input order and one batch is one queue entry", "[pool]") {
-    parex::worker_pool<std::size_t> pool({.workers = 3}, [](std::size_t w) { return w; });
+    parex::worker_pool<std::size_t> pool({.max_concurrency = 3}, [](std::size_t w) { return w; });
     std::vector<int> inputs(1000);
     std::iota(inputs.begin(), inputs.end(), 0);
     for (std::size_t batch : {1u, 7u, 64u, 1000u, 5000u}) {
@@ -102,7 +103,7 @@ TEST_CASE("map returns results in input order and one batch is one queue entry",
 }
 
 TEST_CASE("for_each runs every input once with its worker's state", "[pool]") {
-    parex::worker_pool<std::vector<int>> pool({.workers = 2}, [](std::size_t) { return std::vector<int>{}; });
+    parex::worker_pool<std::vector<int>> pool({.max_concurrency = 2}, [](std::size_t) { return std::vector<int>{}; });
     std::vector<std::atomic<int>> hits(500);
     std::vector<std::size_t> index(500);
     std::iota(index.begin(), index.end(), 0);
@@ -116,7 +117,7 @@ TEST_CASE("for_each runs every input once with its worker's state", "[pool]") {
 }
 
 TEST_CASE("map rethrows the first exception and skips the batches not yet started", "[pool]") {
-    parex::worker_pool<int> pool({.workers = 2}, [](std::size_t) { return 0; });
+    parex::worker_pool<int> pool({.max_concurrency = 2}, [](std::size_t) { return 0; });
     std::vector<int> inputs(10000, 1);
     std::atomic<int> ran{0};
     CHECK_THROWS_WITH(pool.map(inputs,
@@ -130,7 +131,7 @@ TEST_CASE("map rethrows the first exception and skips the batches not yet starte
 }
 
 TEST_CASE("a stop token cancels a map with operation_cancelled", "[pool]") {
-    parex::worker_pool<int> pool({.workers = 2}, [](std::size_t) { return 0; });
+    parex::worker_pool<int> pool({.max_concurrency = 2}, [](std::size_t) { return 0; });
     std::stop_source stop;
     std::vector<int> inputs(100000, 1);
     std::atomic<int> ran{0};
@@ -145,7 +146,7 @@ TEST_CASE("a stop token cancels a map with operation_cancelled", "[pool]") {
 
 TEST_CASE("a task that maps on its own pool does not deadlock", "[pool]") {
     for (std::size_t workers : {1u, 2u}) {
-        parex::worker_pool<int> pool({.workers = workers}, [](std::size_t) { return 0; });
+        parex::worker_pool<int> pool({.max_concurrency = workers}, [](std::size_t) { return 0; });
         std::vector<int> outer(4, 10), inner(50, 1);
         // Every worker runs an outer task that waits on an inner map: the wait runs queued batches itself.
         const auto sums = pool.map(outer, [&](int&, int) {
@@ -157,15 +158,15 @@ TEST_CASE("a task that maps on its own pool does not deadlock", "[pool]") {
     }
 }
 
-TEST_CASE("cancel_pending drops queued tasks whose futures report cancellation", "[pool]") {
-    parex::worker_pool<int> pool({.workers = 1}, [](std::size_t) { return 0; });
+TEST_CASE("cancel drops queued tasks whose futures report cancellation", "[pool]") {
+    parex::worker_pool<int> pool({.max_concurrency = 1}, [](std::size_t) { return 0; });
     std::promise<void> release;
     auto gate = release.get_future().share();
     auto blocker = pool.submit([gate](int&) { gate.wait(); });
     std::this_thread::sleep_for(20ms);  // let the single worker take the blocker
     std::vector<std::future<int>> queued;
     for (int i = 0; i < 5; ++i) queued.push_back(pool.submit([](int&) { return 1; }));
-    CHECK(pool.cancel_pending() == 5);
+    CHECK(pool.cancel() == 5);
     release.set_value();
     blocker.get();
     for (auto& f : queued) CHECK_THROWS_AS(f.get(), parex::task_cancelled);
@@ -174,7 +175,7 @@ TEST_CASE("cancel_pending drops queued tasks whose futures report cancellation",
 TEST_CASE("destruction drains queued work by default and no task runs after it", "[pool]") {
     std::atomic<int> ran{0};
     {
-        parex::worker_pool<int> pool({.workers = 1}, [](std::size_t) { return 0; });
+        parex::worker_pool<int> pool({.max_concurrency = 1}, [](std::size_t) { return 0; });
         for (int i = 0; i < 50; ++i)
             (void)pool.submit([&](int&) {
                 std::this_thread::sleep_for(100us);
@@ -191,7 +192,7 @@ TEST_CASE("with drain_on_destroy false destruction cancels the queue", "[pool]")
     std::atomic<int> ran{0};
     std::vector<std::future<void>> futures;
     {
-        parex::worker_pool<int> pool({.workers = 1, .drain_on_destroy = false}, [](std::size_t) { return 0; });
+        parex::worker_pool<int> pool({.max_concurrency = 1, .drain_on_destroy = false}, [](std::size_t) { return 0; });
         for (int i = 0; i < 200; ++i)
             futures.push_back(pool.submit([&](int&) {
                 std::this_thread::sleep_for(1ms);
@@ -211,7 +212,7 @@ TEST_CASE("with drain_on_destroy false destruction cancels the queue", "[pool]")
 }
 
 TEST_CASE("a stop token requested before the task starts drops it, while running it is seen", "[pool]") {
-    parex::worker_pool<int> pool({.workers = 1}, [](std::size_t) { return 0; });
+    parex::worker_pool<int> pool({.max_concurrency = 1}, [](std::size_t) { return 0; });
     SECTION("before") {
         std::stop_source stop;
         stop.request_stop();
@@ -237,7 +238,7 @@ TEST_CASE("a stop token requested before the task starts drops it, while running
 }
 
 TEST_CASE("a deadline times out the future and requests the task's stop", "[pool]") {
-    parex::worker_pool<int> pool({.workers = 1}, [](std::size_t) { return 0; });
+    parex::worker_pool<int> pool({.max_concurrency = 1}, [](std::size_t) { return 0; });
     SECTION("while running: the future reports the timeout at the deadline") {
         std::atomic<bool> saw_stop{false};
         const auto start = std::chrono::steady_clock::now();
@@ -272,7 +273,7 @@ TEST_CASE("a deadline times out the future and requests the task's stop", "[pool
 }
 
 TEST_CASE("statistics count tasks, batches, busy and initializer time per worker", "[pool]") {
-    parex::worker_pool<int> pool({.workers = 2}, [](std::size_t) {
+    parex::worker_pool<int> pool({.max_concurrency = 2}, [](std::size_t) {
         std::this_thread::sleep_for(5ms);
         return 0;
     });
@@ -293,13 +294,13 @@ TEST_CASE("statistics count tasks, batches, busy and initializer time per worker
 
 TEST_CASE("the worker count defaults to workers_for(cpu_bound)", "[pool]") {
     parex::worker_pool<int> pool([](std::size_t) { return 0; });
-    CHECK(pool.size() == parex::workers_for(parex::workload::cpu_bound));
+    CHECK(pool.max_concurrency() == parex::workers_for(parex::workload::cpu_bound));
 }
 
 TEST_CASE("many short maps return only after their last batch let go of the call's state", "[pool]") {
     // The caller's stack holds each call's bookkeeping: a worker that finished the last batch must be
     // done with it before map returns (ThreadSanitizer checks this run in CI).
-    parex::worker_pool<int> pool({.workers = 4}, [](std::size_t) { return 0; });
+    parex::worker_pool<int> pool({.max_concurrency = 4}, [](std::size_t) { return 0; });
     const std::vector<int> two{1, 2};
     for (int round = 0; round < 2000; ++round) {
         const auto out = pool.map(two, [](int&, int x) { return x * 3; }, {.batch = 1});
@@ -308,8 +309,8 @@ TEST_CASE("many short maps return only after their last batch let go of the call
 }
 
 TEST_CASE("a task running when destruction starts may still map on its pool", "[pool]") {
-    auto pool =
-        std::make_unique<parex::worker_pool<int>>(parex::pool_options{.workers = 2}, [](std::size_t) { return 0; });
+    auto pool = std::make_unique<parex::worker_pool<int>>(parex::pool_options{.max_concurrency = 2},
+                                                          [](std::size_t) { return 0; });
     auto* raw = pool.get();  // reset() clears `pool` before the destructor runs
     std::promise<void> release;
     auto gate = release.get_future().share();
@@ -326,8 +327,8 @@ TEST_CASE("a task running when destruction starts may still map on its pool", "[
 }
 
 TEST_CASE("after destruction has started, other threads cannot submit", "[pool]") {
-    auto pool =
-        std::make_unique<parex::worker_pool<int>>(parex::pool_options{.workers = 1}, [](std::size_t) { return 0; });
+    auto pool = std::make_unique<parex::worker_pool<int>>(parex::pool_options{.max_concurrency = 1},
+                                                          [](std::size_t) { return 0; });
     std::promise<void> release;
     auto gate = release.get_future().share();
     auto blocker = pool->submit([gate](int&) { gate.wait(); });
@@ -341,7 +342,7 @@ TEST_CASE("after destruction has started, other threads cannot submit", "[pool]"
 }
 
 TEST_CASE("a deadline already past settles with task_timeout and the task never runs", "[pool]") {
-    parex::worker_pool<int> pool({.workers = 2}, [](std::size_t) { return 0; });
+    parex::worker_pool<int> pool({.max_concurrency = 2}, [](std::size_t) { return 0; });
     std::atomic<int> ran{0};
     for (int i = 0; i < 1000; ++i) {
         auto f = pool.submit({.deadline = std::chrono::steady_clock::now() - 1ms}, [&](int&) { ++ran; });
@@ -352,7 +353,7 @@ TEST_CASE("a deadline already past settles with task_timeout and the task never 
 }
 
 TEST_CASE("a task whose deadline passes reports task_timeout, never task_cancelled", "[pool]") {
-    parex::worker_pool<int> pool({.workers = 1}, [](std::size_t) { return 0; });
+    parex::worker_pool<int> pool({.max_concurrency = 1}, [](std::size_t) { return 0; });
     for (int round = 0; round < 5; ++round) {
         const auto due = std::chrono::steady_clock::now() + 5ms;
         auto blocker = pool.submit([due](int&) { std::this_thread::sleep_until(due); });
@@ -372,7 +373,7 @@ TEST_CASE("a task whose deadline passes reports task_timeout, never task_cancell
 }
 
 TEST_CASE("a finished task leaves the deadline watcher at once", "[pool]") {
-    parex::worker_pool<int> pool({.workers = 2}, [](std::size_t) { return 0; });
+    parex::worker_pool<int> pool({.max_concurrency = 2}, [](std::size_t) { return 0; });
     const auto far = std::chrono::steady_clock::now() + 1h;
     std::vector<std::future<int>> futures;
     for (int i = 0; i < 20000; ++i) futures.push_back(pool.submit({.deadline = far}, [i](int&) { return i; }));
@@ -391,8 +392,8 @@ TEST_CASE("a finished task leaves the deadline watcher at once", "[pool]") {
 }
 
 TEST_CASE("worker_pool<> runs tasks that take no state", "[pool]") {
-    parex::worker_pool<> pool({.workers = 2});
-    CHECK(pool.size() == 2);
+    parex::worker_pool<> pool({.max_concurrency = 2});
+    CHECK(pool.max_concurrency() == 2);
     CHECK(pool.submit([] { return 5; }).get() == 5);
     CHECK(pool.submit([](int a, int b) { return a * b; }, 6, 7).get() == 42);
     std::stop_source stop;
@@ -404,4 +405,19 @@ TEST_CASE("worker_pool<> runs tasks that take no state", "[pool]") {
     CHECK(sum.load() == 10);
     auto late = pool.submit({.deadline = std::chrono::steady_clock::now() - 1ms}, [] { return 1; });
     CHECK_THROWS_AS(late.get(), parex::task_timeout);
+}
+
+TEST_CASE("the names of parex 0.1 still work for one release", "[pool]") {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    parex::worker_pool<> pool({.workers = 3});
+    CHECK(pool.size() == 3);
+    CHECK(pool.max_concurrency() == 3);
+    CHECK(pool.cancel_pending() == 0);
+    parex::chunked_executor ex({.max_concurrency = 1});
+    std::stop_source stop;
+    stop.request_stop();
+    CHECK_THROWS_AS(ex.submit([] { return 1; }, stop.get_token()).get(), parex::task_cancelled);
+    CHECK(parex::submit([] { return 2; }, std::stop_token{}).get() == 2);
+#pragma GCC diagnostic pop
 }

@@ -126,6 +126,17 @@ lb::adif_issue issue_of(std::string_view text) {
 
 }  // namespace
 
+TEST_CASE("ASCII case folding touches letters only and ignores the C locale", "[logbook]") {
+    CHECK(logbook::ascii_lower('A') == 'a');
+    CHECK(logbook::ascii_lower('Z') == 'z');
+    CHECK(logbook::ascii_lower('@') == '@');                                          // the byte before 'A'
+    CHECK(logbook::ascii_lower('[') == '[');                                          // the byte after 'Z'
+    CHECK(logbook::ascii_lower(static_cast<char>(0xC4)) == static_cast<char>(0xC4));  // Latin-1 capital A umlaut
+    CHECK(logbook::ascii_iequals("<EoR>", "<eor>"));
+    CHECK_FALSE(logbook::ascii_iequals("<EOR>", "<EOR "));
+    CHECK_FALSE(logbook::ascii_iequals("eor", "eor>"));
+}
+
 TEST_CASE("logbook: every real log parses with its record count, equal in parallel and sequentially") {
     CHECK(holds_tag("x <CALL:4> y"));
     CHECK(holds_tag("<USERDEF1:20:B>"));
@@ -699,7 +710,7 @@ TEST_CASE("logbook: adif-parser-ts reads the five real logs field for field as p
             nlohmann::json ours = nlohmann::json::object();
             for (const auto f : doc[i]) {
                 std::string k(f.name);
-                for (auto& c : k) c = parex::ascii_lower(c);
+                for (auto& c : k) c = logbook::ascii_lower(c);
                 ours[k] = std::string(f.data);
             }
             CHECK(ours == peer["records"][i]);

@@ -4,6 +4,7 @@
 
 #include "parex_catch.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <functional>
@@ -98,8 +99,8 @@ TEST_CASE("map_reduce of float and double sums has the bits of single-process pa
                 for (auto i = c.begin; i < c.end; ++i) s += doubles[i];
                 return s;
             };
-            const float f = parex::mpi::map_reduce(MPI_COMM_WORLD, plan, sum_floats, std::plus<>{}, 0.0f, ex);
-            const double d = parex::mpi::map_reduce(MPI_COMM_WORLD, plan, sum_doubles, std::plus<>{}, 0.0, ex);
+            const float f = parex::mpi::map_reduce(ex, MPI_COMM_WORLD, plan, sum_floats, std::plus<>{}, 0.0f);
+            const double d = parex::mpi::map_reduce(ex, MPI_COMM_WORLD, plan, sum_doubles, std::plus<>{}, 0.0);
             parex::chunked_executor local({.max_concurrency = 1});
             CHECK(same_bits(f, local.map_reduce(plan, sum_floats, std::plus<>{}, 0.0f)));
             CHECK(same_bits(d, local.map_reduce(plan, sum_doubles, std::plus<>{}, 0.0)));
@@ -111,8 +112,8 @@ TEST_CASE("map_reduce keeps chunk order for a non-commutative reduce and seriali
     parex::chunked_executor ex({.max_concurrency = 2});
     const auto plan = parex::chunks(37, parex::grain{1});
     const auto order = parex::mpi::map_reduce(
-        MPI_COMM_WORLD, plan, [](parex::chunk c) { return static_cast<unsigned long long>(c.index % 10); },
-        [](unsigned long long a, unsigned long long b) { return a * 10 + b; }, 0ull, ex);
+        ex, MPI_COMM_WORLD, plan, [](parex::chunk c) { return static_cast<unsigned long long>(c.index % 10); },
+        [](unsigned long long a, unsigned long long b) { return a * 10 + b; }, 0ull);
     CHECK(order == ex.map_reduce(
                        plan, [](parex::chunk c) { return static_cast<unsigned long long>(c.index % 10); },
                        [](unsigned long long a, unsigned long long b) { return a * 10 + b; }, 0ull));
@@ -127,7 +128,7 @@ TEST_CASE("map_reduce keeps chunk order for a non-commutative reduce and seriali
         return a;
     };
     const auto total =
-        parex::mpi::map_reduce(MPI_COMM_WORLD, parex::chunks(700, parex::grain{9}), count, merge, summary{}, ex);
+        parex::mpi::map_reduce(ex, MPI_COMM_WORLD, parex::chunks(700, parex::grain{9}), count, merge, summary{});
     CHECK(total == summary{{"73", 100}, {"cq", 300}, {"de", 200}, {"k1abc", 100}});
 }
 
@@ -135,24 +136,21 @@ TEST_CASE("map returns the results in chunk order on the root or on every rank",
     parex::chunked_executor ex({.max_concurrency = 2});
     const auto plan = parex::chunks(50, parex::grain{3});
     const auto f = [](parex::chunk c) { return static_cast<int>(c.index * 100 + c.size()); };
-    const auto on_root = parex::mpi::map(MPI_COMM_WORLD, plan, f, ex);
+    const auto on_root = parex::mpi::map(ex, MPI_COMM_WORLD, plan, f);
     if (rank() == 0)
         CHECK(on_root == ex.map(plan, f));
     else
         CHECK(on_root.empty());
-    CHECK(parex::mpi::map(MPI_COMM_WORLD, plan, f, ex, parex::mpi::results_on::all) == ex.map(plan, f));
+    CHECK(parex::mpi::map(ex, MPI_COMM_WORLD, plan, f, parex::mpi::results_on::all) == ex.map(plan, f));
 }
 
 TEST_CASE("an exception on one rank is a remote_error naming it on every rank", "[mpi]") {
     parex::chunked_executor ex({.max_concurrency = 2});
     const int failing = ranks() - 1;
     try {
-        parex::mpi::for_each(
-            MPI_COMM_WORLD, parex::chunks(30, parex::grain{1}),
-            [&](parex::chunk) {
-                if (rank() == failing) throw std::runtime_error("bad record in chunk");
-            },
-            ex);
+        parex::mpi::for_each(ex, MPI_COMM_WORLD, parex::chunks(30, parex::grain{1}), [&](parex::chunk) {
+            if (rank() == failing) throw std::runtime_error("bad record in chunk");
+        });
         FAIL("no exception");
     } catch (const parex::mpi::remote_error& e) {
         CHECK(e.rank() == failing);
@@ -162,8 +160,8 @@ TEST_CASE("an exception on one rank is a remote_error naming it on every rank", 
     }
     // the communicator is still in step: the next collective call works
     CHECK(parex::mpi::map_reduce(
-              MPI_COMM_WORLD, parex::chunks(10, parex::grain{1}), [](parex::chunk) { return 1; }, std::plus<>{}, 0,
-              ex) == 10);
+              ex, MPI_COMM_WORLD, parex::chunks(10, parex::grain{1}), [](parex::chunk) { return 1; }, std::plus<>{},
+              0) == 10);
 }
 
 TEST_CASE("a stop on one rank is operation_cancelled on every rank", "[mpi]") {
@@ -171,7 +169,7 @@ TEST_CASE("a stop on one rank is operation_cancelled on every rank", "[mpi]") {
     std::stop_source stop;
     if (rank() == 0) stop.request_stop();
     try {
-        parex::mpi::for_each(MPI_COMM_WORLD, parex::chunks(30, parex::grain{1}), [](parex::chunk) {}, ex,
+        parex::mpi::for_each(ex, MPI_COMM_WORLD, parex::chunks(30, parex::grain{1}), [](parex::chunk) {},
                              {.stop = stop.get_token()});
         FAIL("not cancelled");
     } catch (const parex::operation_cancelled& e) {
@@ -189,12 +187,11 @@ TEST_CASE("a stop on one rank reaches the others at once when they can stop; the
     const auto caller = std::this_thread::get_id();
     bool reports_on_caller = true;
     try {
-        parex::mpi::for_each(MPI_COMM_WORLD, plan,
+        parex::mpi::for_each(ex, MPI_COMM_WORLD, plan,
                              [&](parex::chunk) {
                                  if (rank() == 0) stop.request_stop();
                                  std::this_thread::sleep_for(std::chrono::milliseconds(10));
                              },
-                             ex,
                              {.stop = stop.get_token(),
                               .on_progress =
                                   [&](parex::progress p) {
@@ -212,8 +209,8 @@ TEST_CASE("a stop on one rank reaches the others at once when they can stop; the
     for (std::size_t i = 1; i < reports.size(); ++i) CHECK(reports[i].done >= reports[i - 1].done);
     // no stop message is left for the next call, whose ranks all have tokens that are never requested
     std::stop_source fresh;
-    CHECK(parex::mpi::map_reduce(MPI_COMM_WORLD, parex::chunks(100, parex::grain{1}), [](parex::chunk) { return 1; },
-                                 std::plus<>{}, 0, ex, {.stop = fresh.get_token()}) == 100);
+    CHECK(parex::mpi::map_reduce(ex, MPI_COMM_WORLD, parex::chunks(100, parex::grain{1}),
+                                 [](parex::chunk) { return 1; }, std::plus<>{}, 0, {.stop = fresh.get_token()}) == 100);
 }
 
 TEST_CASE("a rank without a stop token finishes its block and still ends cancelled with the others", "[mpi]") {
@@ -224,8 +221,27 @@ TEST_CASE("a rank without a stop token finishes its block and still ends cancell
     const parex::run_options options =
         rank() == 0 ? parex::run_options{.stop = stop.get_token()} : parex::run_options{};
     CHECK_THROWS_AS(
-        parex::mpi::for_each(MPI_COMM_WORLD, plan, [](parex::chunk) {}, ex, options), parex::operation_cancelled);
+        parex::mpi::for_each(ex, MPI_COMM_WORLD, plan, [](parex::chunk) {}, options), parex::operation_cancelled);
     std::stop_source fresh;
-    CHECK(parex::mpi::map_reduce(MPI_COMM_WORLD, parex::chunks(10, parex::grain{1}), [](parex::chunk) { return 1; },
-                                 std::plus<>{}, 0, ex, {.stop = fresh.get_token()}) == 10);
+    CHECK(parex::mpi::map_reduce(ex, MPI_COMM_WORLD, parex::chunks(10, parex::grain{1}), [](parex::chunk) { return 1; },
+                                 std::plus<>{}, 0, {.stop = fresh.get_token()}) == 10);
+}
+
+TEST_CASE("the default executor runs an operation given none, and the order of parex 0.1 still works", "[mpi]") {
+    const auto plan = parex::chunks(40, parex::grain{3});
+    const auto f = [](parex::chunk c) { return static_cast<int>(c.index); };
+    parex::chunked_executor ex({.max_concurrency = 2});
+    const auto expected = ex.map_reduce(plan, f, std::plus<>{}, 0);
+    CHECK(parex::mpi::map_reduce(MPI_COMM_WORLD, plan, f, std::plus<>{}, 0) == expected);
+    CHECK(parex::mpi::map(MPI_COMM_WORLD, plan, f, parex::mpi::results_on::all) == ex.map(plan, f));
+    std::atomic<int> chunks{0};
+    parex::mpi::for_each(MPI_COMM_WORLD, plan, [&](parex::chunk) { ++chunks; });
+    CHECK(chunks.load() == static_cast<int>(parex::mpi::block_of(plan.size(), rank(), ranks()).end -
+                                            parex::mpi::block_of(plan.size(), rank(), ranks()).begin));
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    CHECK(parex::mpi::map_reduce(MPI_COMM_WORLD, plan, f, std::plus<>{}, 0, ex) == expected);
+    CHECK(parex::mpi::map(MPI_COMM_WORLD, plan, f, ex, parex::mpi::results_on::all) == ex.map(plan, f));
+    parex::mpi::for_each(MPI_COMM_WORLD, plan, [](parex::chunk) {}, ex);
+#pragma GCC diagnostic pop
 }

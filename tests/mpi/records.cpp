@@ -127,7 +127,7 @@ TEST_CASE("map_records across ranks equals single-process parex, repairing cuts 
             const auto plan =
                 parex::mpi::split_file(MPI_COMM_WORLD, file.path(), target, parex::after_delimiter("<EOR>"), first);
             const auto chunk_parse = [&](std::size_t b, std::size_t stop) { return parse(plan.data(), b, stop); };
-            const auto mine = parex::mpi::map_records(MPI_COMM_WORLD, plan, chunk_parse, ex);
+            const auto mine = parex::mpi::map_records(ex, MPI_COMM_WORLD, plan, chunk_parse);
             const auto whole = parex::map_records(ex, plan.plan(), chunk_parse);  // one process, same plan
             REQUIRE(mine.results.size() == plan.mine().end - plan.mine().begin);
             for (std::size_t i = 0; i < mine.results.size(); ++i) {
@@ -164,7 +164,7 @@ TEST_CASE("a failed MPI call is an mpi_error, a file that cannot be opened a par
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, previous);
     MPI_Errhandler_free(&previous);
     try {
-        const parex::mpi::mapped_file missing("no-such-file.adi");
+        const parex::mapped_file missing("no-such-file.adi");
         FAIL("no exception");
     } catch (const parex::system_error& e) {
         CHECK(e.code() == std::errc::no_such_file_or_directory);
@@ -187,13 +187,10 @@ TEST_CASE("split_file and map_records fail on every rank, naming the rank and th
     const auto plan = parex::mpi::split_file(MPI_COMM_WORLD, file.path(), 64, parex::after_delimiter("<EOR>"));
     const int failing = ranks() - 1;
     try {
-        (void)parex::mpi::map_records(
-            MPI_COMM_WORLD, plan,
-            [&](std::size_t b, std::size_t stop) {
-                if (rank() == failing && b >= plan[plan.mine().begin].begin) throw std::runtime_error("disk error");
-                return parse(plan.data(), b, stop);
-            },
-            ex);
+        (void)parex::mpi::map_records(ex, MPI_COMM_WORLD, plan, [&](std::size_t b, std::size_t stop) {
+            if (rank() == failing && b >= plan[plan.mine().begin].begin) throw std::runtime_error("disk error");
+            return parse(plan.data(), b, stop);
+        });
         FAIL("no exception");
     } catch (const parex::mpi::remote_error& e) {
         CHECK(e.rank() == failing);

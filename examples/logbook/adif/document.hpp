@@ -154,7 +154,7 @@ inline std::string_view record::text() const noexcept {
 }
 inline std::optional<std::string_view> record::find(std::string_view name) const noexcept {
     for (const auto f : *this)
-        if (parex::ascii_iequals(f.name, name)) return f.data;
+        if (logbook::ascii_iequals(f.name, name)) return f.data;
     return std::nullopt;
 }
 

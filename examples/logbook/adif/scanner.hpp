@@ -6,6 +6,7 @@
 // Records end at `<EOR>`, the header at `<EOH>`. The scanner reads one record at a time and stores its
 // fields as offsets into the caller's buffer.
 
+#include <logbook/adif/ascii.hpp>
 #include <logbook/adif/errors.hpp>
 
 #include <parex/records.hpp>
@@ -86,8 +87,8 @@ inline scan_result scan_record(std::string_view text, std::size_t pos, std::vect
         const auto tag = text.substr(lt + 1, gt - lt - 1);
         const auto colon = tag.find(':');
         if (colon == std::string_view::npos) {
-            if (parex::ascii_iequals(tag, "EOR") || parex::ascii_iequals(tag, "EOH")) {
-                r.how = parex::ascii_iequals(tag, "EOR") ? scan_end::eor : scan_end::eoh;
+            if (logbook::ascii_iequals(tag, "EOR") || logbook::ascii_iequals(tag, "EOH")) {
+                r.how = logbook::ascii_iequals(tag, "EOR") ? scan_end::eor : scan_end::eoh;
                 r.next = gt + 1;
                 return r;
             }
@@ -131,7 +132,7 @@ inline scan_result scan_record(std::string_view text, std::size_t pos, std::vect
 inline std::size_t find_ci(std::string_view text, std::string_view needle, std::size_t from) {
     const parex::after_delimiter finder{std::string(needle), parex::ignore_case};
     const auto after = finder(text, std::min(from + needle.size(), text.size()));  // a match starts >= from
-    if (after < needle.size() || !parex::ascii_iequals(text.substr(after - needle.size(), needle.size()), needle))
+    if (after < needle.size() || !logbook::ascii_iequals(text.substr(after - needle.size(), needle.size()), needle))
         return std::string_view::npos;
     return after - needle.size();
 }

@@ -4,6 +4,7 @@
 // Every guarantee of docs/chunked_executor.md about concurrency and nesting is kept here.
 
 #include <parex/detail/arena_pool.hpp>
+#include <parex/detail/deadline_watcher.hpp>
 #include <parex/detail/run_queue.hpp>
 #include <parex/errors.hpp>
 
@@ -64,6 +65,7 @@ struct executor_core {
     tbb::task_group runs{runs_context};  // the drainers of run_queue
     tbb::task_group_context submits_context{tbb::task_group_context::isolated, traits};
     tbb::task_group submits{submits_context};  // submit()
+    deadline_watcher deadlines;                // submit() with a deadline: a thread, started on first use
 
     // run() / wait(). A task given to run() waits in run_queue; at most `concurrency` drainers (oneTBB
     // tasks in `runs`) pop and run the queued tasks until the queue is empty, and wait() runs them too.
