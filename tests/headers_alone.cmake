@@ -2,22 +2,13 @@
 #       [-DTBB_INCLUDES=<dirs;...>] [-DIMPLICIT=<the compiler's own include dirs>] -P headers_alone.cmake
 cmake_minimum_required(VERSION 3.25)
 # Every public header compiles as a translation unit of its own (only `#include <parex/X.hpp>`), with
-# -std=c++20 -Wall -Wextra -Werror: no header depends on another having been included first; and no
-# header is over 500 lines. The MPI
-# headers (parex/mpi.hpp, parex/mpi/) are checked only when MPI_INCLUDES is given. parex/detail/ and
-# parex/mpi/detail/ are the library's own and are checked through the headers that include them.
-file(GLOB_RECURSE headers RELATIVE "${ROOT}/include" "${ROOT}/include/parex/*.hpp")
-list(FILTER headers EXCLUDE REGEX "/detail/")
-if(NOT MPI_INCLUDES)
-  list(FILTER headers EXCLUDE REGEX "^parex/mpi(/|\\.hpp$)")
-endif()
+# -std=c++20 -Wall -Wextra -Wpedantic -Werror: no header depends on another having been included first;
+# and no header is over 500 lines. The MPI headers (parex/mpi.hpp, parex/mpi/) are checked only when
+# MPI_INCLUDES is given. parex/detail/ and parex/mpi/detail/ are the library's own and are checked
+# through the headers that include them.
+include("${CMAKE_CURRENT_LIST_DIR}/public_headers.cmake")
 separate_arguments(build_flags UNIX_COMMAND "${FLAGS}")
-set(flags ${build_flags} -std=c++20 -Wall -Wextra -Wpedantic -Werror -fsyntax-only "-I${ROOT}/include")
-foreach(dir IN LISTS TBB_INCLUDES MPI_INCLUDES)
-  if(NOT dir IN_LIST IMPLICIT)  # the compiler's own folders (-isystem /usr/include breaks #include_next)
-    list(APPEND flags -isystem "${dir}")
-  endif()
-endforeach()
+set(flags ${build_flags} -std=c++20 -Wall -Wextra -Wpedantic -Werror -fsyntax-only ${include_flags})
 # Headers that each do one thing stay short: none of include/ (detail/ too) over 500 lines.
 file(GLOB_RECURSE all_headers "${ROOT}/include/parex/*.hpp")
 foreach(header IN LISTS all_headers)

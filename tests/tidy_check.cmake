@@ -1,6 +1,7 @@
 # cmake -DROOT=<source dir> -DBUILD=<build dir with compile_commands.json> -DCLANG_TIDY=<clang-tidy> -P tidy_check.cmake
-# Runs clang-tidy (.clang-tidy: its checks, warnings as errors) on the example programs: the primitives'
-# examples and the modules' CLIs, whose includes cover every header of include/parex and examples/.
+# Runs clang-tidy (examples/.clang-tidy: its checks, warnings as errors) on the example programs: the
+# primitives' examples and the modules' CLIs, whose includes cover every header of include/parex and
+# examples/.
 file(GLOB sources "${ROOT}/examples/primitives/*.cpp" "${ROOT}/examples/*/parex_*.cpp")
 if(NOT sources)
   message(FATAL_ERROR "no example program under ${ROOT}/examples")

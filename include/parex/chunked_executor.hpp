@@ -344,7 +344,7 @@ private:
         try {
             core_->finish_runs();
             core_->arena.execute([&] { core_->submits.wait(); });
-        } catch (...) {  // only oneTBB's own failures: run() tasks keep their exceptions for wait()
+        } catch (...) {  // NOLINT(bugprone-empty-catch): only oneTBB's own failures; run() tasks keep theirs
         }
     }
 

@@ -145,7 +145,7 @@ auto run_in_order(chunked_executor& executor, const std::vector<std::size_t>& or
     const std::size_t workers = std::min(n, executor.max_concurrency());
     if (workers > 0) {
         executor.for_each(chunks(workers, grain{1}), [&](const chunk&) {
-            for (std::size_t k; !state.stopping() && (k = next.fetch_add(1, std::memory_order_relaxed)) < n;) {
+            for (std::size_t k = 0; !state.stopping() && (k = next.fetch_add(1, std::memory_order_relaxed)) < n;) {
                 const std::size_t i = order[k];
                 try {
                     const auto start = std::chrono::steady_clock::now();

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -137,7 +138,7 @@ private:
 /// Thrown by shm_arena::attach() for a segment that is not a valid parex arena; says which and why.
 class segment_error : public detail::error_as<std::runtime_error> {
 public:
-    enum class reason { foreign, truncated, corrupt, version };
+    enum class reason : std::uint8_t { foreign, truncated, corrupt, version };
     segment_error(reason why, const std::string& name, const std::string& detail)
         : error_as("parex: shared-memory segment '" + name + "' is " + describe(why) + ": " + detail),
           reason_(why) {}

@@ -52,7 +52,7 @@ public:
                 errno = e;
                 fail("map");
             }
-            data_ = static_cast<const char*>(p);
+            data_ = static_cast<char*>(p);
         }
         ::close(fd);  // the mapping keeps the file
     }
@@ -79,11 +79,11 @@ public:
 
 private:
     void unmap() noexcept {
-        if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
+        if (data_ != nullptr) ::munmap(data_, size_);
         data_ = nullptr;
     }
     std::filesystem::path path_;
-    const char* data_ = nullptr;
+    char* data_ = nullptr;  // mapped PROT_READ: never written through
     std::size_t size_ = 0;
 };
 

@@ -164,19 +164,21 @@ std::size_t run_pipeline(chunked_executor& executor, Source&& source, Transform&
                                          }) &
         tbb::make_filter<in_token, out_token>(
             tbb::filter_mode::parallel,
-            [&](in_token&& in) {  // by reference: no token copy
+            [&](in_token&& in) {  // NOLINT(cppcoreguidelines-rvalue-reference-param-not-moved): its value is moved
                 out_token out;
                 if (!state.stopping())
                     guarded([&] { out.value.emplace(detail::call_stage(transform, stop, std::move(*in.value))); });
                 return out;
             }) &
-        tbb::make_filter<out_token, void>(tbb::filter_mode::serial_in_order, [&](out_token&& out) {
-            if (!out.value || state.stopping()) return;  // dropped: the run has failed or was stopped
-            guarded([&] {
-                detail::call_stage(sink, stop, std::move(*out.value));
-                state.unit_done();
+        tbb::make_filter<out_token, void>(
+            tbb::filter_mode::serial_in_order,
+            [&](out_token&& out) {  // NOLINT(cppcoreguidelines-rvalue-reference-param-not-moved): its value is moved
+                if (!out.value || state.stopping()) return;  // dropped: the run has failed or was stopped
+                guarded([&] {
+                    detail::call_stage(sink, stop, std::move(*out.value));
+                    state.unit_done();
+                });
             });
-        });
 
     tbb::task_group_context context;  // isolated: a cancellation outside does not reach in
     try {

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -50,7 +51,7 @@ ascii_iequals(std::string_view a, std::string_view b) noexcept {
 // --- boundary finders ------------------------------------------------------------------------------
 
 /// Whether a delimiter match cares about ASCII letter case.
-enum class match_case { exact, ignore };
+enum class match_case : std::uint8_t { exact, ignore };
 inline constexpr match_case ignore_case = match_case::ignore;
 
 /// Boundary finder: a record ends just after `delimiter`, so the next record starts there.

@@ -40,7 +40,7 @@
 namespace parex {
 
 /// How a request for huge pages turned out (shm_arena::huge_pages()).
-enum class huge_page_status {
+enum class huge_page_status : std::uint8_t {
     not_requested,
     hugetlb,      ///< mapped with MAP_HUGETLB from the reserved pool (anonymous arenas)
     transparent,  ///< madvise(MADV_HUGEPAGE) accepted: transparent huge pages where the kernel can

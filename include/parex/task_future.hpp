@@ -19,7 +19,6 @@
 #include <stop_token>
 #include <type_traits>
 #include <utility>
-#include <variant>
 
 namespace parex {
 
@@ -94,7 +93,8 @@ public:
     }
 
 private:
-    using value_slot = std::conditional_t<std::is_void_v<R>, std::monostate, std::optional<R>>;
+    struct no_value {};  // the value of a task that returns void
+    using value_slot = std::conditional_t<std::is_void_v<R>, no_value, std::optional<R>>;
 
     void run_into(value_slot& value, std::exception_ptr& error) {
         if (stop_.stop_requested()) {

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -18,7 +19,7 @@
 namespace parex {
 
 /// What a pool of workers mostly waits on; selects the worker-count policy of workers_for().
-enum class workload {
+enum class workload : std::uint8_t {
     cpu_bound,  ///< one worker per physical core: hyperthreads share one core's execution units
     io_bound,   ///< 2 x logical cores: workers mostly sleep in system calls
     mixed,      ///< 1.5 x logical cores
@@ -88,7 +89,7 @@ inline const topology& this_process_topology() {
 /// PAREX_NUM_THREADS as a worker count, or empty when the variable is unset.
 /// Throws parex::invalid_argument when it is set to anything but a positive decimal integer.
 inline std::optional<std::size_t> num_threads_from_environment() {
-    const char* text = std::getenv("PAREX_NUM_THREADS");
+    const char* text = std::getenv("PAREX_NUM_THREADS");  // NOLINT(concurrency-mt-unsafe): parex never sets it
     if (text == nullptr) return std::nullopt;
     const auto value = detail::parse_count(text);
     if (!value || *value == 0)

@@ -199,6 +199,7 @@ public:
     /// A snapshot of every worker's counters, indexed by worker.
     [[nodiscard]] std::vector<worker_statistics> statistics() const {
         std::vector<worker_statistics> out;
+        out.reserve(slots_.size());
         for (const auto& s : slots_)
             out.push_back({s.tasks.load(std::memory_order_relaxed), s.batches.load(std::memory_order_relaxed),
                            std::chrono::nanoseconds(s.busy_ns.load(std::memory_order_relaxed)),
@@ -326,7 +327,7 @@ private:
             if (this->deadline) this->pool->watcher_.unwatch(*this);
             try {
                 set();
-            } catch (...) {  // promise errors cannot happen: it is settled once
+            } catch (...) {  // NOLINT(bugprone-empty-catch): promise errors cannot happen, it is settled once
             }
             return true;
         }

@@ -590,6 +590,17 @@ TEST_CASE("a submitted task's deadline times out its future and requests its sto
     }
 }
 
+TEST_CASE("the executor's submit(f, stop) of parex 0.1 still works for one release", "[executor][tasks]") {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    parex::chunked_executor ex({.max_concurrency = 1});
+    std::stop_source stop;
+    stop.request_stop();
+    CHECK_THROWS_AS(ex.submit([] { return 1; }, stop.get_token()).get(), parex::task_cancelled);
+    CHECK(parex::submit([] { return 2; }, std::stop_token{}).get() == 2);
+#pragma GCC diagnostic pop
+}
+
 TEST_CASE("run and wait: every task runs once and wait returns after the last", "[executor][tasks]") {
     parex::chunked_executor ex({.max_concurrency = 3});
     std::vector<std::atomic<int>> calls(500);

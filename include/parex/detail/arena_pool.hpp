@@ -32,7 +32,7 @@ public:
             try {
                 const std::lock_guard lock(pool.mutex_);
                 pool.idle_.push_back({key, std::move(owned)});
-            } catch (...) {  // no memory to keep it: destroyed, as without the pool
+            } catch (...) {  // NOLINT(bugprone-empty-catch): no memory to keep it: destroyed, as without a pool
             }
         }
     };
@@ -65,7 +65,7 @@ private:
     // idle arenas it holds at exit are reachable from it, so LeakSanitizer does not report them, and
     // oneTBB needs no arena destroyed before the process ends.
     static arena_pool& instance() {
-        static arena_pool* const pool = new arena_pool;  // NOLINT(cppcoreguidelines-owning-memory)
+        static auto* const pool = new arena_pool;  // NOLINT(cppcoreguidelines-owning-memory)
         return *pool;
     }
     std::mutex mutex_;

@@ -54,9 +54,10 @@ public:
             const std::lock_guard lock(mutex_);
             // Checked under the lock, which unwatch takes after the task is marked settled: either the
             // task is seen settled here, or unwatch finds and removes the entry.
-            if (t->settled.load(std::memory_order_acquire)) return;
-            if (!thread_.joinable()) thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
-            t->watched = deadlines_.emplace(*t->deadline, t);
+            const auto when = t->deadline;
+            if (!when || t->settled.load(std::memory_order_acquire)) return;
+            if (!thread_.joinable()) thread_ = std::jthread([this](const std::stop_token& stop) { run(stop); });
+            t->watched = deadlines_.emplace(*when, t);
         }
         changed_.notify_all();
     }
@@ -86,7 +87,7 @@ public:
     }
 
 private:
-    void run(std::stop_token stop) {
+    void run(const std::stop_token& stop) {
         std::unique_lock lock(mutex_);
         while (!stop.stop_requested()) {
             if (deadlines_.empty()) {

@@ -230,10 +230,10 @@ private:
             }
             drainers.fetch_sub(1);  // pairs with push_run's read-modify-write
             if (run_queue.empty() || runs_cancelled.load(std::memory_order_relaxed)) return;
-            std::size_t running = drainers.load(std::memory_order_relaxed);
-            do {
+            for (std::size_t running = drainers.load(std::memory_order_relaxed);;) {
                 if (running >= concurrency) return;  // the others will run it
-            } while (!drainers.compare_exchange_weak(running, running + 1));
+                if (drainers.compare_exchange_weak(running, running + 1)) break;
+            }
         }
     }
 };

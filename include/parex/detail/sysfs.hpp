@@ -63,7 +63,7 @@ inline std::vector<std::string> directory_entries(const std::string& dir) {
     std::vector<std::string> names;
     DIR* d = ::opendir(dir.c_str());
     if (d == nullptr) return names;
-    while (const dirent* entry = ::readdir(d)) {
+    while (const dirent* entry = ::readdir(d)) {  // NOLINT(concurrency-mt-unsafe): this call's own stream
         const std::string_view name(entry->d_name);
         if (name != "." && name != "..") names.emplace_back(name);
     }
@@ -74,7 +74,8 @@ inline std::vector<std::string> directory_entries(const std::string& dir) {
 inline std::optional<std::size_t> parse_count(std::string_view text) {
     std::size_t value = 0;
     const auto* end = text.data() + text.size();
-    auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    auto [ptr, ec] =
+        std::from_chars(text.data(), end, value);  // NOLINT(bugprone-suspicious-stringview-data-usage): bounded by end
     if (ec != std::errc{} || ptr != end) return std::nullopt;
     return value;
 }

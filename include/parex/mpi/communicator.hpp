@@ -8,6 +8,7 @@
 #include <mpi.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <span>
 #include <stdexcept>
@@ -116,6 +117,6 @@ inline block block_of(std::size_t chunks, int rank, int ranks) {
 }
 
 /// Where map leaves its results.
-enum class results_on { root, all };
+enum class results_on : std::uint8_t { root, all };
 
 }  // namespace parex::mpi

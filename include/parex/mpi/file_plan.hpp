@@ -105,7 +105,7 @@ file_plan split_file(MPI_Comm comm, parex::mapped_file file, std::size_t target_
         if (cut > bounds.back() && cut < size) bounds.push_back(static_cast<std::size_t>(cut));
     bounds.push_back(static_cast<std::size_t>(size));  // {first_byte, size}: one chunk, empty when size is
     const auto chunks = bounds.size() - 1;
-    return file_plan(std::move(file), std::move(bounds), block_of(chunks, me, p));
+    return {std::move(file), std::move(bounds), block_of(chunks, me, p)};
 }
 
 /// Splits the file at `path` (the same file on every rank: a shared file system across machines) into

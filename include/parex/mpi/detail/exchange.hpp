@@ -48,7 +48,7 @@ struct stop_relay_record {
 /// Throws the same exception on every rank when any rank did not finish: remote_error for the lowest
 /// failing rank (its message broadcast from it), else operation_cancelled with the chunks done and the
 /// chunks in all over the ranks.
-inline void exchange_status(MPI_Comm comm, std::exception_ptr local, std::size_t done, std::size_t total,
+inline void exchange_status(MPI_Comm comm, const std::exception_ptr& local, std::size_t done, std::size_t total,
                             stop_relay_record relay = {}) {
     int status = 0;
     std::string message;

@@ -28,14 +28,14 @@ namespace parex::mpi::detail {
 
 /// The threads that run run_block's work while the calling thread relays stops. A call takes an idle
 /// thread or starts one, which then stays: a call costs two wake-ups, not a thread's start and join
-/// (about 60 µs on the 2-core machine of docs/benchmarks.md). There are as many threads as calls that
+/// (35 to 40 µs less per call on the 2-core machine of docs/mpi.md, "Measured"). There are as many threads as calls that
 /// ran at once, in practice one per communicator in use. Never destroyed (an immortal singleton, leaked
 /// on purpose): static destructors and exit handlers may still make a collective call, and an idle
 /// thread, blocked on the queue at exit, holds nothing.
 class relay_threads {
 public:
     static relay_threads& instance() {
-        static relay_threads* const threads = new relay_threads;  // NOLINT(cppcoreguidelines-owning-memory)
+        static auto* const threads = new relay_threads;  // NOLINT(cppcoreguidelines-owning-memory)
         return *threads;
     }
 
