@@ -51,6 +51,10 @@ template <class F, class State, class... A>
 concept pool_task = (std::is_void_v<State> && std::invocable<F&, A&...>) ||
                     (!std::is_void_v<State> && std::invocable<F&, detail::pool_state<State>&, A&...>);
 
+// The copies the compiler writes for pool_options read `workers`: only a use of that name by the
+// program is reported as deprecated (clang reports the implicit copy at the struct otherwise).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 /// Construction options of worker_pool.
 struct pool_options {
     /// The name of max_concurrency in parex 0.1, kept for one release; used when max_concurrency is 0.
@@ -62,6 +66,7 @@ struct pool_options {
     /// What the destructor does with queued tasks: run them (true) or cancel them (false).
     bool drain_on_destroy = true;
 };
+#pragma GCC diagnostic pop
 
 /// Options of worker_pool::map and for_each.
 struct batch_options {
