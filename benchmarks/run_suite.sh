@@ -18,6 +18,10 @@ export PAREX_COMPRESS_CORPUS=${PAREX_COMPRESS_CORPUS:-$(cd "$out" && pwd)/compre
 [[ -f $PAREX_COMPRESS_CORPUS ]] || "$root/cmake/make-compress-corpus.sh" "$PAREX_COMPRESS_CORPUS"
 raw=()
 # One process per binary: OpenMP's spinning idle threads must not share a process with the oneTBB runs.
+# parex-bench-primitives runs as two processes: its `for_each over` rows (a few microseconds each) apart
+# from the others, whose nested and skewed rows leave oneTBB's threads in a state that doubles those
+# rows' times for parex and oneTBB alike (docs/benchmarks.md). A --benchmark_filter given here runs it
+# as one process.
 for binary in "$out"/parex-bench-*; do
   name=$(basename "$binary")
   [[ $name == parex-bench-report ]] && continue
@@ -25,10 +29,20 @@ for binary in "$out"/parex-bench-*; do
   launch=()
   # The MPI layer: 2 ranks of 1 thread on this machine's cores (docs/mpi.md runs other shapes).
   [[ $name == parex-bench-mpi ]] && launch=(env PAREX_NUM_THREADS=1 mpirun -np 2 --oversubscribe --bind-to none --allow-run-as-root)
-  "${launch[@]}" "$binary" --benchmark_out="$out/raw-$name.json" --benchmark_out_format=json \
-    --benchmark_repetitions="$repetitions" --benchmark_enable_random_interleaving=true \
-    --benchmark_min_time="$min_time" --benchmark_report_aggregates_only=true "$@" >/dev/null
-  raw+=("$out/raw-$name.json")
+  parts=("")
+  [[ $name == parex-bench-primitives && " $* " != *--benchmark_filter* ]] && parts=("for_each over" "-for_each over")
+  for k in "${!parts[@]}"; do
+    file="$out/raw-$name.json"
+    filter=()
+    if [[ -n ${parts[k]} ]]; then
+      file="$out/raw-$name.part$k.json"
+      filter=(--benchmark_filter="${parts[k]}")
+    fi
+    "${launch[@]}" "$binary" --benchmark_out="$file" --benchmark_out_format=json \
+      --benchmark_repetitions="$repetitions" --benchmark_enable_random_interleaving=true \
+      --benchmark_min_time="$min_time" --benchmark_report_aggregates_only=true "${filter[@]}" "$@" >/dev/null
+    raw+=("$file")
+  done
 done
 "$out/parex-bench-report" --table "$out/table.txt" --json "$out/summary.json" "${raw[@]}"
 # The charts need matplotlib for /usr/bin/python3 (Debian's python3-matplotlib, which install-deps.sh installs).

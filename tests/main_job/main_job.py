@@ -66,19 +66,27 @@ def benchmark_suite():
     if not programs:
         fail(f"no benchmark program in {BENCH}")
     for program in programs:
-        path = os.path.join(BENCH, f"raw-{program}.json")
-        try:
-            with open(path) as f:
-                data = json.load(f)
-        except (OSError, ValueError) as e:
-            fail(f"{program}: no valid Google Benchmark JSON ({e})")
+        # raw-<program>.json, or raw-<program>.part<k>.json for a program run_suite.sh runs in parts
+        paths = sorted(os.path.join(BENCH, f) for f in os.listdir(BENCH)
+                       if f == f"raw-{program}.json" or (f.startswith(f"raw-{program}.part") and f.endswith(".json")))
+        if not paths:
+            fail(f"{program}: no Google Benchmark JSON")
             continue
-        ran = {b["run_name"] for b in data.get("benchmarks", [])}
-        if "context" not in data or not ran:
-            fail(f"{program}: the JSON has no context or no benchmark")
-        for b in data.get("benchmarks", []):
-            if b.get("error_occurred"):
-                fail(f"{program}: {b['name']}: {b.get('error_message')}")
+        ran = set()
+        for path in paths:
+            try:
+                with open(path) as f:
+                    data = json.load(f)
+            except (OSError, ValueError) as e:
+                fail(f"{program}: no valid Google Benchmark JSON in {os.path.basename(path)} ({e})")
+                continue
+            part = {b["run_name"] for b in data.get("benchmarks", [])}
+            if "context" not in data or not part:
+                fail(f"{program}: {os.path.basename(path)} has no context or no benchmark")
+            ran |= part
+            for b in data.get("benchmarks", []):
+                if b.get("error_occurred"):
+                    fail(f"{program}: {b['name']}: {b.get('error_message')}")
         launch = [os.path.join(BENCH, program), "--benchmark_list_tests"]
         if program == "parex-bench-mpi":  # listed as run_suite.sh runs it: its names carry the ranks
             launch = ["env", "PAREX_NUM_THREADS=1", "mpirun", "-np", "2", "--oversubscribe", "--bind-to", "none"] + launch
