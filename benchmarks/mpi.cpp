@@ -1,9 +1,11 @@
 // The MPI layer on this machine: parex::mpi::map_reduce over 256 MiB of doubles on the ranks and threads
 // it is started with, against one process with as many threads in all (ranks x threads) and the
 // sequential loop; the cost of the combine (status exchange, gather to rank 0, tree, broadcast) by
-// number of chunks; and the waveform module's batch across the ranks (waveforms/mpi.hpp: each rank its
-// rows, gathered to rank 0) against one process's pool of ranks x threads workers.
-// Run it under mpirun; the threads per rank come from PAREX_NUM_THREADS (default: the cores):
+// number of chunks, without and with a stop token; and the waveform module's batch across the ranks
+// (waveforms/mpi.hpp: each rank its rows, gathered to rank 0) against one process's pool of ranks x
+// threads workers.
+// Run it under mpirun; the threads per rank come from PAREX_NUM_THREADS (default: the cores), and MPI
+// is initialized at MPI_THREAD_SERIALIZED, or at MPI_THREAD_SINGLE with PAREX_BENCH_MPI_THREAD=single:
 //   PAREX_NUM_THREADS=1 mpirun -np 2 --bind-to none build/release/benchmarks/parex-bench-mpi
 // Every rank runs every benchmark with a fixed number of iterations, so that the collective calls stay
 // in step; rank 0 prints and writes --benchmark_out. In the single-process rows the other ranks sleep
@@ -22,9 +24,11 @@
 #include <algorithm>
 #include <chrono>
 #include <complex>
+#include <cstdlib>
 #include <functional>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -82,7 +86,9 @@ void sum_mpi(benchmark::State& state) {
 }
 
 /// The combine alone (trivial chunks); with_stop: every rank passes a stop token (never requested), so
-/// each call runs its chunks on a helper thread and listens for the other ranks' stops.
+/// each call listens for the other ranks' stops (docs/mpi.md, "Errors and stops": at
+/// MPI_THREAD_SERIALIZED a listener thread polls while the caller runs the chunks; below it the chunks
+/// run on a relay thread while the caller polls).
 void combine(benchmark::State& state, bool with_stop) {
     parex::chunked_executor ex({.max_concurrency = 1});
     const auto plan = parex::chunks(static_cast<std::size_t>(state.range(0)), parex::grain{1});
@@ -147,7 +153,15 @@ public:
 }  // namespace
 
 int main(int argc, char** argv) {
-    MPI_Init(&argc, &argv);
+    // MPI_THREAD_SERIALIZED unless PAREX_BENCH_MPI_THREAD=single: the thread level decides how a call
+    // with a stop token listens (the combine rows)
+    const char* single = std::getenv("PAREX_BENCH_MPI_THREAD");
+    int provided = MPI_THREAD_SINGLE;
+    MPI_Init_thread(
+        &argc, &argv,
+        single != nullptr && std::string_view(single) == "single" ? MPI_THREAD_SINGLE : MPI_THREAD_SERIALIZED,
+        &provided);
+    const std::string level = provided >= MPI_THREAD_SERIALIZED ? "MPI_THREAD_SERIALIZED" : "MPI_THREAD_SINGLE";
     const std::string shape =
         " - " + std::to_string(ranks()) + " ranks x " + std::to_string(pb::threads()) + " threads/";
     const std::string sum = "mpi/map_reduce sum of 256 MiB doubles" + shape;
@@ -162,10 +176,11 @@ int main(int argc, char** argv) {
     add(sum + "peer:one process, ranks x threads threads", sum_one_process, 10);
     for (const int chunks : {64, 1024, 16384})
         for (const bool with_stop : {false, true})
-            benchmark::RegisterBenchmark(("mpi/combine of " + std::to_string(chunks) + " chunks" +
-                                          (with_stop ? ", every rank with a stop token" : "") + shape + "parex")
-                                             .c_str(),
-                                         combine, with_stop)
+            benchmark::RegisterBenchmark(
+                ("mpi/combine of " + std::to_string(chunks) + " chunks" +
+                 (with_stop ? ", every rank with a stop token at " + level : "") + shape + "parex")
+                    .c_str(),
+                combine, with_stop)
                 ->Arg(chunks)
                 ->UseRealTime()
                 ->Unit(benchmark::kMicrosecond)

@@ -179,38 +179,69 @@ TEST_CASE("a stop on one rank is operation_cancelled on every rank", "[mpi]") {
 }
 
 TEST_CASE("a stop on one rank reaches the others at once when they can stop; the next call is clean", "[mpi]") {
+    int level = MPI_THREAD_SINGLE;
+    MPI_Query_thread(&level);
     parex::chunked_executor ex({.max_concurrency = 1});
     // 40 chunks of 10 ms on every rank: a rank that finished its block would take 400 ms
     const auto plan = parex::chunks(40 * static_cast<std::size_t>(ranks()), parex::grain{1});
-    std::stop_source stop;  // every rank has a token; rank 0 requests it in its first chunk
-    std::vector<parex::progress> reports;
     const auto caller = std::this_thread::get_id();
-    bool reports_on_caller = true;
-    try {
-        parex::mpi::for_each(ex, MPI_COMM_WORLD, plan,
-                             [&](parex::chunk) {
-                                 if (rank() == 0) stop.request_stop();
-                                 std::this_thread::sleep_for(std::chrono::milliseconds(10));
-                             },
-                             {.stop = stop.get_token(),
-                              .on_progress =
-                                  [&](parex::progress p) {
-                                      reports_on_caller = reports_on_caller && std::this_thread::get_id() == caller;
-                                      reports.push_back(p);
-                                  },
-                              .progress_interval = std::chrono::milliseconds(1)});
-        FAIL("not cancelled");
-    } catch (const parex::operation_cancelled& e) {
-        CHECK(e.total() == plan.size());
-        CHECK(e.done() < plan.size() / 4);  // every rank stopped within a few of its 40 chunks
+    for (const bool with_progress : {true, false}) {
+        INFO("with a progress callback: " << with_progress << ", MPI thread level " << level);
+        std::stop_source stop;  // every rank has a token; rank 0 requests it in its first chunk
+        std::vector<parex::progress> reports;
+        bool reports_on_caller = true;
+        std::atomic<bool> chunks_on_caller{true};
+        parex::run_options options{.stop = stop.get_token()};
+        if (with_progress) {
+            options.on_progress = [&](parex::progress p) {
+                reports_on_caller = reports_on_caller && std::this_thread::get_id() == caller;
+                reports.push_back(p);
+            };
+            options.progress_interval = std::chrono::milliseconds(1);
+        }
+        try {
+            parex::mpi::for_each(
+                ex, MPI_COMM_WORLD, plan,
+                [&](parex::chunk) {
+                    if (std::this_thread::get_id() != caller) chunks_on_caller = false;
+                    if (rank() == 0) stop.request_stop();
+                    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                },
+                options);
+            FAIL("not cancelled");
+        } catch (const parex::operation_cancelled& e) {
+            CHECK(e.total() == plan.size());
+            CHECK(e.done() < plan.size() / 4);  // every rank stopped within a few of its 40 chunks
+        }
+        // the chunks run on the calling thread only where MPI lets a relay thread listen meanwhile
+        CHECK(chunks_on_caller == (!with_progress && level >= MPI_THREAD_SERIALIZED));
+        if (with_progress) {
+            REQUIRE(!reports.empty());  // the progress reports still come on the calling thread, the last at the end
+            CHECK(reports_on_caller);
+            for (std::size_t i = 1; i < reports.size(); ++i) CHECK(reports[i].done >= reports[i - 1].done);
+        }
+        // no stop message is left for the next call, whose ranks all have tokens that are never requested
+        std::stop_source fresh;
+        CHECK(parex::mpi::map_reduce(ex, MPI_COMM_WORLD, parex::chunks(100, parex::grain{1}),
+                                     [](parex::chunk) { return 1; }, std::plus<>{}, 0,
+                                     {.stop = fresh.get_token()}) == 100);
     }
-    REQUIRE(!reports.empty());  // the progress reports still come on the calling thread, the last at the end
-    CHECK(reports_on_caller);
-    for (std::size_t i = 1; i < reports.size(); ++i) CHECK(reports[i].done >= reports[i - 1].done);
-    // no stop message is left for the next call, whose ranks all have tokens that are never requested
-    std::stop_source fresh;
-    CHECK(parex::mpi::map_reduce(ex, MPI_COMM_WORLD, parex::chunks(100, parex::grain{1}),
-                                 [](parex::chunk) { return 1; }, std::plus<>{}, 0, {.stop = fresh.get_token()}) == 100);
+}
+
+TEST_CASE("a call with a stop token that ends before the relay thread wakes leaves the next calls in step", "[mpi]") {
+    parex::chunked_executor ex({.max_concurrency = 2});
+    std::stop_source never;
+    for (int call = 0; call < 200; ++call) {
+        INFO("call " << call);
+        REQUIRE(parex::mpi::map_reduce(ex, MPI_COMM_WORLD, parex::chunks(8, parex::grain{1}),
+                                       [](parex::chunk c) { return static_cast<int>(c.index); }, std::plus<>{}, 0,
+                                       {.stop = never.get_token()}) == 28);
+    }
+    std::stop_source stop;  // then a stop from the last rank still reaches every rank
+    if (rank() == ranks() - 1) stop.request_stop();
+    CHECK_THROWS_AS(parex::mpi::for_each(ex, MPI_COMM_WORLD, parex::chunks(20, parex::grain{1}), [](parex::chunk) {},
+                                         {.stop = stop.get_token()}),
+                    parex::operation_cancelled);
 }
 
 TEST_CASE("a rank without a stop token finishes its block and still ends cancelled with the others", "[mpi]") {
