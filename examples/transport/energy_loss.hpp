@@ -233,12 +233,7 @@ void simulation<T>::build_energy_grid() {
                     }
                     return second / sum - (first / sum) * (first / sum);
                 };
-                double a = 1e-3, b = 2 * std::sqrt(v) + 1;
-                for (int it = 0; it < 100; ++it) {
-                    const double mid = 0.5 * (a + b);
-                    (variance_of(mid) < v ? a : b) = mid;
-                }
-                const double s = 0.5 * (a + b);
+                const double s = detail::gaussian_width_for(v, 2 * std::sqrt(v) + 1, variance_of);
                 double sum = 0;
                 for (long k = n - reach; k <= n + reach; ++k) {
                     const double x = static_cast<double>(k) - position;

@@ -28,6 +28,18 @@ double sum_of(const T* s, std::size_t n) {
            ((partial[2] + partial[6]) + (partial[3] + partial[7]));
 }
 
+/// The width s of a Gaussian sampled on a grid whose variance, variance_of(s) (increasing in s), equals
+/// `target`: 100 bisections of [1e-3, upper], the kernels of scattering and of wide energy straggling.
+template <class Variance>
+double gaussian_width_for(double target, double upper, const Variance& variance_of) {
+    double lo = 1e-3, hi = upper;
+    for (int it = 0; it < 100; ++it) {
+        const double mid = 0.5 * (lo + hi);
+        (variance_of(mid) < target ? lo : hi) = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
 /// a[q] = w0 s0[q] + w1 s1[q] + w2 s2[q] for q < n, added in that order, stored past the cache if asked
 /// (a 16-byte aligned).
 template <class T>

@@ -80,12 +80,7 @@ void simulation<T>::build_kernels() {
             }
             return second / sum;
         };
-        double lo = 1e-3, hi = std::max(1.0, 2 * sigma);
-        for (int it = 0; it < 100; ++it) {
-            const double mid = 0.5 * (lo + hi);
-            (variance(mid) < sigma * sigma ? lo : hi) = mid;
-        }
-        const double s = 0.5 * (lo + hi);
+        const double s = detail::gaussian_width_for(sigma * sigma, std::max(1.0, 2 * sigma), variance);
         kernel& kn = kernels_[i];
         kn.half_width = half_width_of(s);
         kn.offset = coefficients_.size();

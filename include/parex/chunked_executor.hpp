@@ -9,6 +9,7 @@
 #include <parex/detail/combine_tree.hpp>
 #include <parex/detail/executor_core.hpp>
 #include <parex/detail/run_state.hpp>
+#include <parex/detail/stop_call.hpp>
 #include <parex/errors.hpp>
 #include <parex/run_control.hpp>
 #include <parex/task_future.hpp>
@@ -53,11 +54,11 @@ using chunk_of = std::remove_cvref_t<decltype(std::declval<const P&>()[0])>;
 
 /// A chunk function takes the chunk, and optionally a std::stop_token to poll inside long chunks.
 template <class F, class Chunk>
-concept chunk_function = std::invocable<F&, const Chunk&> || std::invocable<F&, const Chunk&, std::stop_token>;
+concept chunk_function = std::invocable<F&, const Chunk&> || detail::takes_stop<F, const Chunk&>;
 
 /// A task for submit(): f() or f(std::stop_token).
 template <class F>
-concept task_function = std::invocable<F&> || std::invocable<F&, std::stop_token>;
+concept task_function = std::invocable<F&> || detail::takes_stop<F>;
 
 /// Construction options of chunked_executor.
 struct executor_options {
@@ -131,9 +132,10 @@ public:
     /// Calls f(chunk) (or f(chunk, stop_token)) for every chunk of `plan`.
     template <chunk_plan Plan, chunk_function<chunk_of<Plan>> F>
     void for_each(const Plan& plan, F&& f, const run_options& options = {}) {
-        run_chunks<takes_token<F, chunk_of<Plan>>>(
-            plan, options,
-            [&](std::size_t, const chunk_of<Plan>& c, std::stop_token stop) { call(f, c, std::move(stop)); });
+        run_chunks<detail::takes_stop<F, const chunk_of<Plan>&>>(
+            plan, options, [&](std::size_t, const chunk_of<Plan>& c, std::stop_token stop) {
+                detail::call_with_stop(f, std::move(stop), c);
+            });
     }
 
     /// Calls f(i) for every i in [0, n), in chunks(n): at most 1024 chunks of automatic_grain(n) indices.
@@ -152,10 +154,12 @@ public:
     /// whatever the schedule. Memory: one result per chunk.
     template <chunk_plan Plan, chunk_function<chunk_of<Plan>> F>
     auto map(const Plan& plan, F&& f, const run_options& options = {}) {
-        using result = std::remove_cvref_t<decltype(call(f, plan[0], std::stop_token{}))>;
+        using result = std::remove_cvref_t<detail::stop_call_result_t<F, const chunk_of<Plan>&>>;
         static_assert(!std::is_void_v<result>, "parex: map needs a function that returns a value; use for_each");
-        return collect<result, takes_token<F, chunk_of<Plan>>>(
-            plan, options, [&](const chunk_of<Plan>& c, std::stop_token stop) { return call(f, c, std::move(stop)); });
+        return collect<result, detail::takes_stop<F, const chunk_of<Plan>&>>(
+            plan, options, [&](const chunk_of<Plan>& c, std::stop_token stop) {
+                return detail::call_with_stop(f, std::move(stop), c);
+            });
     }
 
     /// reduce(init, tree) where the leaves are map(plan[i]) and the tree pairs them level by level:
@@ -166,9 +170,9 @@ public:
     template <chunk_plan Plan, chunk_function<chunk_of<Plan>> Map, class T, class Reduce>
         requires std::invocable<Reduce&, T, T>
     T map_reduce(const Plan& plan, Map&& map_fn, Reduce&& reduce, T init, const run_options& options = {}) {
-        auto partials = collect<T, takes_token<Map, chunk_of<Plan>>>(
+        auto partials = collect<T, detail::takes_stop<Map, const chunk_of<Plan>&>>(
             plan, options, [&](const chunk_of<Plan>& c, std::stop_token stop) {
-                return static_cast<T>(call(map_fn, c, std::move(stop)));
+                return static_cast<T>(detail::call_with_stop(map_fn, std::move(stop), c));
             });
         if (runs_inline(plan) || core_->serial()) {
             core_->on_this_thread([&] { detail::combine_tree(partials, reduce); });
@@ -259,17 +263,6 @@ public:
     void cancel() noexcept { core_->runs_cancelled.store(true, std::memory_order_relaxed); }
 
 private:
-    template <class F, class Chunk>
-    static constexpr bool takes_token = std::invocable<F&, const Chunk&, std::stop_token>;
-
-    template <class F, class Chunk>
-    static decltype(auto) call(F& f, const Chunk& c, std::stop_token stop) {
-        if constexpr (takes_token<F, Chunk>)
-            return f(c, std::move(stop));
-        else
-            return f(c);
-    }
-
     template <chunk_plan Plan>
     bool runs_inline(const Plan& plan) const {
         return plan.input_size() < options_.sequential_below;

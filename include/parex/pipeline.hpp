@@ -7,6 +7,7 @@
 
 #include <parex/chunked_executor.hpp>
 #include <parex/detail/run_state.hpp>
+#include <parex/detail/stop_call.hpp>
 #include <parex/run_control.hpp>
 
 #include <oneapi/tbb/parallel_pipeline.h>
@@ -35,28 +36,9 @@ struct is_optional : std::false_type {};
 template <class T>
 struct is_optional<std::optional<T>> : std::true_type {};
 
-/// Whether stage F takes a trailing std::stop_token after Args.
-template <class F, class... Args>
-inline constexpr bool takes_stop = std::invocable<F&, Args..., std::stop_token>;
-
 /// A stage called with Args, and optionally a trailing std::stop_token.
 template <class F, class... Args>
 concept pipeline_stage = std::invocable<F&, Args...> || takes_stop<F, Args...>;
-
-/// What stage F returns when called with Args (and its token, if it takes one).
-template <class F, class... Args>
-using stage_result_t =
-    typename std::conditional_t<takes_stop<F, Args...>, std::invoke_result<F&, Args..., std::stop_token>,
-                                std::invoke_result<F&, Args...>>::type;
-
-/// f(args..., stop) if f takes the token, else f(args...).
-template <class F, class... Args>
-decltype(auto) call_stage(F& f, const std::stop_token& stop, Args&&... args) {
-    if constexpr (takes_stop<F, Args...>)
-        return f(std::forward<Args>(args)..., stop);
-    else
-        return f(std::forward<Args>(args)...);
-}
 
 /// What travels between the stages: empty only out of a stopped source (TBB needs a value from it).
 /// The user-provided destructor makes it non-trivially-copyable, so TBB passes it by pointer: oneTBB
@@ -90,12 +72,12 @@ struct token {
 /// already running finishes its item, unless it polls its stop token. `run.on_progress` reports items
 /// consumed out of items produced so far.
 template <class Source, class Transform, class Sink>
-    requires detail::pipeline_stage<Source> && detail::is_optional<detail::stage_result_t<Source>>::value
+    requires detail::pipeline_stage<Source> && detail::is_optional<detail::stop_call_result_t<Source>>::value
 std::size_t run_pipeline(chunked_executor& executor, Source&& source, Transform&& transform, Sink&& sink,
                          const pipeline_options& options = {}, const run_options& run = {}) {
-    using item = typename detail::stage_result_t<Source>::value_type;
+    using item = typename detail::stop_call_result_t<Source>::value_type;
     static_assert(detail::pipeline_stage<Transform, item&&>, "parex: transform must take the source's item");
-    using result = std::remove_cvref_t<detail::stage_result_t<Transform, item&&>>;
+    using result = std::remove_cvref_t<detail::stop_call_result_t<Transform, item&&>>;
     static_assert(detail::pipeline_stage<Sink, result&&>, "parex: sink must take the transform's result");
 
     auto& core = detail::core_of(executor);
@@ -123,17 +105,17 @@ std::size_t run_pipeline(chunked_executor& executor, Source&& source, Transform&
         core.on_this_thread([&] {
             while (!state.stopping()) {
                 std::optional<item> next;
-                guarded([&] { next = detail::call_stage(source, stop); });
+                guarded([&] { next = detail::call_with_stop(source, stop); });
                 if (!next) {
                     drained = !state.stopping();
                     break;
                 }
                 state.add_to_total();
                 std::optional<result> out;
-                guarded([&] { out.emplace(detail::call_stage(transform, stop, std::move(*next))); });
+                guarded([&] { out.emplace(detail::call_with_stop(transform, stop, std::move(*next))); });
                 if (!out || state.stopping()) continue;
                 guarded([&] {
-                    detail::call_stage(sink, stop, std::move(*out));
+                    detail::call_with_stop(sink, stop, std::move(*out));
                     state.unit_done();
                 });
             }
@@ -151,7 +133,7 @@ std::size_t run_pipeline(chunked_executor& executor, Source&& source, Transform&
                                              in_token next;
                                              if (!state.stopping())
                                                  guarded([&] {
-                                                     if (auto v = detail::call_stage(source, stop))
+                                                     if (auto v = detail::call_with_stop(source, stop))
                                                          next.value.emplace(std::move(*v));
                                                  });
                                              if (!next.value) {
@@ -167,7 +149,7 @@ std::size_t run_pipeline(chunked_executor& executor, Source&& source, Transform&
             [&](in_token&& in) {  // NOLINT(cppcoreguidelines-rvalue-reference-param-not-moved): its value is moved
                 out_token out;
                 if (!state.stopping())
-                    guarded([&] { out.value.emplace(detail::call_stage(transform, stop, std::move(*in.value))); });
+                    guarded([&] { out.value.emplace(detail::call_with_stop(transform, stop, std::move(*in.value))); });
                 return out;
             }) &
         tbb::make_filter<out_token, void>(
@@ -175,7 +157,7 @@ std::size_t run_pipeline(chunked_executor& executor, Source&& source, Transform&
             [&](out_token&& out) {  // NOLINT(cppcoreguidelines-rvalue-reference-param-not-moved): its value is moved
                 if (!out.value || state.stopping()) return;  // dropped: the run has failed or was stopped
                 guarded([&] {
-                    detail::call_stage(sink, stop, std::move(*out.value));
+                    detail::call_with_stop(sink, stop, std::move(*out.value));
                     state.unit_done();
                 });
             });
@@ -193,7 +175,7 @@ std::size_t run_pipeline(chunked_executor& executor, Source&& source, Transform&
 
 /// run_pipeline on default_executor(). Throws parex::invalid_argument when PAREX_NUM_THREADS is invalid.
 template <class Source, class Transform, class Sink>
-    requires detail::pipeline_stage<Source> && detail::is_optional<detail::stage_result_t<Source>>::value
+    requires detail::pipeline_stage<Source> && detail::is_optional<detail::stop_call_result_t<Source>>::value
 std::size_t run_pipeline(Source&& source, Transform&& transform, Sink&& sink, const pipeline_options& options = {},
                          const run_options& run = {}) {
     return run_pipeline(default_executor(), std::forward<Source>(source), std::forward<Transform>(transform),

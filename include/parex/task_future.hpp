@@ -4,12 +4,12 @@
 
 #include <parex/detail/deadline_watcher.hpp>
 #include <parex/detail/executor_core.hpp>
+#include <parex/detail/stop_call.hpp>
 #include <parex/errors.hpp>
 #include <parex/run_control.hpp>
 
 #include <atomic>
 #include <chrono>
-#include <concepts>
 #include <condition_variable>
 #include <exception>
 #include <future>
@@ -171,12 +171,7 @@ public:
           fn_(std::move(f)) {}
 
 private:
-    R invoke(std::stop_token& stop) override {
-        if constexpr (std::invocable<F&, std::stop_token>)
-            return fn_(stop);
-        else
-            return fn_();
-    }
+    R invoke(std::stop_token& stop) override { return call_with_stop(fn_, stop); }
     F fn_;
 };
 

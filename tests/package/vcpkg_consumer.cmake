@@ -1,6 +1,7 @@
 # The vcpkg consumer: installs parex from its overlay port (ports/parex) and builds consumer/ with
-# vcpkg's toolchain file, in classic mode and in manifest mode. oneTBB is the system's (the overlay
-# port tbb of vcpkg-system-ports/), so nothing is downloaded. vcpkg's trees, installs and builds are
+# vcpkg's toolchain file, in classic mode and in manifest mode; then parex[mpi], whose parex::mpi
+# builds mpi_consumer/, run on 2 ranks (where mpiexec is found). oneTBB and MPI are the system's (the
+# overlay ports tbb and mpi of vcpkg-system-ports/), so nothing is downloaded. vcpkg's trees, installs and builds are
 # under WORK. Prints "SKIPPED: <reason>" when VCPKG_ROOT is not set to a vcpkg with its executable.
 # Usage: cmake -DSOURCE=<parex source> -DWORK=... -DGENERATOR=... -P vcpkg_consumer.cmake
 if(NOT DEFINED ENV{VCPKG_ROOT} OR NOT EXISTS "$ENV{VCPKG_ROOT}/scripts/buildsystems/vcpkg.cmake")
@@ -41,6 +42,41 @@ execute_process(COMMAND "${CMAKE_COMMAND}" --build "${WORK}/classic" RESULT_VARI
 check("building the classic-mode consumer" ${rc})
 execute_process(COMMAND "${WORK}/classic/parex-consumer" RESULT_VARIABLE rc)
 check("the classic-mode consumer" ${rc})
+file(GLOB_RECURSE mpi_targets "${WORK}/installed/*/parexMpiTargets.cmake")
+if(mpi_targets)
+  message(FATAL_ERROR "vcpkg consumer: parex without the feature mpi installed ${mpi_targets}")
+endif()
+
+# The feature mpi (the system's MPI through the overlay port mpi): parex::mpi is installed, and parex's
+# MPI example builds against it and runs on 2 ranks.
+find_program(MPIEXEC NAMES mpiexec mpirun)
+if(MPIEXEC)
+  execute_process(COMMAND "${VCPKG}" install "parex[mpi]" "--overlay-ports=${SOURCE}/ports"
+                          "--overlay-ports=${CMAKE_CURRENT_LIST_DIR}/vcpkg-system-ports"
+                          --x-install-root=${WORK}/installed ${trees} --classic --recurse
+                  RESULT_VARIABLE rc)
+  check("vcpkg install parex[mpi] (classic mode)" ${rc})
+  file(GLOB_RECURSE mpi_targets "${WORK}/installed/*/parexMpiTargets.cmake")
+  if(NOT mpi_targets)
+    message(FATAL_ERROR "vcpkg consumer: parex[mpi] installed no parexMpiTargets.cmake")
+  endif()
+  execute_process(COMMAND "${CMAKE_COMMAND}" -S "${CMAKE_CURRENT_LIST_DIR}/mpi_consumer" -B "${WORK}/classic-mpi"
+                          -G "${GENERATOR}" "-DCMAKE_TOOLCHAIN_FILE=${root}/scripts/buildsystems/vcpkg.cmake"
+                          -DVCPKG_MANIFEST_MODE=OFF "-DVCPKG_INSTALLED_DIR=${WORK}/installed"
+                          -DCMAKE_BUILD_TYPE=Release "-DPAREX_SOURCE_DIR=${SOURCE}" RESULT_VARIABLE rc)
+  check("configuring the parex::mpi consumer" ${rc})
+  execute_process(COMMAND "${CMAKE_COMMAND}" --build "${WORK}/classic-mpi" RESULT_VARIABLE rc)
+  check("building the parex::mpi consumer" ${rc})
+  execute_process(COMMAND "${MPIEXEC}" -n 2 --oversubscribe --bind-to none --allow-run-as-root
+                          "${WORK}/classic-mpi/parex-mpi-consumer" RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+  check("the parex::mpi consumer on 2 ranks" ${rc})
+  if(NOT out MATCHES "2 ranks: ")
+    message(FATAL_ERROR "vcpkg consumer: the parex::mpi consumer printed ${out}")
+  endif()
+  set(with_mpi ", and the feature mpi")
+else()
+  set(with_mpi ", without the feature mpi (no mpiexec)")
+endif()
 
 # Manifest mode: a vcpkg.json naming parex (VCPKG_MANIFEST_DIR, beside the consumer's sources);
 # configuring installs it.
@@ -57,4 +93,4 @@ execute_process(COMMAND "${CMAKE_COMMAND}" --build "${WORK}/manifest-build" RESU
 check("building the manifest-mode consumer" ${rc})
 execute_process(COMMAND "${WORK}/manifest-build/parex-consumer" RESULT_VARIABLE rc)
 check("the manifest-mode consumer" ${rc})
-message("vcpkg consumer: classic and manifest mode built and ran")
+message("vcpkg consumer: classic and manifest mode built and ran${with_mpi}")
