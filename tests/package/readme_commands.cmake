@@ -5,7 +5,9 @@
 #                                     the second); each program is built and run;
 #   conan ...                         in a copy of the source tree, with a Conan home of its own, when
 #                                     conan is on PATH, except the one that downloads from ConanCenter;
-#   vcpkg install ...                 with <parex> this source tree, when VCPKG_ROOT names a vcpkg;
+#   vcpkg install ...                 with <parex> this source tree, when VCPKG_ROOT names a vcpkg, and
+#                                     the overlay of the system's oneTBB added (vcpkg's tbb port
+#                                     downloads oneTBB's source: this test runs offline);
 #   cmake ... vcpkg.cmake             needs a consumer project: vcpkg_consumer.cmake builds one;
 #   cmake/run-benchmarks.sh,          the main job and the test command: CI runs the second, and the
 #   cmake/run-tests.sh                main-job ctest runs the first's programs; not run again here.
@@ -82,7 +84,9 @@ foreach(command IN LISTS commands)
       continue()
     endif()
     string(REPLACE "<parex>" "${SOURCE}" shell "${command}")
-    run_as_written("${command}" "$ENV{VCPKG_ROOT}/${shell}" "${WORK}")
+    set(ENV{VCPKG_FORCE_SYSTEM_BINARIES} 1)
+    run_as_written("${command}"
+                   "$ENV{VCPKG_ROOT}/${shell} --overlay-ports=${CMAKE_CURRENT_LIST_DIR}/vcpkg-system-ports" "${WORK}")
   elseif(command MATCHES "vcpkg\\.cmake")
     list(APPEND skipped "${command} (needs a consumer project: tests/package/vcpkg_consumer.cmake builds one in manifest mode)")
   elseif(command MATCHES "^cmake/run-(benchmarks|tests)\\.sh$")
