@@ -18,12 +18,12 @@ namespace detail {
 /// pairwise at the end: a fixed order, so the same bits for any schedule, that the compiler vectorises
 /// (one running sum is a chain of dependent additions it may not reorder).
 template <class T>
-double sum_of(const T* s, std::size_t n) {
+EXAMPLES_ALWAYS_INLINE inline double sum_of(const T* s, std::size_t n) {
     double partial[8] = {};
     std::size_t x = 0;
     for (; x + 8 <= n; x += 8)
         for (std::size_t l = 0; l < 8; ++l) partial[l] += static_cast<double>(s[x + l]);
-    for (; x < n; ++x) partial[x % 8] += static_cast<double>(s[x]);
+    for (std::size_t l = 0; l < 8 && x + l < n; ++l) partial[l] += static_cast<double>(s[x + l]);  // x % 8 == 0
     return ((partial[0] + partial[4]) + (partial[1] + partial[5])) +
            ((partial[2] + partial[6]) + (partial[3] + partial[7]));
 }
@@ -38,6 +38,19 @@ double gaussian_width_for(double target, double upper, const Variance& variance_
         (variance_of(mid) < target ? lo : hi) = mid;
     }
     return 0.5 * (lo + hi);
+}
+
+/// to[q] = from[q] for q < n with non-temporal stores (examples::streaming_store); `to` 16-byte
+/// aligned and n sizeof(T) a multiple of 16.
+template <class T>
+EXAMPLES_ALWAYS_INLINE inline void copy_past_cache(const T* __restrict from, T* __restrict to, std::size_t n) {
+    using vec = typename examples::vector_of<T, 16>::type;
+    constexpr std::size_t per_vec = 16 / sizeof(T);
+    for (std::size_t q = 0; q + per_vec <= n; q += per_vec) {
+        vec x;
+        std::memcpy(&x, from + q, sizeof x);
+        examples::streaming_store(to + q, x);
+    }
 }
 
 /// a[q] = w0 s0[q] + w1 s1[q] + w2 s2[q] for q < n, added in that order, stored past the cache if asked

@@ -248,10 +248,12 @@ private:
     /// out: the rows moved across by `lateral` cells (detail::shift_rows, second order), then row z of
     /// out = keep x (row z moved) + move x (row z - 1 moved). Each output row is written once; its
     /// fluence goes to row_sums[z - zlo], what leaves through the sides and the far face to `escaped`.
-    /// `scratch` holds 2 (zhi - zlo) nx values. Compiled into its caller (for the caller's vector
-    /// width). Returns the fluence in out.
+    /// `scratch` holds 2 (zhi - zlo) nx values. With `past_cache` (store_past_cache()) out is written
+    /// with non-temporal stores. Compiled into its caller (for the caller's vector width). Returns the
+    /// fluence in out.
     EXAMPLES_ALWAYS_INLINE double stream_plane(const shift& sh, const T* __restrict in, T* __restrict out,
-                                               std::size_t zout, double* row_sums, double& escaped, T* scratch) const;
+                                               std::size_t zout, double* row_sums, double& escaped, T* scratch,
+                                               bool past_cache) const;
 
     /// Whether the operators store their output past the caches (examples::streaming_store): when the
     /// window read and written is larger than the last-level cache (32 MiB if sysfs does not say), so

@@ -33,6 +33,7 @@ std::size_t simulation<T>::stream() {
     plane_rows_.resize(planes * rows);  // every entry is written below
     plane_total_.resize(planes);
     const std::size_t per_chunk = std::max<std::size_t>(1, stream_grain / ((zhi_ - zlo_) * c_.nx));
+    const bool past_cache = store_past_cache();  // then every plane's rows [0, nz) are written, aligned
     const auto sums = executor_.map_reduce(
         parex::chunks(planes, parex::grain{per_chunk}),
         [&](const parex::chunk& ch) {
@@ -45,12 +46,13 @@ std::size_t simulation<T>::stream() {
                     double edge = 0;
                     const double inside =
                         stream_plane(shifts_[plane % na], psi_.data() + plane * q_, next_.data() + plane * q_, zout,
-                                     plane_rows_.data() + p * rows, edge, scratch.get());
+                                     plane_rows_.data() + p * rows, edge, scratch.get(), past_cache);
                     plane_total_[p] = inside;
                     t.escaped = t.escaped + tally{edge, edge * e};
                     t.in_grid = t.in_grid + tally{inside, inside * e};
                 }
             });
+            if (past_cache) examples::streaming_store_fence();
             return t;
         },
         std::plus<>{}, stream_tally{});
@@ -83,14 +85,16 @@ void simulation<T>::build_shifts() {
 template <class T>
 EXAMPLES_ALWAYS_INLINE inline double simulation<T>::stream_plane(const shift& sh, const T* __restrict in,
                                                                  T* __restrict out, std::size_t zout, double* row_sums,
-                                                                 double& escaped, T* scratch) const {
+                                                                 double& escaped, T* scratch, bool past_cache) const {
     const std::size_t nx = c_.nx, rows = zhi_ - zlo_;
     // the window's rows moved across
     T* moved = scratch;
     escaped += detail::shift_rows(in + zlo_ * nx, moved, scratch + rows * nx, rows, nx, sh.lateral);
     // row z of out: keep x (row z moved) + move x (row z - 1 moved); the first row has no row before
-    // it, the row past the window (zout = zhi + 1) only the one before it
-    T* __restrict d = out + zlo_ * nx;
+    // it, the row past the window (zout = zhi + 1) only the one before it. Past the cache the rows are
+    // made in the scratch (the flux is spent; zout = zhi there), summed from it and copied to out with
+    // non-temporal stores, so that out's lines are neither read from memory first nor read back.
+    T* __restrict d = past_cache ? scratch + rows * nx : out + zlo_ * nx;
     for (std::size_t i = 0; i < nx; ++i) d[i] = sh.keep * moved[i];
     for (std::size_t i = nx; i < rows * nx; ++i) d[i] = sh.keep * moved[i] + sh.move * moved[i - nx];
     if (zout > zhi_)
@@ -99,10 +103,11 @@ EXAMPLES_ALWAYS_INLINE inline double simulation<T>::stream_plane(const shift& sh
         escaped += static_cast<double>(sh.move) * detail::sum_of(moved + (rows - 1) * nx, nx);
     double inside = 0;
     for (std::size_t z = zlo_; z < zout; ++z) {
-        const double sum = detail::sum_of(out + z * nx, nx);
+        const double sum = detail::sum_of(d + (z - zlo_) * nx, nx);
         row_sums[z - zlo_] = sum;
         inside += sum;
     }
+    if (past_cache) detail::copy_past_cache(d, out + zlo_ * nx, (zout - zlo_) * nx);
     return inside;
 }
 
