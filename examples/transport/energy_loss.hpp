@@ -38,62 +38,65 @@ std::size_t simulation<T>::lose_energy() {
         parex::chunks(runs * blocks, parex::grain{1}),
         [&](const parex::chunk& ch) {
             double total = 0;
-            for (std::size_t u = ch.begin; u < ch.end; ++u) {
-                const std::size_t begin = (u / blocks) * q_ + offset + (u % blocks) * loss_grain;
-                const std::size_t n = std::min(loss_grain, run - (u % blocks) * loss_grain);
-                // Each target row is written once, from its sources (a contiguous run of bins, since
-                // targets do not decrease with the source), right after those sources' deposits were
-                // taken: psi is read once and the new buffer written once, with the block's rows still
-                // in cache. Deposits add up in T, one multiply-add per bin (in double, the conversions
-                // cost more than the memory traffic in float32); the block's total is taken once, in
-                // double.
-                T* __restrict e = edep_.data() + begin;
-                std::fill_n(e, n, T(0));
-                std::size_t deposited_up_to = lo;
-                const auto deposit_through = [&](std::size_t last) {
-                    for (; deposited_up_to <= last && deposited_up_to < hi; ++deposited_up_to) {
-                        const T* __restrict s = psi_.data() + deposited_up_to * p_ + begin;
-                        const T per_particle = static_cast<T>(remap_[deposited_up_to].deposit_mev);
-                        for (std::size_t q = 0; q < n; ++q) e[q] += per_particle * s[q];
-                    }
-                };
-                for (std::size_t j = lo2; j < hi2; ++j) {
-                    // the sources in the window: a contiguous run, ascending, of this target's sources
-                    const auto& from = sources_[j];
-                    const auto first =
-                        std::find_if(from.begin(), from.end(), [&](const auto& f) { return f.first >= lo; });
-                    const auto last = std::find_if(first, from.end(), [&](const auto& f) { return f.first >= hi; });
-                    const auto row = [&](std::size_t i) {
-                        deposit_through(i);
-                        return static_cast<const T*>(psi_.data() + i * p_ + begin);
+            examples::with_widest_vectors([&](auto vector_bytes) EXAMPLES_ALWAYS_INLINE {
+                constexpr std::size_t bytes = decltype(vector_bytes)::value;
+                for (std::size_t u = ch.begin; u < ch.end; ++u) {
+                    const std::size_t begin = (u / blocks) * q_ + offset + (u % blocks) * loss_grain;
+                    const std::size_t n = std::min(loss_grain, run - (u % blocks) * loss_grain);
+                    // Each target row is written once, from its sources (a contiguous run of bins, since
+                    // targets do not decrease with the source), right after those sources' deposits were
+                    // taken: psi is read once and the new buffer written once, with the block's rows still
+                    // in cache. Deposits add up in T, one multiply-add per bin (in double, the conversions
+                    // cost more than the memory traffic in float32); the block's total is taken once, in
+                    // double.
+                    T* __restrict e = edep_.data() + begin;
+                    std::fill_n(e, n, T(0));
+                    std::size_t deposited_up_to = lo;
+                    const auto deposit_through = [&](std::size_t last) EXAMPLES_ALWAYS_INLINE {
+                        for (; deposited_up_to <= last && deposited_up_to < hi; ++deposited_up_to) {
+                            const T* __restrict s = psi_.data() + deposited_up_to * p_ + begin;
+                            const T per_particle = static_cast<T>(remap_[deposited_up_to].deposit_mev);
+                            for (std::size_t q = 0; q < n; ++q) e[q] += per_particle * s[q];
+                        }
                     };
-                    T* __restrict a = next_.data() + j * p_ + begin;
-                    const auto count = last - first;
-                    if (count == 0) {
-                        std::fill_n(a, n, T(0));
-                        continue;
+                    for (std::size_t j = lo2; j < hi2; ++j) {
+                        // the sources in the window: a contiguous run, ascending, of this target's sources
+                        const auto& from = sources_[j];
+                        const auto first =
+                            std::find_if(from.begin(), from.end(), [&](const auto& f) { return f.first >= lo; });
+                        const auto last = std::find_if(first, from.end(), [&](const auto& f) { return f.first >= hi; });
+                        const auto row = [&](std::size_t i) EXAMPLES_ALWAYS_INLINE {
+                            deposit_through(i);
+                            return static_cast<const T*>(psi_.data() + i * p_ + begin);
+                        };
+                        T* __restrict a = next_.data() + j * p_ + begin;
+                        const auto count = last - first;
+                        if (count == 0) {
+                            std::fill_n(a, n, T(0));
+                            continue;
+                        }
+                        // up to three sources in one pass (Bohr straggling over a step gives three on the
+                        // default grid); a missing one adds 0 x the first, which changes no bit of the
+                        // non-negative fluence
+                        const auto source = [&](std::ptrdiff_t m) EXAMPLES_ALWAYS_INLINE {
+                            return m < count ? std::pair{row(first[m].first), static_cast<T>(first[m].second)}
+                                             : std::pair{row(first->first), T(0)};
+                        };
+                        const auto [s0, w0] = source(0);
+                        const auto [s1, w1] = source(1);
+                        const auto [s2, w2] = source(2);
+                        detail::weighted_sum<bytes>(a, s0, w0, s1, w1, s2, w2, n, past_cache && count <= 3);
+                        for (auto f = first + 3; f < last; ++f) {
+                            const T* __restrict s3 = row(f->first);
+                            const T w3 = static_cast<T>(f->second);
+                            for (std::size_t q = 0; q < n; ++q) a[q] += w3 * s3[q];
+                        }
                     }
-                    // up to three sources in one pass (Bohr straggling over a step gives three on the
-                    // default grid); a missing one adds 0 x the first, which changes no bit of the
-                    // non-negative fluence
-                    const auto source = [&](std::ptrdiff_t m) {
-                        return m < count ? std::pair{row(first[m].first), static_cast<T>(first[m].second)}
-                                         : std::pair{row(first->first), T(0)};
-                    };
-                    const auto [s0, w0] = source(0);
-                    const auto [s1, w1] = source(1);
-                    const auto [s2, w2] = source(2);
-                    detail::weighted_sum(a, s0, w0, s1, w1, s2, w2, n, past_cache && count <= 3);
-                    for (auto f = first + 3; f < last; ++f) {
-                        const T* __restrict s3 = row(f->first);
-                        const T w3 = static_cast<T>(f->second);
-                        for (std::size_t q = 0; q < n; ++q) a[q] += w3 * s3[q];
-                    }
+                    if (past_cache) examples::streaming_store_fence();
+                    deposit_through(hi - 1);  // the sources below every target
+                    total += detail::sum_of(e, n);
                 }
-                if (past_cache) examples::streaming_store_fence();
-                deposit_through(hi - 1);  // the sources below every target
-                total += detail::sum_of(e, n);
-            }
+            });
             return total;
         },
         std::plus<>{}, 0.0);

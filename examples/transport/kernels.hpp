@@ -54,12 +54,12 @@ EXAMPLES_ALWAYS_INLINE inline void copy_past_cache(const T* __restrict from, T* 
 }
 
 /// a[q] = w0 s0[q] + w1 s1[q] + w2 s2[q] for q < n, added in that order, stored past the cache if asked
-/// (a 16-byte aligned).
-template <class T>
-void weighted_sum(T* __restrict a, const T* __restrict s0, T w0, const T* __restrict s1, T w1, const T* __restrict s2,
-                  T w2, std::size_t n, bool past_cache) {
-    using vec = typename examples::vector_of<T, 16>::type;
-    constexpr std::size_t per_vec = 16 / sizeof(T);
+/// (a 16-byte aligned), in vectors of Bytes (the caller's vector width).
+template <std::size_t Bytes, class T>
+EXAMPLES_ALWAYS_INLINE inline void weighted_sum(T* __restrict a, const T* __restrict s0, T w0, const T* __restrict s1,
+                                                T w1, const T* __restrict s2, T w2, std::size_t n, bool past_cache) {
+    using vec = typename examples::vector_of<T, Bytes>::type;
+    constexpr std::size_t per_vec = Bytes / sizeof(T);
     std::size_t q = 0;
     if (past_cache) {
         for (; q + per_vec <= n; q += per_vec) {
