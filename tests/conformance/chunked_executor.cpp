@@ -3,6 +3,7 @@
 #include <parex/records.hpp>
 
 #include "parex_catch.hpp"
+#include "task_deadline_contract.hpp"
 
 #include <oneapi/tbb/global_control.h>
 
@@ -19,6 +20,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -537,57 +539,8 @@ TEST_CASE("a submitted task whose stop was requested before it started never run
 
 TEST_CASE("a submitted task's deadline times out its future and requests its stop", "[executor][tasks]") {
     parex::chunked_executor ex({.max_concurrency = 1});
-    SECTION("while running: the task sees its stop and the future throws task_timeout") {
-        std::atomic<bool> saw_stop{false};
-        const auto start = std::chrono::steady_clock::now();
-        auto f = ex.submit({.deadline = start + 50ms}, [&](std::stop_token token) {
-            const auto limit = std::chrono::steady_clock::now() + 20s;
-            while (!token.stop_requested() && std::chrono::steady_clock::now() < limit)
-                std::this_thread::sleep_for(1ms);
-            saw_stop = token.stop_requested();
-            return 1;
-        });
-        CHECK_THROWS_AS(f.get(), parex::task_timeout);
-        CHECK(std::chrono::steady_clock::now() - start < 10s);
-        ex.submit([] {}).get();  // the slot is free again: the task returned
-        CHECK(saw_stop.load());
-    }
-    SECTION("while queued behind a running task: it never runs, and the future is ready at the deadline") {
-        blocking_task blocker(ex);
-        std::atomic<bool> ran{false};
-        auto late = ex.submit({.deadline = std::chrono::steady_clock::now() + 10ms}, [&] { ran = true; });
-        CHECK(late.wait_for(10s) == std::future_status::ready);  // settled while the blocker still runs
-        CHECK_THROWS_AS(late.get(), parex::task_timeout);
-        blocker.finish();
-        ex.submit([] {}).get();
-        CHECK_FALSE(ran.load());
-    }
-    SECTION("a deadline already past settles at once and the task never runs") {
-        bool ran = false;
-        auto f = ex.submit({.deadline = std::chrono::steady_clock::now() - 1ms}, [&] { ran = true; });
-        CHECK(f.wait_for(0s) == std::future_status::ready);
-        CHECK_THROWS_AS(f.get(), parex::task_timeout);
-        CHECK_FALSE(ran);
-    }
-    SECTION("a task that finishes in time returns its value, and the watcher lets it go") {
-        const auto held = std::make_shared<int>(7);
-        {
-            auto f = ex.submit({.deadline = std::chrono::steady_clock::now() + 10s}, [held] { return *held; });
-            CHECK(f.get() == 7);
-        }
-        const auto limit = std::chrono::steady_clock::now() + 10s;
-        while (held.use_count() > 1 && std::chrono::steady_clock::now() < limit) std::this_thread::sleep_for(1ms);
-        CHECK(held.use_count() == 1);  // neither the watcher nor the queue keeps the settled task
-    }
-    SECTION("the caller's stop still cancels a task that has a deadline") {
-        std::stop_source stop;
-        stop.request_stop();
-        bool ran = false;
-        auto f = ex.submit({.stop = stop.get_token(), .deadline = std::chrono::steady_clock::now() + 10s},
-                           [&] { ran = true; });
-        CHECK_THROWS_AS(f.get(), parex::task_cancelled);
-        CHECK_FALSE(ran);
-    }
+    parex_test::check_task_deadline_contract(
+        [&](const parex::task_options& options, auto f) { return ex.submit(options, std::move(f)); });
 }
 
 TEST_CASE("the executor's submit(f, stop) of parex 0.1 still works for one release", "[executor][tasks]") {

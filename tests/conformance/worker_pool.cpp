@@ -2,16 +2,20 @@
 #include <parex/worker_pool.hpp>
 
 #include "parex_catch.hpp"
+#include "task_deadline_contract.hpp"
 
 #include <atomic>
 #include <chrono>
+#include <concepts>
 #include <future>
 #include <mutex>
 #include <numeric>
 #include <set>
 #include <stdexcept>
+#include <stop_token>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -238,37 +242,12 @@ TEST_CASE("a stop token requested before the task starts drops it, while running
 
 TEST_CASE("a deadline times out the future and requests the task's stop", "[pool]") {
     parex::worker_pool<int> pool({.max_concurrency = 1}, [](std::size_t) { return 0; });
-    SECTION("while running: the future reports the timeout at the deadline") {
-        std::atomic<bool> saw_stop{false};
-        const auto start = std::chrono::steady_clock::now();
-        auto f = pool.submit({.deadline = start + 50ms}, [&](int&, std::stop_token token) {
-            const auto limit = std::chrono::steady_clock::now() + 20s;
-            while (!token.stop_requested() && std::chrono::steady_clock::now() < limit)
-                std::this_thread::sleep_for(1ms);
-            saw_stop = token.stop_requested();
-            return 1;
-        });
-        CHECK_THROWS_AS(f.get(), parex::task_timeout);
-        CHECK(std::chrono::steady_clock::now() - start < 10s);
-        pool.submit([](int&) {}).get();  // the worker is free again: the task returned
-        CHECK(saw_stop.load());
-    }
-    SECTION("before it started: it never runs") {
-        std::promise<void> release;
-        auto gate = release.get_future().share();
-        auto blocker = pool.submit([gate](int&) { gate.wait(); });
-        bool ran = false;
-        auto late = pool.submit({.deadline = std::chrono::steady_clock::now() + 10ms}, [&](int&) { ran = true; });
-        CHECK_THROWS_AS(late.get(), parex::task_timeout);
-        release.set_value();
-        blocker.get();
-        pool.submit([](int&) {}).get();
-        CHECK_FALSE(ran);
-    }
-    SECTION("a task that finishes in time returns its value") {
-        auto f = pool.submit({.deadline = std::chrono::steady_clock::now() + 10s}, [](int&) { return 7; });
-        CHECK(f.get() == 7);
-    }
+    parex_test::check_task_deadline_contract([&](const parex::task_options& options, auto f) {
+        if constexpr (std::invocable<decltype(f)&, std::stop_token>)
+            return pool.submit(options, [f](int&, std::stop_token stop) mutable { return f(std::move(stop)); });
+        else
+            return pool.submit(options, [f](int&) mutable { return f(); });
+    });
 }
 
 TEST_CASE("statistics count tasks, batches, busy and initializer time per worker", "[pool]") {
