@@ -27,11 +27,11 @@
 namespace parex::mpi::detail {
 
 /// The relay threads of run_block below MPI_THREAD_SERIALIZED (or with a progress callback): each runs
-/// a call's work while the calling thread listens for stops. A call takes an idle thread or
-/// starts one, which then stays, so a call costs wake-ups rather than a thread's start and join. There
-/// are as many threads as calls that ran at once, in practice one per communicator in use. Never destroyed (an immortal singleton, leaked
-/// on purpose): static destructors and exit handlers may still make a collective call, and an idle
-/// thread, blocked on the queue at exit, holds nothing.
+/// a call's work while the calling thread listens for stops. A call takes an idle thread or starts one,
+/// which then stays, so a call costs wake-ups rather than a thread's start and join. There are as many
+/// threads as calls that ran at once, in practice one per communicator in use. Never destroyed (an
+/// immortal singleton, leaked on purpose): static destructors and exit handlers may still make a
+/// collective call, and an idle thread, blocked on the queue at exit, holds nothing.
 class relay_threads {
 public:
     static relay_threads& instance() {
@@ -156,8 +156,8 @@ inline bool mpi_serialized() {
 /// call's stop_listener, holding the mutex; a registered call's thread makes no MPI call, and enter and
 /// leave take the same mutex, so the MPI calls stay serialized. A call neither waits for this thread
 /// nor wakes it (but the first after it has gone to sleep, `linger` ticks without a call): it costs two
-/// uncontended locks.
-/// Started by the first such call and never destroyed (leaked on purpose, as relay_threads).
+/// uncontended locks. Started by the first such call and never destroyed (leaked on purpose, as
+/// relay_threads).
 class listener_thread {
 public:
     struct call {  // one registered call; `error` is an MPI failure of a poll, read after leave()
