@@ -40,12 +40,20 @@ public:
     }
 
     /// Runs job() on an idle thread, or on a new one when every thread is busy, and returns at once.
-    /// Throws std::system_error when a thread is needed and cannot be started (the job does not run).
+    /// Throws std::system_error when a thread is needed and cannot be started, or std::bad_alloc; either
+    /// way the job does not run and no thread is left over.
     void start(std::function<void()> job) {
         {
             const std::lock_guard lock(mutex_);
-            if (idle_ <= jobs_.size()) std::thread([this] { serve(); }).detach();
             jobs_.push_back(std::move(job));
+            if (idle_ < jobs_.size()) {  // every idle thread has a job queued already
+                try {
+                    std::thread([this] { serve(); }).detach();
+                } catch (...) {
+                    jobs_.pop_back();
+                    throw;
+                }
+            }
         }
         job_ready_.notify_one();
     }
