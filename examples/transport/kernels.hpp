@@ -1,14 +1,18 @@
 #pragma once
 // transport/kernels.hpp: the inner loops of the operators, written for the compiler to vectorise (or
-// with explicit vector types): a sum in a fixed order, the weighted sum of two rows, and the angular
-// convolution of a lane of cells. Each gives the same bits for any thread count.
+// with explicit vector types): a sum in a fixed order, the weighted sum of rows, the streaming sweep of
+// a plane's rows, and the angular convolution of a lane of cells. Each gives the same bits for any
+// thread count and vector width.
 
 #include <common/vector_isa.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
+#include <type_traits>
+#include <utility>
 
 namespace transport {
 
@@ -40,19 +44,6 @@ double gaussian_width_for(double target, double upper, const Variance& variance_
     return 0.5 * (lo + hi);
 }
 
-/// to[q] = from[q] for q < n with non-temporal stores (examples::streaming_store); `to` 16-byte
-/// aligned and n sizeof(T) a multiple of 16.
-template <class T>
-EXAMPLES_ALWAYS_INLINE inline void copy_past_cache(const T* __restrict from, T* __restrict to, std::size_t n) {
-    using vec = typename examples::vector_of<T, 16>::type;
-    constexpr std::size_t per_vec = 16 / sizeof(T);
-    for (std::size_t q = 0; q + per_vec <= n; q += per_vec) {
-        vec x;
-        std::memcpy(&x, from + q, sizeof x);
-        examples::streaming_store(to + q, x);
-    }
-}
-
 /// a[q] = w0 s0[q] + w1 s1[q] + w2 s2[q] for q < n, added in that order, stored past the cache if asked
 /// (a 16-byte aligned), in vectors of Bytes (the caller's vector width).
 template <std::size_t Bytes, class T>
@@ -74,56 +65,177 @@ EXAMPLES_ALWAYS_INLINE inline void weighted_sum(T* __restrict a, const T* __rest
     for (; q < n; ++q) a[q] = w0 * s0[q] + w1 * s1[q] + w2 * s2[q];
 }
 
-/// `rows` rows of n cells, stored one after the other, each moved across by m cells, |m| <= 1, with
-/// zero outside each row: the second-order upwind (MUSCL) scheme for the advection u_t + v u_x = 0 with
+/// to = lanes Off, Off + 1, ... of the concatenation a:b, as many as a has. (Vectors go by reference:
+/// a 32-byte vector by value would be passed as the AVX ABI says only in code compiled for AVX.)
+template <std::size_t Off, class V, std::size_t... I>
+EXAMPLES_ALWAYS_INLINE inline void lanes_from(V& to, const V& a, const V& b, std::index_sequence<I...>) {
+    to = __builtin_shufflevector(a, b, (I + Off)...);
+}
+
+/// What stream_rows moved out of the rows it was given.
+struct streamed_rows {
+    double sides = 0;     ///< through the rows' ends (across)
+    double far_face = 0;  ///< the last row's forward share, when no row past the window takes it
+    double inside = 0;    ///< the sum of row_sums
+};
+
+/// One plane of the streaming operator, in one sweep of its rows: `rows` rows of n cells, stored one
+/// after the other in `in`, each moved across by m cells, |m| <= 1, with zero outside each row, then
+/// along the beam: out row z = keep (row z moved) + move (row z - 1 moved), row 0 keep (row 0 moved)
+/// only; with `extra_row`, out row `rows` = move (row rows - 1 moved), else that share leaves through
+/// the far face. Across, the second-order upwind (MUSCL) scheme for the advection u_t + v u_x = 0 with
 /// Courant number m, its slopes limited by the monotonised-central limiter (van Leer, J. Comput. Phys.
-/// 23 (1977) 276; LeVeque, "Finite Volume Methods for Hyperbolic Problems", 2002, Ch. 6). Each cell
+/// 23 (1977) 276; LeVeque, "Finite Volume Methods for Hyperbolic Problems", 2002, Ch. 6): each cell
 /// sends |m| (s + (1 - |m|)/2 slope) of itself downstream, the slope taken towards the move;
-/// conservative, positive and total-variation diminishing for |m| <= 1, and exact for m = 0. The rows
-/// are swept as one array (short rows would spend their time in loop overhead) and the two cells at
-/// each row's ends fixed up after. `flux` holds rows n values. Returns what left the rows through
-/// their ends.
-template <class T>
-EXAMPLES_ALWAYS_INLINE inline double shift_rows(const T* __restrict s, T* __restrict out, T* __restrict flux,
-                                                std::size_t rows, std::size_t n, T m) {
-    const std::size_t len = rows * n;
-    if (m == T(0) || len == 0) {
-        std::copy_n(s, len, out);
-        return 0;
+/// conservative, positive and total-variation diminishing for |m| <= 1, and exact for m = 0.
+///
+/// Each row is read once, in vectors of Bytes (n need not be a multiple): a cell's neighbours and the
+/// flux from its upstream neighbour come from vectors in registers, and the moved row goes to `ring`
+/// (2 (n + 8) values) for the next row's move along the beam. row_sums[z] (rows + 1 entries with
+/// `extra_row`) gets the fluence of out row z, added as sum_of adds a row, so the same bits for any
+/// vector width. O(rows n).
+template <std::size_t Bytes, class T>
+EXAMPLES_ALWAYS_INLINE inline streamed_rows stream_rows(const T* __restrict in, T* __restrict out, T* __restrict ring,
+                                                        std::size_t rows, std::size_t n, T keep, T move, T m,
+                                                        bool extra_row, double* row_sums) {
+    using vec = typename examples::vector_of<T, Bytes>::type;
+    using dvec = typename examples::vector_of<double, Bytes>::type;
+    using ivec =
+        typename examples::vector_of<std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>, Bytes>::type;
+    constexpr std::size_t lanes = Bytes / sizeof(T), dlanes = Bytes / 8, partials = 8 / dlanes;
+    constexpr std::size_t per_vec = lanes / dlanes;  // partials a vector of T fills
+    static_assert(8 % lanes == 0, "a row's eight partial sums are whole vectors");
+    constexpr auto each_lane = std::make_index_sequence<lanes>{};
+    streamed_rows r;
+    if (n == 0) {
+        std::fill_n(row_sums, rows + (extra_row ? 1 : 0), 0.0);
+        return r;
     }
+    const std::size_t vecs = (n + lanes - 1) / lanes, tail = n - (vecs - 1) * lanes;  // lanes of the last vector
     const T a = m > 0 ? m : -m, lean = (m > 0 ? T(1) : T(-1)) * (1 - a) / 2;
-    const auto send = [&](T here, T dl, T dr) EXAMPLES_ALWAYS_INLINE {
-        const T centre = (dl + dr) / 2;
-        const T magnitude = std::min(std::abs(centre), 2 * std::min(std::abs(dl), std::abs(dr)));
-        const T slope = dl * dr > 0 ? std::copysign(magnitude, centre) : T(0);
-        return a * (here + lean * slope);
+    const vec zero = {};
+    const ivec sign = (ivec)(-zero);
+    ivec in_row = {};  // the last vector's lanes inside the row
+    for (std::size_t l = 0; l < lanes; ++l) in_row[l] = l < tail ? -1 : 0;
+    // F = what the cells S send downstream, L and R their left and right neighbours
+    const auto send = [&](vec& F, const vec& S, const vec& L, const vec& R) EXAMPLES_ALWAYS_INLINE {
+        const vec dl = S - L, dr = R - S, centre = (dl + dr) / T(2);
+        const vec adl = (vec)((ivec)dl & ~sign), adr = (vec)((ivec)dr & ~sign), ac = (vec)((ivec)centre & ~sign);
+        const vec narrow = adr < adl ? adr : adl, twice = T(2) * narrow;  // std::min's choice, as below
+        const vec magnitude = twice < ac ? twice : ac;                    // sign bit clear
+        const vec slope = (vec)((dl * dr > zero) & ((ivec)magnitude | ((ivec)centre & sign)));
+        F = a * (S + lean * slope);
     };
-    // what each cell sends downstream; the two cells at each row's ends see zero beyond them
-    for (std::size_t i = 1; i + 1 < len; ++i) flux[i] = send(s[i], s[i] - s[i - 1], s[i + 1] - s[i]);
-    for (std::size_t r = 0; r < rows; ++r) {
-        const std::size_t first = r * n, last = first + n - 1;
-        const T inner_first = n > 1 ? s[first + 1] - s[first] : -s[first];
-        const T inner_last = n > 1 ? s[last] - s[last - 1] : s[last];
-        flux[first] = send(s[first], s[first], inner_first);
-        flux[last] = send(s[last], inner_last, -s[last]);
-    }
-    double left = 0;
-    if (m > 0) {
-        out[0] = s[0] - flux[0];
-        for (std::size_t i = 1; i < len; ++i) out[i] = s[i] - flux[i] + flux[i - 1];
-        for (std::size_t r = 0; r < rows; ++r) {
-            out[r * n] = s[r * n] - flux[r * n];
-            left += static_cast<double>(flux[r * n + n - 1]);
+    T* prev = ring;  // row z - 1 moved
+    T* moved = ring + vecs * lanes;
+    for (std::size_t z = 0; z < rows; ++z) {
+        const T* s = in + z * n;
+        T* o = out + z * n;
+        const bool first_row = z == 0;
+        dvec acc[partials] = {};  // acc[h] holds the partial sums of cells x with x % 8 / dlanes == h
+        // the moved cells M of vector k: moved along the beam, stored, added up
+        const auto put = [&](std::size_t k, const vec& M) EXAMPLES_ALWAYS_INLINE {
+            std::memcpy(moved + k * lanes, &M, sizeof M);
+            vec v = keep * M;
+            if (!first_row) {
+                vec behind;
+                std::memcpy(&behind, prev + k * lanes, sizeof behind);
+                v = v + move * behind;
+            }
+            if (k + 1 < vecs)
+                std::memcpy(o + k * lanes, &v, sizeof v);
+            else
+                for (std::size_t l = 0; l < tail; ++l) o[k * lanes + l] = v[l];
+            for (std::size_t h = 0; h < per_vec; ++h) {  // lanes outside the row hold zero and add nothing
+                dvec d;
+                for (std::size_t l = 0; l < dlanes; ++l) d[l] = v[h * dlanes + l];
+                acc[h] += d;
+            }
+            if constexpr (per_vec < partials) {  // turn acc: the next vector's cells fall in the next partials
+                dvec spent[per_vec];
+                for (std::size_t h = 0; h < per_vec; ++h) spent[h] = acc[h];
+                for (std::size_t h = 0; h + per_vec < partials; ++h) acc[h] = acc[h + per_vec];
+                for (std::size_t h = 0; h < per_vec; ++h) acc[partials - per_vec + h] = spent[h];
+            }
+        };
+        // f(k, S, L, R) for each vector k: its cells S and their neighbours L and R, zero outside the row,
+        // which is read within its n cells only
+        const auto sweep = [&](const auto& f) EXAMPLES_ALWAYS_INLINE {
+            vec S, L, R, end = zero;
+            if (tail == lanes)
+                std::memcpy(&end, s + (vecs - 1) * lanes, sizeof end);
+            else
+                for (std::size_t l = 0; l < tail; ++l) end[l] = s[(vecs - 1) * lanes + l];
+            if (vecs == 1) {
+                lanes_from<lanes - 1>(L, zero, end, each_lane);
+                lanes_from<1>(R, end, zero, each_lane);
+                f(0, end, L, R);
+                return;
+            }
+            std::memcpy(&S, s, sizeof S);
+            std::memcpy(&R, s + 1, sizeof R);
+            lanes_from<lanes - 1>(L, zero, S, each_lane);
+            f(0, S, L, R);
+            for (std::size_t k = 1; k + 1 < vecs; ++k) {
+                std::memcpy(&S, s + k * lanes, sizeof S);
+                std::memcpy(&L, s + k * lanes - 1, sizeof L);
+                std::memcpy(&R, s + k * lanes + 1, sizeof R);
+                f(k, S, L, R);
+            }
+            lanes_from<lanes - 1>(L, S, end, each_lane);
+            lanes_from<1>(R, end, zero, each_lane);
+            f(vecs - 1, end, L, R);
+        };
+        if (m > 0) {
+            vec upstream = zero;  // the fluxes of vector k - 1
+            sweep([&](std::size_t k, const vec& S, const vec& L, const vec& R) EXAMPLES_ALWAYS_INLINE {
+                vec F, in_flux;
+                send(F, S, L, R);
+                lanes_from<lanes - 1>(in_flux, upstream, F, each_lane);
+                vec M = (S - F) + in_flux;
+                if (k + 1 == vecs) M = (vec)((ivec)M & in_row);  // the last cell's flux leaves the row
+                put(k, M);
+                upstream = F;
+            });
+            r.sides += static_cast<double>(upstream[tail - 1]);
+        } else if (m < 0) {
+            vec Sp = zero, Fp = zero;  // vector k - 1, put once vector k's fluxes are known
+            sweep([&](std::size_t k, const vec& S, const vec& L, const vec& R) EXAMPLES_ALWAYS_INLINE {
+                vec F, in_flux;
+                send(F, S, L, R);
+                if (k == 0) {
+                    r.sides += static_cast<double>(F[0]);
+                } else {
+                    lanes_from<1>(in_flux, Fp, F, each_lane);
+                    put(k - 1, (Sp - Fp) + in_flux);
+                }
+                Sp = S;
+                Fp = F;
+            });
+            vec in_flux;
+            lanes_from<1>(in_flux, Fp, zero, each_lane);
+            put(vecs - 1, (Sp - Fp) + in_flux);
+        } else {
+            sweep([&](std::size_t k, const vec& S, const vec&, const vec&) EXAMPLES_ALWAYS_INLINE { put(k, S); });
         }
+        // added as sum_of adds its partials; acc may have been turned by whole vectors of doubles (an even
+        // number of partials), which only swaps the terms of these additions
+        double p[8];
+        std::memcpy(p, acc, sizeof p);
+        row_sums[z] = ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
+        r.inside += row_sums[z];
+        std::swap(prev, moved);
+    }
+    if (rows == 0) return r;
+    if (extra_row) {
+        T* o = out + rows * n;
+        for (std::size_t x = 0; x < n; ++x) o[x] = move * prev[x];
+        row_sums[rows] = sum_of(o, n);
+        r.inside += row_sums[rows];
     } else {
-        for (std::size_t i = 0; i + 1 < len; ++i) out[i] = s[i] - flux[i] + flux[i + 1];
-        out[len - 1] = s[len - 1] - flux[len - 1];
-        for (std::size_t r = 0; r < rows; ++r) {
-            out[r * n + n - 1] = s[r * n + n - 1] - flux[r * n + n - 1];
-            left += static_cast<double>(flux[r * n]);
-        }
+        r.far_face = static_cast<double>(move) * sum_of(prev, n);
     }
-    return left;
+    return r;
 }
 
 /// Scattering of m <= Lane cells: out[k stride + x] = sum over source angles j of w(j -> k) in[j stride + x],

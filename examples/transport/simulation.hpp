@@ -88,8 +88,8 @@ struct run_report {
 /// 2 x Ne x Ntheta x nz x nx x sizeof(T) and Ntheta x nz x nx x sizeof(T), plus nz x nx doubles for the
 /// dose, in one anonymous parex arena; but only the pages the beam reaches are ever touched, and the
 /// pages of energy bins the beam has left are handed back (madvise MADV_REMOVE), so the resident memory
-/// follows the active window, not the reservation. A window larger than the last-level cache is
-/// written past the cache (store_past_cache), which changes the speed, not the values.
+/// follows the active window, not the reservation. Energy loss and scattering write a window larger
+/// than the last-level cache past the cache (store_past_cache), which changes the speed, not the values.
 /// Determinism: chunk plans depend on the grid and the windows alone, and every reduction goes through
 /// map_reduce's fixed tree or a fixed loop order, so dose and tallies are the same bits for any thread
 /// count.
@@ -244,21 +244,10 @@ private:
         std::size_t lo = 0, hi = 0, zlo = 0, zhi = 0;
     };
 
-    /// One plane streamed, rows [zlo, zhi) of the source (the others are zero) into rows [zlo, zout) of
-    /// out: the rows moved across by `lateral` cells (detail::shift_rows, second order), then row z of
-    /// out = keep x (row z moved) + move x (row z - 1 moved). Each output row is written once; its
-    /// fluence goes to row_sums[z - zlo], what leaves through the sides and the far face to `escaped`.
-    /// `scratch` holds 2 (zhi - zlo) nx values. With `past_cache` (store_past_cache()) out is written
-    /// with non-temporal stores. Compiled into its caller (for the caller's vector width). Returns the
-    /// fluence in out.
-    EXAMPLES_ALWAYS_INLINE double stream_plane(const shift& sh, const T* __restrict in, T* __restrict out,
-                                               std::size_t zout, double* row_sums, double& escaped, T* scratch,
-                                               bool past_cache) const;
-
-    /// Whether the operators store their output past the caches (examples::streaming_store): when the
-    /// window read and written is larger than the last-level cache (32 MiB if sysfs does not say), so
-    /// that the output would leave the cache before the next operator reads it anyway, and its rows
-    /// are 16-byte aligned. A small window (a pencil beam on the default grid) stays in the cache.
+    /// Whether energy loss and scattering store their output past the caches (examples::streaming_store):
+    /// when the window read and written is larger than the last-level cache (32 MiB if sysfs does not
+    /// say), so that the output would leave the cache before the next operator reads it anyway, and its
+    /// rows are 16-byte aligned. A small window (a pencil beam on the default grid) stays in the cache.
     [[nodiscard]] bool store_past_cache() const {
         const std::size_t cache = parex::this_process_topology().last_level_cache_bytes.value_or(std::size_t{32} << 20);
         return (q_ * sizeof(T)) % 16 == 0 && zlo_ == 0 && zhi_ == c_.nz && 2 * (hi_ - lo_) * p_ * sizeof(T) > cache;

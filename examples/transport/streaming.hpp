@@ -33,26 +33,26 @@ std::size_t simulation<T>::stream() {
     plane_rows_.resize(planes * rows);  // every entry is written below
     plane_total_.resize(planes);
     const std::size_t per_chunk = std::max<std::size_t>(1, stream_grain / ((zhi_ - zlo_) * c_.nx));
-    const bool past_cache = store_past_cache();  // then every plane's rows [0, nz) are written, aligned
     const auto sums = executor_.map_reduce(
         parex::chunks(planes, parex::grain{per_chunk}),
         [&](const parex::chunk& ch) {
             stream_tally t;
-            const auto scratch = std::make_unique_for_overwrite<T[]>(2 * (zhi_ - zlo_) * c_.nx);
-            examples::with_widest_vectors([&](auto) EXAMPLES_ALWAYS_INLINE {
+            const auto ring = std::make_unique_for_overwrite<T[]>(2 * (c_.nx + 8));
+            examples::with_widest_vectors([&](auto vector_bytes) EXAMPLES_ALWAYS_INLINE {
+                constexpr std::size_t bytes = decltype(vector_bytes)::value;
                 for (std::size_t p = ch.begin; p < ch.end; ++p) {
                     const std::size_t plane = lo * na + p;
                     const double e = energy_[plane / na];
-                    double edge = 0;
-                    const double inside =
-                        stream_plane(shifts_[plane % na], psi_.data() + plane * q_, next_.data() + plane * q_, zout,
-                                     plane_rows_.data() + p * rows, edge, scratch.get(), past_cache);
-                    plane_total_[p] = inside;
+                    const shift& sh = shifts_[plane % na];
+                    const auto moved = detail::stream_rows<bytes>(
+                        psi_.data() + plane * q_ + zlo_ * c_.nx, next_.data() + plane * q_ + zlo_ * c_.nx, ring.get(),
+                        zhi_ - zlo_, c_.nx, sh.keep, sh.move, sh.lateral, zout > zhi_, plane_rows_.data() + p * rows);
+                    const double edge = moved.sides + moved.far_face;
+                    plane_total_[p] = moved.inside;
                     t.escaped = t.escaped + tally{edge, edge * e};
-                    t.in_grid = t.in_grid + tally{inside, inside * e};
+                    t.in_grid = t.in_grid + tally{moved.inside, moved.inside * e};
                 }
             });
-            if (past_cache) examples::streaming_store_fence();
             return t;
         },
         std::plus<>{}, stream_tally{});
@@ -80,35 +80,6 @@ void simulation<T>::build_shifts() {
         const double fx = std::clamp(c_.step_cm * std::sin(theta_[k]) / c_.dx_cm, -1.0, 1.0);
         shifts_[k] = {static_cast<T>(1 - fz), static_cast<T>(fz), static_cast<T>(fx)};
     }
-}
-
-template <class T>
-EXAMPLES_ALWAYS_INLINE inline double simulation<T>::stream_plane(const shift& sh, const T* __restrict in,
-                                                                 T* __restrict out, std::size_t zout, double* row_sums,
-                                                                 double& escaped, T* scratch, bool past_cache) const {
-    const std::size_t nx = c_.nx, rows = zhi_ - zlo_;
-    // the window's rows moved across
-    T* moved = scratch;
-    escaped += detail::shift_rows(in + zlo_ * nx, moved, scratch + rows * nx, rows, nx, sh.lateral);
-    // row z of out: keep x (row z moved) + move x (row z - 1 moved); the first row has no row before
-    // it, the row past the window (zout = zhi + 1) only the one before it. Past the cache the rows are
-    // made in the scratch (the flux is spent; zout = zhi there), summed from it and copied to out with
-    // non-temporal stores, so that out's lines are neither read from memory first nor read back.
-    T* __restrict d = past_cache ? scratch + rows * nx : out + zlo_ * nx;
-    for (std::size_t i = 0; i < nx; ++i) d[i] = sh.keep * moved[i];
-    for (std::size_t i = nx; i < rows * nx; ++i) d[i] = sh.keep * moved[i] + sh.move * moved[i - nx];
-    if (zout > zhi_)
-        for (std::size_t i = rows * nx; i < (rows + 1) * nx; ++i) d[i] = sh.move * moved[i - nx];
-    else  // the last row is the grid's: its moved share leaves through the far face
-        escaped += static_cast<double>(sh.move) * detail::sum_of(moved + (rows - 1) * nx, nx);
-    double inside = 0;
-    for (std::size_t z = zlo_; z < zout; ++z) {
-        const double sum = detail::sum_of(d + (z - zlo_) * nx, nx);
-        row_sums[z - zlo_] = sum;
-        inside += sum;
-    }
-    if (past_cache) detail::copy_past_cache(d, out + zlo_ * nx, (zout - zlo_) * nx);
-    return inside;
 }
 
 }  // namespace transport

@@ -5,6 +5,8 @@
 #include <transport/dose.hpp>
 #include <transport/transport.hpp>
 
+#include <common/vector_isa.hpp>
+
 #include "files.hpp"
 #include "parex_catch.hpp"
 #include "temp_dir.hpp"
@@ -208,11 +210,98 @@ TEST_CASE("transport: energy loss moves a forward beam one bin with Bohr's varia
     CHECK(sim.active_rows() == std::pair<std::size_t, std::size_t>{0, 2});
 }
 
+namespace {
+
+/// Rows moved across only (keep 1, move 0) by stream_rows at the default target's vector width; returns
+/// what left through the rows' ends.
+double move_across(const std::vector<double>& in, std::vector<double>& out, std::size_t rows, std::size_t n, double m) {
+    std::vector<double> ring(2 * (n + 8)), row_sums(rows);
+    return pt::detail::stream_rows<16>(in.data(), out.data(), ring.data(), rows, n, 1.0, 0.0, m, false, row_sums.data())
+        .sides;
+}
+
+/// The streaming scheme of detail::stream_rows written out cell by cell, for the vector code to match bit
+/// for bit: fluxes with zero beyond each row, the cells moved across, then along the beam.
+template <class T>
+pt::detail::streamed_rows stream_rows_by_cell(const std::vector<T>& in, std::vector<T>& out, std::size_t rows,
+                                              std::size_t n, T keep, T move, T m, bool extra_row,
+                                              std::vector<double>& row_sums) {
+    const T a = std::abs(m), lean = (m > 0 ? T(1) : T(-1)) * (1 - a) / 2;
+    std::vector<T> moved(rows * n);
+    pt::detail::streamed_rows r;
+    for (std::size_t z = 0; z < rows; ++z) {
+        const auto cell = [&](std::ptrdiff_t x) {
+            return x < 0 || x >= static_cast<std::ptrdiff_t>(n) ? T(0) : in[z * n + static_cast<std::size_t>(x)];
+        };
+        const auto flux = [&](std::ptrdiff_t x) {
+            if (x < 0 || x >= static_cast<std::ptrdiff_t>(n) || m == 0) return T(0);
+            const T here = cell(x), dl = here - cell(x - 1), dr = cell(x + 1) - here;
+            const T centre = (dl + dr) / 2;
+            const T magnitude = std::min(std::abs(centre), 2 * std::min(std::abs(dl), std::abs(dr)));
+            return a * (here + lean * (dl * dr > 0 ? std::copysign(magnitude, centre) : T(0)));
+        };
+        const std::ptrdiff_t upstream = m > 0 ? -1 : 1, last = static_cast<std::ptrdiff_t>(n) - 1;
+        for (std::ptrdiff_t x = 0; x <= last; ++x)
+            moved[z * n + static_cast<std::size_t>(x)] = m == 0 ? cell(x) : (cell(x) - flux(x)) + flux(x + upstream);
+        r.sides += static_cast<double>(m > 0 ? flux(last) : m < 0 ? flux(0) : T(0));
+    }
+    const std::size_t out_rows = rows + (extra_row ? 1 : 0);
+    for (std::size_t z = 0; z < out_rows; ++z) {
+        for (std::size_t x = 0; x < n; ++x) {
+            const T behind = z > 0 ? move * moved[(z - 1) * n + x] : T(0);
+            out[z * n + x] = z == rows ? behind : z > 0 ? keep * moved[z * n + x] + behind : keep * moved[z * n + x];
+        }
+        row_sums[z] = pt::detail::sum_of(out.data() + z * n, n);
+        r.inside += row_sums[z];
+    }
+    if (!extra_row && rows > 0)
+        r.far_face = static_cast<double>(move) * pt::detail::sum_of(moved.data() + (rows - 1) * n, n);
+    return r;
+}
+
+template <class T>
+void check_stream_rows_by_cell() {
+    for (const std::size_t n : {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 40, 41}) {
+        for (const T m : {T(0.4), T(-0.7), T(0), T(1), T(-1)}) {
+            for (const bool extra_row : {false, true}) {
+                const std::size_t rows = 3;
+                std::vector<T> in(rows * n);
+                for (std::size_t i = 0; i < in.size(); ++i) in[i] = T(1) + static_cast<T>((i * 7) % 5) / T(3);
+                if (n > 2) in[n + 1] = 0;  // a slope of each sign, and a cell without one
+                std::vector<T> want(in.size() + n), got(in.size() + n, T(-1)), ring(2 * (n + 8));
+                std::vector<double> want_sums(rows + 1), got_sums(rows + 1);
+                const auto expected = stream_rows_by_cell(in, want, rows, n, T(0.6), T(0.4), m, extra_row, want_sums);
+                const auto check = [&](const pt::detail::streamed_rows& r) {
+                    INFO("n " << n << ", m " << m << ", extra row " << extra_row);
+                    const std::size_t written = (rows + (extra_row ? 1 : 0)) * n;
+                    CHECK(std::memcmp(got.data(), want.data(), written * sizeof(T)) == 0);
+                    CHECK(got_sums == want_sums);
+                    CHECK(r.sides == expected.sides);
+                    CHECK(r.far_face == expected.far_face);
+                    CHECK(r.inside == expected.inside);
+                };
+                got_sums.assign(rows + 1, 0.0);
+                check(pt::detail::stream_rows<16>(in.data(), got.data(), ring.data(), rows, n, T(0.6), T(0.4), m,
+                                                  extra_row, got_sums.data()));
+                // the widest vectors the CPU has (AVX2 here, where the CPU has it)
+                got.assign(got.size(), T(-1));
+                got_sums.assign(rows + 1, 0.0);
+                examples::with_widest_vectors([&](auto vector_bytes) EXAMPLES_ALWAYS_INLINE {
+                    check(pt::detail::stream_rows<decltype(vector_bytes)::value>(
+                        in.data(), got.data(), ring.data(), rows, n, T(0.6), T(0.4), m, extra_row, got_sums.data()));
+                });
+            }
+        }
+    }
+}
+
+}  // namespace
+
 TEST_CASE("transport: the lateral move is conservative, positive, exact in the mean and keeps a Gaussian's width") {
     // a Gaussian of 3 cells moved 40 times by 0.3 cells: the first-order upwind scheme would add
     // 40 x 0.3 x 0.7 = 8.4 cells^2 of numerical variance to its 9
     const std::size_t n = 200;
-    std::vector<double> row(n), out(n), flux(n);
+    std::vector<double> row(n), out(n);
     for (std::size_t x = 0; x < n; ++x) row[x] = std::exp(-0.5 * std::pow((static_cast<double>(x) - 60) / 3, 2));
     const auto moments = [&](const std::vector<double>& r) {
         double m0 = 0, m1 = 0, m2 = 0;
@@ -222,7 +311,7 @@ TEST_CASE("transport: the lateral move is conservative, positive, exact in the m
     };
     const auto start = moments(row);
     for (int step = 0; step < 40; ++step) {
-        pt::detail::shift_rows(row.data(), out.data(), flux.data(), 1, n, 0.3);
+        move_across(row, out, 1, n, 0.3);
         for (const double v : out) REQUIRE(v >= 0);
         row.swap(out);
     }
@@ -231,26 +320,34 @@ TEST_CASE("transport: the lateral move is conservative, positive, exact in the m
     CHECK(end[1] == Approx(start[1] + 12).margin(0.01));  // exact while the profile is symmetric
     CHECK(end[2] == Approx(start[2]).epsilon(0.05));
     // moving back by the same amount
-    pt::detail::shift_rows(row.data(), out.data(), flux.data(), 1, n, -1.0);
+    move_across(row, out, 1, n, -1.0);
     CHECK(moments(out)[1] == Approx(end[1] - 1).epsilon(1e-9));  // a whole cell: an exact shift
     // at the row's end the flux leaves the row: what is lost is what left
-    std::vector<double> edge(4, 0.0), moved(4), f(4);
+    std::vector<double> edge(4, 0.0), moved(4);
     edge[3] = 1;
-    CHECK(pt::detail::shift_rows(edge.data(), moved.data(), f.data(), 1, 4, 0.25) == Approx(0.25));
+    CHECK(move_across(edge, moved, 1, 4, 0.25) == Approx(0.25));
     CHECK(moved[3] == Approx(0.75));
     // rows swept together move as each row alone: nothing crosses from one row into the next
     for (const double m : {0.4, -0.7}) {
         const std::size_t rows = 3, width = 5;
-        std::vector<double> plane(rows * width), together(plane.size()), alone(plane.size()), work(plane.size());
+        std::vector<double> plane(rows * width), together(plane.size()), alone(plane.size()), row_alone(width);
         for (std::size_t i = 0; i < plane.size(); ++i) plane[i] = 1 + static_cast<double>((i * 7) % 5);
-        const double left = pt::detail::shift_rows(plane.data(), together.data(), work.data(), rows, width, m);
+        const double left = move_across(plane, together, rows, width, m);
         double left_alone = 0;
-        for (std::size_t r = 0; r < rows; ++r)
-            left_alone +=
-                pt::detail::shift_rows(plane.data() + r * width, alone.data() + r * width, work.data(), 1, width, m);
+        for (std::size_t r = 0; r < rows; ++r) {
+            const std::vector<double> one(plane.begin() + static_cast<std::ptrdiff_t>(r * width),
+                                          plane.begin() + static_cast<std::ptrdiff_t>((r + 1) * width));
+            left_alone += move_across(one, row_alone, 1, width, m);
+            std::copy(row_alone.begin(), row_alone.end(), alone.begin() + static_cast<std::ptrdiff_t>(r * width));
+        }
         CHECK(together == alone);
         CHECK(left == left_alone);
     }
+}
+
+TEST_CASE("transport: the streaming kernel gives the scheme's bits cell by cell, for any width and vector width") {
+    check_stream_rows_by_cell<float>();
+    check_stream_rows_by_cell<double>();
 }
 
 TEST_CASE("transport: streaming conserves what stays in the grid plus what escapes through sides and far face") {
