@@ -104,7 +104,8 @@ EXAMPLES_ALWAYS_INLINE inline streamed_rows stream_rows(const T* __restrict in, 
         typename examples::vector_of<std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>, Bytes>::type;
     constexpr std::size_t lanes = Bytes / sizeof(T), dlanes = Bytes / 8, partials = 8 / dlanes;
     constexpr std::size_t per_vec = lanes / dlanes;  // partials a vector of T fills
-    static_assert(8 % lanes == 0, "a row's eight partial sums are whole vectors");
+    static_assert(8 % lanes == 0 && (partials == 2 || partials == 4),
+                  "16 or 32 bytes: eight partials in whole vectors");
     constexpr auto each_lane = std::make_index_sequence<lanes>{};
     streamed_rows r;
     if (n == 0) {
@@ -121,111 +122,120 @@ EXAMPLES_ALWAYS_INLINE inline streamed_rows stream_rows(const T* __restrict in, 
     const auto send = [&](vec& F, const vec& S, const vec& L, const vec& R) EXAMPLES_ALWAYS_INLINE {
         const vec dl = S - L, dr = R - S, centre = (dl + dr) / T(2);
         const vec adl = (vec)((ivec)dl & ~sign), adr = (vec)((ivec)dr & ~sign), ac = (vec)((ivec)centre & ~sign);
-        const vec narrow = adr < adl ? adr : adl, twice = T(2) * narrow;  // std::min's choice, as below
-        const vec magnitude = twice < ac ? twice : ac;                    // sign bit clear
+        // the minima as std::min(x, y) picks them, y < x ? y : x; magnitude's sign bit is clear
+        const vec narrow = adr < adl ? adr : adl, twice = T(2) * narrow, magnitude = twice < ac ? twice : ac;
         const vec slope = (vec)((dl * dr > zero) & ((ivec)magnitude | ((ivec)centre & sign)));
         F = a * (S + lean * slope);
     };
     T* prev = ring;  // row z - 1 moved
     T* moved = ring + vecs * lanes;
-    for (std::size_t z = 0; z < rows; ++z) {
-        const T* s = in + z * n;
-        T* o = out + z * n;
-        const bool first_row = z == 0;
-        dvec acc[partials] = {};  // acc[h] holds the partial sums of cells x with x % 8 / dlanes == h
-        // the moved cells M of vector k: moved along the beam, stored, added up
-        const auto put = [&](std::size_t k, const vec& M) EXAMPLES_ALWAYS_INLINE {
-            std::memcpy(moved + k * lanes, &M, sizeof M);
-            vec v = keep * M;
-            if (!first_row) {
-                vec behind;
-                std::memcpy(&behind, prev + k * lanes, sizeof behind);
-                v = v + move * behind;
-            }
-            if (k + 1 < vecs)
-                std::memcpy(o + k * lanes, &v, sizeof v);
-            else
-                for (std::size_t l = 0; l < tail; ++l) o[k * lanes + l] = v[l];
-            for (std::size_t h = 0; h < per_vec; ++h) {  // lanes outside the row hold zero and add nothing
-                dvec d;
-                for (std::size_t l = 0; l < dlanes; ++l) d[l] = v[h * dlanes + l];
-                acc[h] += d;
-            }
-            if constexpr (per_vec < partials) {  // turn acc: the next vector's cells fall in the next partials
-                dvec spent[per_vec];
-                for (std::size_t h = 0; h < per_vec; ++h) spent[h] = acc[h];
-                for (std::size_t h = 0; h + per_vec < partials; ++h) acc[h] = acc[h + per_vec];
-                for (std::size_t h = 0; h < per_vec; ++h) acc[partials - per_vec + h] = spent[h];
-            }
-        };
-        // f(k, S, L, R) for each vector k: its cells S and their neighbours L and R, zero outside the row,
-        // which is read within its n cells only
-        const auto sweep = [&](const auto& f) EXAMPLES_ALWAYS_INLINE {
-            vec S, L, R, end = zero;
-            if (tail == lanes)
-                std::memcpy(&end, s + (vecs - 1) * lanes, sizeof end);
-            else
-                for (std::size_t l = 0; l < tail; ++l) end[l] = s[(vecs - 1) * lanes + l];
-            if (vecs == 1) {
-                lanes_from<lanes - 1>(L, zero, end, each_lane);
-                lanes_from<1>(R, end, zero, each_lane);
-                f(0, end, L, R);
-                return;
-            }
-            std::memcpy(&S, s, sizeof S);
-            std::memcpy(&R, s + 1, sizeof R);
-            lanes_from<lanes - 1>(L, zero, S, each_lane);
-            f(0, S, L, R);
-            for (std::size_t k = 1; k + 1 < vecs; ++k) {
-                std::memcpy(&S, s + k * lanes, sizeof S);
-                std::memcpy(&L, s + k * lanes - 1, sizeof L);
-                std::memcpy(&R, s + k * lanes + 1, sizeof R);
-                f(k, S, L, R);
-            }
-            lanes_from<lanes - 1>(L, S, end, each_lane);
-            lanes_from<1>(R, end, zero, each_lane);
-            f(vecs - 1, end, L, R);
-        };
-        if (m > 0) {
-            vec upstream = zero;  // the fluxes of vector k - 1
-            sweep([&](std::size_t k, const vec& S, const vec& L, const vec& R) EXAMPLES_ALWAYS_INLINE {
-                vec F, in_flux;
-                send(F, S, L, R);
-                lanes_from<lanes - 1>(in_flux, upstream, F, each_lane);
-                vec M = (S - F) + in_flux;
-                if (k + 1 == vecs) M = (vec)((ivec)M & in_row);  // the last cell's flux leaves the row
-                put(k, M);
-                upstream = F;
-            });
-            r.sides += static_cast<double>(upstream[tail - 1]);
-        } else if (m < 0) {
-            vec Sp = zero, Fp = zero;  // vector k - 1, put once vector k's fluxes are known
-            sweep([&](std::size_t k, const vec& S, const vec& L, const vec& R) EXAMPLES_ALWAYS_INLINE {
-                vec F, in_flux;
-                send(F, S, L, R);
-                if (k == 0) {
-                    r.sides += static_cast<double>(F[0]);
-                } else {
-                    lanes_from<1>(in_flux, Fp, F, each_lane);
-                    put(k - 1, (Sp - Fp) + in_flux);
+    // the rows, for n a multiple of the lanes (whole) or not: two loops, so that the first has no tail
+    const auto sweep_rows = [&](auto whole_rows) EXAMPLES_ALWAYS_INLINE {
+        constexpr bool whole = decltype(whole_rows)::value;
+        for (std::size_t z = 0; z < rows; ++z) {
+            const T* s = in + z * n;
+            T* o = out + z * n;
+            const bool first_row = z == 0;
+            dvec acc[partials] = {};  // acc[h] holds the partial sums of cells x with x % 8 / dlanes == h
+            // the moved cells M of vector k: moved along the beam, stored, added up
+            const auto put = [&](std::size_t k, const vec& M) EXAMPLES_ALWAYS_INLINE {
+                std::memcpy(moved + k * lanes, &M, sizeof M);
+                vec v = keep * M;
+                if (!first_row) {
+                    vec behind;
+                    std::memcpy(&behind, prev + k * lanes, sizeof behind);
+                    v = v + move * behind;
                 }
-                Sp = S;
-                Fp = F;
-            });
-            vec in_flux;
-            lanes_from<1>(in_flux, Fp, zero, each_lane);
-            put(vecs - 1, (Sp - Fp) + in_flux);
-        } else {
-            sweep([&](std::size_t k, const vec& S, const vec&, const vec&) EXAMPLES_ALWAYS_INLINE { put(k, S); });
+                if (whole || k + 1 < vecs)
+                    std::memcpy(o + k * lanes, &v, sizeof v);
+                else
+                    for (std::size_t l = 0; l < tail; ++l) o[k * lanes + l] = v[l];
+                for (std::size_t h = 0; h < per_vec; ++h) {  // lanes outside the row hold zero and add nothing
+                    dvec d;
+                    for (std::size_t l = 0; l < dlanes; ++l) d[l] = v[h * dlanes + l];
+                    acc[h] += d;
+                }
+                if constexpr (per_vec < partials) {  // turn acc: the next vector's cells fall in the next partials
+                    dvec spent[per_vec];
+                    for (std::size_t h = 0; h < per_vec; ++h) spent[h] = acc[h];
+                    for (std::size_t h = 0; h + per_vec < partials; ++h) acc[h] = acc[h + per_vec];
+                    for (std::size_t h = 0; h < per_vec; ++h) acc[partials - per_vec + h] = spent[h];
+                }
+            };
+            // f(k, S, L, R) for each vector k: its cells S and their neighbours L and R, zero outside the
+            // row, which is read within its n cells only
+            const auto sweep = [&](const auto& f) EXAMPLES_ALWAYS_INLINE {
+                vec S = zero, L, R;
+                if (vecs > 1) {
+                    std::memcpy(&S, s, sizeof S);
+                    std::memcpy(&R, s + 1, sizeof R);
+                    lanes_from<lanes - 1>(L, zero, S, each_lane);
+                    f(0, S, L, R);
+                }
+                for (std::size_t k = 1; k + 1 < vecs; ++k) {
+                    std::memcpy(&S, s + k * lanes, sizeof S);
+                    std::memcpy(&L, s + k * lanes - 1, sizeof L);
+                    std::memcpy(&R, s + k * lanes + 1, sizeof R);
+                    f(k, S, L, R);
+                }
+                vec end = zero;  // the last vector
+                if constexpr (whole)
+                    std::memcpy(&end, s + (vecs - 1) * lanes, sizeof end);
+                else
+                    for (std::size_t l = 0; l < tail; ++l) end[l] = s[(vecs - 1) * lanes + l];
+                lanes_from<lanes - 1>(L, S, end, each_lane);  // S: vector vecs - 2, or zero
+                lanes_from<1>(R, end, zero, each_lane);
+                f(vecs - 1, end, L, R);
+            };
+            if (m > 0) {
+                vec upstream = zero;  // the fluxes of vector k - 1
+                sweep([&](std::size_t k, const vec& S, const vec& L, const vec& R) EXAMPLES_ALWAYS_INLINE {
+                    vec F, in_flux;
+                    send(F, S, L, R);
+                    lanes_from<lanes - 1>(in_flux, upstream, F, each_lane);
+                    vec M = (S - F) + in_flux;
+                    if (!whole && k + 1 == vecs) M = (vec)((ivec)M & in_row);  // the last cell's flux leaves
+                    put(k, M);
+                    upstream = F;
+                });
+                r.sides += static_cast<double>(whole ? upstream[lanes - 1] : upstream[tail - 1]);
+            } else if (m < 0) {
+                vec Sp = zero, Fp = zero;  // vector k - 1, put once vector k's fluxes are known
+                sweep([&](std::size_t k, const vec& S, const vec& L, const vec& R) EXAMPLES_ALWAYS_INLINE {
+                    vec F, in_flux;
+                    send(F, S, L, R);
+                    if (k == 0) {
+                        r.sides += static_cast<double>(F[0]);
+                    } else {
+                        lanes_from<1>(in_flux, Fp, F, each_lane);
+                        put(k - 1, (Sp - Fp) + in_flux);
+                    }
+                    Sp = S;
+                    Fp = F;
+                });
+                vec in_flux;
+                lanes_from<1>(in_flux, Fp, zero, each_lane);
+                put(vecs - 1, (Sp - Fp) + in_flux);
+            } else {
+                sweep([&](std::size_t k, const vec& S, const vec&, const vec&) EXAMPLES_ALWAYS_INLINE { put(k, S); });
+            }
+            // added as sum_of adds its partials, ((p0 + p4) + (p1 + p5)) + ((p2 + p6) + (p3 + p7)); acc may
+            // have been turned by whole vectors of doubles, which only swaps the terms of these additions
+            if constexpr (partials == 2) {
+                const dvec q = acc[0] + acc[1];
+                row_sums[z] = (q[0] + q[1]) + (q[2] + q[3]);
+            } else {
+                const dvec u = acc[0] + acc[2], w = acc[1] + acc[3];
+                row_sums[z] = (u[0] + u[1]) + (w[0] + w[1]);
+            }
+            r.inside += row_sums[z];
+            std::swap(prev, moved);
         }
-        // added as sum_of adds its partials; acc may have been turned by whole vectors of doubles (an even
-        // number of partials), which only swaps the terms of these additions
-        double p[8];
-        std::memcpy(p, acc, sizeof p);
-        row_sums[z] = ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
-        r.inside += row_sums[z];
-        std::swap(prev, moved);
-    }
+    };
+    if (tail == lanes)
+        sweep_rows(std::true_type{});
+    else
+        sweep_rows(std::false_type{});
     if (rows == 0) return r;
     if (extra_row) {
         T* o = out + rows * n;
