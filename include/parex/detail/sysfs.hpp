@@ -188,18 +188,20 @@ inline std::optional<std::size_t> last_level_cache(const std::string& cpu_dir, s
 /// Distinct (package, core) pairs among `cpus` (cpuN/topology); a CPU whose topology sysfs does not
 /// give counts as its own core.
 inline std::size_t count_physical_cores(const std::string& cpu_dir, const std::vector<std::size_t>& cpus) {
+    constexpr auto unknown = static_cast<std::size_t>(-1);  // past any real id
+    const auto id = [&](const std::optional<std::string>& line) {
+        return line ? parse_count(*line).value_or(unknown) : unknown;
+    };
     std::vector<std::pair<std::size_t, std::size_t>> cores;
     for (const auto cpu : cpus) {
         const auto dir = join_path(join_path(cpu_dir, "cpu" + std::to_string(cpu)), "topology");
-        const auto core = read_first_line(join_path(dir, "core_id"));
-        const auto package = read_first_line(join_path(dir, "physical_package_id"));
-        const auto core_id = core ? parse_count(*core) : std::nullopt;
-        const auto package_id = package ? parse_count(*package) : std::nullopt;
-        // Unknown topology: count the CPU as its own core (a unique key past any real package id).
-        if (core_id && package_id)
-            cores.emplace_back(*package_id, *core_id);
+        const std::size_t core_id = id(read_first_line(join_path(dir, "core_id")));
+        const std::size_t package_id = id(read_first_line(join_path(dir, "physical_package_id")));
+        // Unknown topology: count the CPU as its own core (a key of its own, in the unknown package).
+        if (core_id != unknown && package_id != unknown)
+            cores.emplace_back(package_id, core_id);
         else
-            cores.emplace_back(static_cast<std::size_t>(-1), cpu);
+            cores.emplace_back(unknown, cpu);
     }
     std::sort(cores.begin(), cores.end());
     return static_cast<std::size_t>(std::unique(cores.begin(), cores.end()) - cores.begin());
