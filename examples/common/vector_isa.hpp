@@ -1,8 +1,8 @@
 // Vector helpers for the example modules' hot loops. Wider vectors where the CPU has them, without
 // building the whole program for one CPU: the builds keep the compiler's default target (x86-64: SSE2,
 // 4 floats wide), and a loop written in an always-inlined lambda is compiled a second time for AVX2
-// (8 floats wide) and chosen at run time. And stores that bypass the caches, for outputs larger than
-// them.
+// (8 floats wide) and chosen at run time. Stores that bypass the caches, for outputs larger than
+// them. And a scope in which subnormal numbers are flushed to zero.
 #pragma once
 
 #include <cstddef>
@@ -12,6 +12,7 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #define EXAMPLES_X86 1
 #include <emmintrin.h>
+#include <pmmintrin.h>
 #endif
 
 /// Marks a lambda (after its parameter list) or a function to be inlined into its caller, so that it is
@@ -76,6 +77,34 @@ inline void streaming_store_fence() {
     _mm_sfence();
 #endif
 }
+
+/// While alive, the calling thread's SSE and AVX arithmetic flushes subnormal results to zero and reads
+/// subnormal operands as zero (x86 MXCSR's flush-to-zero and denormals-are-zero bits); the thread's
+/// previous mode comes back when it ends. Arithmetic on subnormals (below 1.2e-38 in float, 2.2e-308 in
+/// double) takes a slow path on many x86 CPUs, and a decaying quantity (the tail of a Gaussian, a share
+/// (1 - f)^k) passes through them. The results of an operation then depend on
+/// the mode, but not on the thread that runs it: put one in every chunk body whose results must be the
+/// same for any schedule. Elsewhere than x86 it does nothing (subnormals stay, at their cost).
+class flush_subnormals {
+public:
+    flush_subnormals() {
+#ifdef EXAMPLES_X86
+        _mm_setcsr(saved_ | _MM_FLUSH_ZERO_ON | _MM_DENORMALS_ZERO_ON);
+#endif
+    }
+    ~flush_subnormals() {
+#ifdef EXAMPLES_X86
+        _mm_setcsr(saved_);
+#endif
+    }
+    flush_subnormals(const flush_subnormals&) = delete;
+    flush_subnormals& operator=(const flush_subnormals&) = delete;
+
+private:
+#ifdef EXAMPLES_X86
+    unsigned saved_ = _mm_getcsr();
+#endif
+};
 
 namespace detail {
 #ifdef EXAMPLES_X86

@@ -37,6 +37,7 @@ std::size_t simulation<T>::lose_energy() {
     const double deposited = executor_.map_reduce(
         parex::chunks(runs * blocks, parex::grain{1}),
         [&](const parex::chunk& ch) {
+            const examples::flush_subnormals ftz;
             double total = 0;
             examples::with_widest_vectors([&](auto vector_bytes) EXAMPLES_ALWAYS_INLINE {
                 constexpr std::size_t bytes = decltype(vector_bytes)::value;

@@ -7,7 +7,6 @@
 #include <common/vector_isa.hpp>
 
 #include <algorithm>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>

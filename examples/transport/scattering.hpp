@@ -26,6 +26,7 @@ std::size_t simulation<T>::scatter() {
     clear_next_outside(current());
     const bool past_cache = store_past_cache();
     executor_.for_each(parex::chunks((hi_ - lo_) * blocks, parex::grain{1}), [&](const parex::chunk& ch) {
+        const examples::flush_subnormals ftz;
         examples::with_widest_vectors([&](auto vector_bytes) EXAMPLES_ALWAYS_INLINE {
             constexpr std::size_t bytes = decltype(vector_bytes)::value;
             for (std::size_t u = ch.begin; u < ch.end; ++u) {

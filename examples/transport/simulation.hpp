@@ -92,7 +92,9 @@ struct run_report {
 /// than the last-level cache past the cache (store_past_cache), which changes the speed, not the values.
 /// Determinism: chunk plans depend on the grid and the windows alone, and every reduction goes through
 /// map_reduce's fixed tree or a fixed loop order, so dose and tallies are the same bits for any thread
-/// count.
+/// count. Every operator's chunks flush subnormal fluence to zero (examples::flush_subnormals, on x86):
+/// below 1.2e-38 of a proton in float, a beam's tails would otherwise pass through float's slow
+/// subnormal range.
 /// Active window: operators process only the energy bins [lo, hi) and depth rows [zlo, zhi) that can
 /// hold fluence (energy loss moves the first down in energy, streaming the second forward); psi is
 /// zero outside them. A bin or row at a window's edge whose fluence has fallen below `negligible`

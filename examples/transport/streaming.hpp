@@ -14,8 +14,6 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <utility>
-#include <vector>
 
 namespace transport {
 
@@ -36,6 +34,7 @@ std::size_t simulation<T>::stream() {
     const auto sums = executor_.map_reduce(
         parex::chunks(planes, parex::grain{per_chunk}),
         [&](const parex::chunk& ch) {
+            const examples::flush_subnormals ftz;
             stream_tally t;
             const auto ring = std::make_unique_for_overwrite<T[]>(2 * (c_.nx + 8));
             examples::with_widest_vectors([&](auto vector_bytes) EXAMPLES_ALWAYS_INLINE {

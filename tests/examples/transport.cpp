@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -394,6 +395,38 @@ TEST_CASE("transport: dose and tallies are the same bits for 1 and 2 threads") {
     CHECK(books_one.absorbed.particles == books_two.absorbed.particles);
     CHECK(books_one.in_grid.energy_mev == books_two.in_grid.energy_mev);
     CHECK(books_one.deposited_mev == books_two.deposited_mev);
+}
+
+TEST_CASE("transport: flush_subnormals flushes in its scope only, and the operators leave no subnormal fluence") {
+    volatile float tiny = 1e-30f, scale = 1e-10f, subnormal = 1e-40f;  // volatile: computed at run time
+    const auto flushes = [&] { return tiny * scale == 0.0f && subnormal + 0.0f == 0.0f; };
+    const auto keeps = [&] { return tiny * scale > 0.0f && subnormal + 0.0f == 1e-40f; };
+    REQUIRE(keeps());
+#ifdef EXAMPLES_X86
+    {
+        const examples::flush_subnormals outer;
+        CHECK(flushes());
+        {
+            const examples::flush_subnormals inner;
+            CHECK(flushes());
+        }
+        CHECK(flushes());  // the inner scope gives back the outer's mode
+    }
+#endif
+    CHECK(keeps());
+    // A float pencil beam: its lateral and angular tails decay through float's subnormal range, which
+    // every operator's chunks flush; the calling thread's mode is as it was
+    pt::simulation<float> sim(beam(70), pstar());
+    std::size_t steps = 0, subnormals = 0;
+    sim.run([&](std::size_t, const pt::balance&) {
+        ++steps;
+        for (const float f : sim.fluence()) subnormals += f != 0 && std::fabs(f) < FLT_MIN;
+    });
+    CHECK(steps > 100);
+#ifdef EXAMPLES_X86
+    CHECK(subnormals == 0);
+#endif
+    CHECK(keeps());
 }
 
 TEST_CASE("transport: the tallies' sums in double equal the exact sum for any length and start") {
