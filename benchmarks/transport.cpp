@@ -49,7 +49,7 @@ void measure(benchmark::State& state, op which, std::size_t threads) {
     double bins = 0;
     // Every iteration is one operator (or step) on the full state. Energy loss empties the top bins,
     // and streaming, repeated, leaves the upstream rows a share (1 - fz)^k of their fluence that soon
-    // falls below float's normal range (subnormals cost many cycles per operation), so the state is
+    // falls below float's normal range (where x86 arithmetic takes a slow path), so the state is
     // put back before each of their iterations (timer paused). Scattering keeps the window and its
     // fluence spread, so its iterations run on, each updating the same bins.
     const bool restarts = which != op::scattering;

@@ -82,9 +82,9 @@ inline void streaming_store_fence() {
 /// subnormal operands as zero (x86 MXCSR's flush-to-zero and denormals-are-zero bits); the thread's
 /// previous mode comes back when it ends. Arithmetic on subnormals (below 1.2e-38 in float, 2.2e-308 in
 /// double) takes a slow path on many x86 CPUs, and a decaying quantity (the tail of a Gaussian, a share
-/// (1 - f)^k) passes through them. The results of an operation then depend on
-/// the mode, but not on the thread that runs it: put one in every chunk body whose results must be the
-/// same for any schedule. Elsewhere than x86 it does nothing (subnormals stay, at their cost).
+/// (1 - f)^k) passes through them. Results then depend on the mode, not on the thread that runs them:
+/// put one in every chunk body whose results must be the same for any schedule. Elsewhere than x86 it
+/// does nothing (subnormals stay, at their cost).
 class flush_subnormals {
 public:
     flush_subnormals() {
