@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The tests: installs what is missing, builds everything with -Werror and runs every test with ctest:
-# optimised with libstdc++ assertions (build/dev), then under AddressSanitizer, LeakSanitizer and
-# UndefinedBehaviorSanitizer (build/asan); the library's conformance tests under ThreadSanitizer
+# optimised with libstdc++ assertions (build/dev); the release preset's benchmarks and examples, built
+# at -O3 for the warnings -O2 does not give (build/release, no tests); then under AddressSanitizer,
+# LeakSanitizer and UndefinedBehaviorSanitizer (build/asan); the library's conformance tests under ThreadSanitizer
 # (build/tsan); the tests and examples with clang 19 (build/clang); the library's conformance tests with
 # clang 19 and libc++ (build/libcxx); each libFuzzer target for 30 s (build/fuzz). docs/testing.md says
 # what each covers. Exits non-zero on any failure.
@@ -10,6 +11,7 @@ export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} CTEST_
 cd "$(dirname "$0")/.."
 cmake/install-deps.sh --tests
 cmake --workflow --preset dev
+cmake --workflow --preset release
 cmake --workflow --preset asan
 cmake --workflow --preset tsan
 cmake --workflow --preset clang
