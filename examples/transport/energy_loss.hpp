@@ -86,7 +86,14 @@ std::size_t simulation<T>::lose_energy() {
                         const auto [s0, w0] = source(0);
                         const auto [s1, w1] = source(1);
                         const auto [s2, w2] = source(2);
-                        detail::weighted_sum<bytes>(a, s0, w0, s1, w1, s2, w2, n, past_cache && count <= 3);
+                        // the next target's new source (its last, the others are this target's), fetched
+                        // while this target is written
+                        const T* ahead = nullptr;
+                        if (j + 1 < hi2 && !sources_[j + 1].empty()) {
+                            const std::size_t i = sources_[j + 1].back().first;
+                            if (i >= lo && i < hi) ahead = psi_.data() + i * p_ + begin;
+                        }
+                        detail::weighted_sum<bytes>(a, s0, w0, s1, w1, s2, w2, n, past_cache && count <= 3, ahead);
                         for (auto f = first + 3; f < last; ++f) {
                             const T* __restrict s3 = row(f->first);
                             const T w3 = static_cast<T>(f->second);

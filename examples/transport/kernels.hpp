@@ -17,18 +17,21 @@ namespace transport {
 
 namespace detail {
 
-/// The sum of s[0, n) in double, as eight interleaved partial sums (element x in partial x % 8) added
-/// pairwise at the end: a fixed order, so the same bits for any schedule, that the compiler vectorises
-/// (one running sum is a chain of dependent additions it may not reorder).
-template <class T>
+/// The sum of s[0, n), as eight interleaved partial sums in Acc (element x in partial x % 8), each then
+/// taken to double and added pairwise, ((p0 + p4) + (p1 + p5)) + ((p2 + p6) + (p3 + p7)): a fixed order,
+/// so the same bits for any schedule, that the compiler vectorises (one running sum is a chain of
+/// dependent additions it may not reorder). Acc = T adds a row of float32 without a conversion per
+/// element (each partial then carries float's rounding, about n/8 x 6e-8 of the sum at most).
+template <class Acc = double, class T>
 EXAMPLES_ALWAYS_INLINE inline double sum_of(const T* s, std::size_t n) {
-    double partial[8] = {};
+    Acc partial[8] = {};
     std::size_t x = 0;
     for (; x + 8 <= n; x += 8)
-        for (std::size_t l = 0; l < 8; ++l) partial[l] += static_cast<double>(s[x + l]);
-    for (std::size_t l = 0; l < 8 && x + l < n; ++l) partial[l] += static_cast<double>(s[x + l]);  // x % 8 == 0
-    return ((partial[0] + partial[4]) + (partial[1] + partial[5])) +
-           ((partial[2] + partial[6]) + (partial[3] + partial[7]));
+        for (std::size_t l = 0; l < 8; ++l) partial[l] += static_cast<Acc>(s[x + l]);
+    for (std::size_t l = 0; l < 8 && x + l < n; ++l) partial[l] += static_cast<Acc>(s[x + l]);  // x % 8 == 0
+    double p[8];
+    for (std::size_t l = 0; l < 8; ++l) p[l] = static_cast<double>(partial[l]);
+    return ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
 }
 
 /// The width s of a Gaussian sampled on a grid whose variance, variance_of(s) (increasing in s), equals
@@ -44,10 +47,13 @@ double gaussian_width_for(double target, double upper, const Variance& variance_
 }
 
 /// a[q] = w0 s0[q] + w1 s1[q] + w2 s2[q] for q < n, added in that order, stored past the cache if asked
-/// (a 16-byte aligned), in vectors of Bytes (the caller's vector width).
+/// (a 16-byte aligned), in vectors of Bytes (the caller's vector width). Stored past the cache, it also
+/// prefetches ahead[0, n) if given (the next call's source not yet in the cache: a run of a few KB far
+/// from the last, whose start the hardware prefetchers would each time meet as misses).
 template <std::size_t Bytes, class T>
 EXAMPLES_ALWAYS_INLINE inline void weighted_sum(T* __restrict a, const T* __restrict s0, T w0, const T* __restrict s1,
-                                                T w1, const T* __restrict s2, T w2, std::size_t n, bool past_cache) {
+                                                T w1, const T* __restrict s2, T w2, std::size_t n, bool past_cache,
+                                                const T* ahead = nullptr) {
     using vec = typename examples::vector_of<T, Bytes>::type;
     constexpr std::size_t per_vec = Bytes / sizeof(T);
     std::size_t q = 0;
@@ -59,6 +65,7 @@ EXAMPLES_ALWAYS_INLINE inline void weighted_sum(T* __restrict a, const T* __rest
             std::memcpy(&x2, s2 + q, sizeof x2);
             const vec sum = w0 * x0 + w1 * x1 + w2 * x2;
             examples::streaming_store(a + q, sum);
+            if (ahead && q % (64 / sizeof(T)) == 0) __builtin_prefetch(ahead + q);
         }
     }
     for (; q < n; ++q) a[q] = w0 * s0[q] + w1 * s1[q] + w2 * s2[q];
@@ -91,20 +98,19 @@ struct streamed_rows {
 /// Each row is read once, in vectors of Bytes (n need not be a multiple): a cell's neighbours and the
 /// flux from its upstream neighbour come from vectors in registers, and the moved row goes to `ring`
 /// (2 (n + 8) values) for the next row's move along the beam. row_sums[z] (rows + 1 entries with
-/// `extra_row`) gets the fluence of out row z, added as sum_of adds a row, so the same bits for any
-/// vector width. O(rows n).
+/// `extra_row`) gets the fluence of out row z, added as sum_of<T> adds a row (partials in T: no
+/// conversion per cell), so the same bits for any vector width; far_face is move x sum_of<T> of the last
+/// moved row. With `ahead` (the next plane's rows, or null), row z of it is prefetched while row z is
+/// moved. O(rows n).
 template <std::size_t Bytes, class T>
 EXAMPLES_ALWAYS_INLINE inline streamed_rows stream_rows(const T* __restrict in, T* __restrict out, T* __restrict ring,
                                                         std::size_t rows, std::size_t n, T keep, T move, T m,
-                                                        bool extra_row, double* row_sums) {
+                                                        bool extra_row, double* row_sums, const T* ahead = nullptr) {
     using vec = typename examples::vector_of<T, Bytes>::type;
-    using dvec = typename examples::vector_of<double, Bytes>::type;
     using ivec =
         typename examples::vector_of<std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>, Bytes>::type;
-    constexpr std::size_t lanes = Bytes / sizeof(T), dlanes = Bytes / 8, partials = 8 / dlanes;
-    constexpr std::size_t per_vec = lanes / dlanes;  // partials a vector of T fills
-    static_assert(8 % lanes == 0 && (partials == 2 || partials == 4),
-                  "16 or 32 bytes: eight partials in whole vectors");
+    constexpr std::size_t lanes = Bytes / sizeof(T), groups = 8 / lanes;  // vectors of the eight partials
+    static_assert(lanes >= 2 && 8 % lanes == 0, "16 or 32 bytes: eight partials in whole vectors");
     constexpr auto each_lane = std::make_index_sequence<lanes>{};
     streamed_rows r;
     if (n == 0) {
@@ -135,7 +141,9 @@ EXAMPLES_ALWAYS_INLINE inline streamed_rows stream_rows(const T* __restrict in, 
             const T* s = in + z * n;
             T* o = out + z * n;
             const bool first_row = z == 0;
-            dvec acc[partials] = {};  // acc[h] holds the partial sums of cells x with x % 8 / dlanes == h
+            if (ahead)  // the next plane's row z, from memory while this row is in registers
+                for (std::size_t x = 0; x < n; x += 64 / sizeof(T)) __builtin_prefetch(ahead + z * n + x);
+            vec acc[groups] = {};  // acc[h] holds the partial sums of cells x with x % 8 / lanes == h
             // the moved cells M of vector k: moved along the beam, stored, added up
             const auto put = [&](std::size_t k, const vec& M) EXAMPLES_ALWAYS_INLINE {
                 std::memcpy(moved + k * lanes, &M, sizeof M);
@@ -149,16 +157,11 @@ EXAMPLES_ALWAYS_INLINE inline streamed_rows stream_rows(const T* __restrict in, 
                     std::memcpy(o + k * lanes, &v, sizeof v);
                 else
                     for (std::size_t l = 0; l < tail; ++l) o[k * lanes + l] = v[l];
-                for (std::size_t h = 0; h < per_vec; ++h) {  // lanes outside the row hold zero and add nothing
-                    dvec d;
-                    for (std::size_t l = 0; l < dlanes; ++l) d[l] = v[h * dlanes + l];
-                    acc[h] += d;
-                }
-                if constexpr (per_vec < partials) {  // turn acc: the next vector's cells fall in the next partials
-                    dvec spent[per_vec];
-                    for (std::size_t h = 0; h < per_vec; ++h) spent[h] = acc[h];
-                    for (std::size_t h = 0; h + per_vec < partials; ++h) acc[h] = acc[h + per_vec];
-                    for (std::size_t h = 0; h < per_vec; ++h) acc[partials - per_vec + h] = spent[h];
+                acc[0] += v;                 // lanes outside the row hold zero and add nothing
+                if constexpr (groups > 1) {  // turn acc: the next vector's cells fall in the next partials
+                    const vec spent = acc[0];
+                    for (std::size_t h = 0; h + 1 < groups; ++h) acc[h] = acc[h + 1];
+                    acc[groups - 1] = spent;
                 }
             };
             // f(k, S, L, R) for each vector k: its cells S and their neighbours L and R, zero outside the
@@ -218,15 +221,13 @@ EXAMPLES_ALWAYS_INLINE inline streamed_rows stream_rows(const T* __restrict in, 
             } else {
                 sweep([&](std::size_t k, const vec& S, const vec&, const vec&) EXAMPLES_ALWAYS_INLINE { put(k, S); });
             }
-            // added as sum_of adds its partials, ((p0 + p4) + (p1 + p5)) + ((p2 + p6) + (p3 + p7)); acc may
-            // have been turned by whole vectors of doubles, which only swaps the terms of these additions
-            if constexpr (partials == 2) {
-                const dvec q = acc[0] + acc[1];
-                row_sums[z] = (q[0] + q[1]) + (q[2] + q[3]);
-            } else {
-                const dvec u = acc[0] + acc[2], w = acc[1] + acc[3];
-                row_sums[z] = (u[0] + u[1]) + (w[0] + w[1]);
-            }
+            // added as sum_of<T> adds its partials, ((p0 + p4) + (p1 + p5)) + ((p2 + p6) + (p3 + p7)); acc may
+            // have been turned by whole vectors (an even number of cells), which only swaps terms of these
+            // additions
+            double p[8];
+            for (std::size_t h = 0; h < groups; ++h)
+                for (std::size_t l = 0; l < lanes; ++l) p[h * lanes + l] = static_cast<double>(acc[h][l]);
+            row_sums[z] = ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
             r.inside += row_sums[z];
             std::swap(prev, moved);
         }
@@ -239,10 +240,10 @@ EXAMPLES_ALWAYS_INLINE inline streamed_rows stream_rows(const T* __restrict in, 
     if (extra_row) {
         T* o = out + rows * n;
         for (std::size_t x = 0; x < n; ++x) o[x] = move * prev[x];
-        row_sums[rows] = sum_of(o, n);
+        row_sums[rows] = sum_of<T>(o, n);
         r.inside += row_sums[rows];
     } else {
-        r.far_face = static_cast<double>(move) * sum_of(prev, n);
+        r.far_face = static_cast<double>(move) * sum_of<T>(prev, n);
     }
     return r;
 }

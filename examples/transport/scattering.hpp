@@ -40,7 +40,7 @@ std::size_t simulation<T>::scatter() {
                 for (; q + scatter_lane <= n; q += scatter_lane)
                     detail::convolve_lane<bytes, scatter_lane>(coefficients_.data() + kn.offset, kn.half_width,
                                                                c_.angles, q_, in + q, out + q, scatter_lane,
-                                                               q + 2 * scatter_lane <= n, past_cache);
+                                                               q0 + q + 2 * scatter_lane <= first + cells, past_cache);
                 if (q < n)
                     detail::convolve_lane<bytes, scatter_lane>(coefficients_.data() + kn.offset, kn.half_width,
                                                                c_.angles, q_, in + q, out + q, n - q, false, false);

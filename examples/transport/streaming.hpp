@@ -45,7 +45,8 @@ std::size_t simulation<T>::stream() {
                     const shift& sh = shifts_[plane % na];
                     const auto moved = detail::stream_rows<bytes>(
                         psi_.data() + plane * q_ + zlo_ * c_.nx, next_.data() + plane * q_ + zlo_ * c_.nx, ring.get(),
-                        zhi_ - zlo_, c_.nx, sh.keep, sh.move, sh.lateral, zout > zhi_, plane_rows_.data() + p * rows);
+                        zhi_ - zlo_, c_.nx, sh.keep, sh.move, sh.lateral, zout > zhi_, plane_rows_.data() + p * rows,
+                        p + 1 < ch.end ? psi_.data() + (plane + 1) * q_ + zlo_ * c_.nx : nullptr);
                     const double edge = moved.sides + moved.far_face;
                     plane_total_[p] = moved.inside;
                     t.escaped = t.escaped + tally{edge, edge * e};
