@@ -87,9 +87,9 @@ std::size_t simulation<T>::lose_energy() {
                         const auto [s1, w1] = source(1);
                         const auto [s2, w2] = source(2);
                         // the next target's new source (its last, the others are this target's), fetched
-                        // while this target is written
+                        // while this target is written past the cache (a window in the cache needs none)
                         const T* ahead = nullptr;
-                        if (j + 1 < hi2 && !sources_[j + 1].empty()) {
+                        if (past_cache && j + 1 < hi2 && !sources_[j + 1].empty()) {
                             const std::size_t i = sources_[j + 1].back().first;
                             if (i >= lo && i < hi) ahead = psi_.data() + i * p_ + begin;
                         }
