@@ -17,10 +17,15 @@ namespace transport {
 
 namespace detail {
 
+/// Eight partial sums added pairwise in one fixed order, ((p0 + p4) + (p1 + p5)) + ((p2 + p6) + (p3 + p7)):
+/// sum_of's, and streaming's row sums', so that both give the same bits.
+EXAMPLES_ALWAYS_INLINE inline double add_partials(const double (&p)[8]) {
+    return ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
+}
+
 /// The sum of s[0, n), as eight interleaved partial sums in Acc (element x in partial x % 8), each then
-/// taken to double and added pairwise, ((p0 + p4) + (p1 + p5)) + ((p2 + p6) + (p3 + p7)): a fixed order,
-/// so the same bits for any schedule, that the compiler vectorises (one running sum is a chain of
-/// dependent additions it may not reorder). Acc = T adds a row of float32 without a conversion per
+/// taken to double and added by add_partials: a fixed order, so the same bits for any schedule, that
+/// the compiler vectorises (one running sum is a chain of dependent additions it may not reorder). Acc = T adds a row of float32 without a conversion per
 /// element (each partial then carries float's rounding, about n/8 x 6e-8 of the sum at most).
 template <class Acc = double, class T>
 EXAMPLES_ALWAYS_INLINE inline double sum_of(const T* s, std::size_t n) {
@@ -31,7 +36,7 @@ EXAMPLES_ALWAYS_INLINE inline double sum_of(const T* s, std::size_t n) {
     for (std::size_t l = 0; l < 8 && x + l < n; ++l) partial[l] += static_cast<Acc>(s[x + l]);  // x % 8 == 0
     double p[8];
     for (std::size_t l = 0; l < 8; ++l) p[l] = static_cast<double>(partial[l]);
-    return ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
+    return add_partials(p);
 }
 
 /// The width s of a Gaussian sampled on a grid whose variance, variance_of(s) (increasing in s), equals
@@ -221,13 +226,12 @@ EXAMPLES_ALWAYS_INLINE inline streamed_rows stream_rows(const T* __restrict in, 
             } else {
                 sweep([&](std::size_t k, const vec& S, const vec&, const vec&) EXAMPLES_ALWAYS_INLINE { put(k, S); });
             }
-            // added as sum_of<T> adds its partials, ((p0 + p4) + (p1 + p5)) + ((p2 + p6) + (p3 + p7)); acc may
-            // have been turned by whole vectors (an even number of cells), which only swaps terms of these
-            // additions
+            // added as sum_of<T> adds its partials (add_partials); acc may have been turned by whole vectors
+            // (an even number of cells), which only swaps terms of these additions
             double p[8];
             for (std::size_t h = 0; h < groups; ++h)
                 for (std::size_t l = 0; l < lanes; ++l) p[h * lanes + l] = static_cast<double>(acc[h][l]);
-            row_sums[z] = ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
+            row_sums[z] = add_partials(p);
             r.inside += row_sums[z];
             std::swap(prev, moved);
         }
